@@ -1,0 +1,5 @@
+"""`python -m bridge` is the `bridge` command."""
+
+from .cli import main
+
+main()

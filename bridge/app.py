@@ -1,0 +1,104 @@
+"""The app factory: one aiohttp application wiring every resource and route.
+
+Each resource is opened and closed in one cleanup context, in order: the
+database (migrated, keys made), the one outbound HTTP client, the queue
+workers. `bridge worker` uses the same app without binding a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+
+import aiohttp
+from aiohttp import web
+
+from . import __version__, db
+from .config import Config
+from .keys import INSTANCE_ACTOR, ensure_keys
+from .queue import Handler, JobContext, Worker, load_handlers
+
+log = logging.getLogger("bridge.app")
+
+CONFIG = web.AppKey("config", Config)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+WORKER = web.AppKey("worker", Worker)
+
+MAX_REQUEST_BYTES = 1024 * 1024  # inbox bodies and forms; larger requests get 413
+
+
+def user_agent(config: Config) -> str:
+    """Names the bridge and where it runs, so remote admins know who calls."""
+    return f"blog-fediverse-bridge/{__version__} (+{config.server.base_url}/)"
+
+
+async def prepare_storage(config: Config) -> list[str]:
+    """Migrate the schema and make missing keys, once, under the cross-process lock."""
+    actors = [blog.name for blog in config.blogs] + [INSTANCE_ACTOR]
+    return await db.migrate(config.database, then=lambda: ensure_keys(actors))
+
+
+def make_app(
+    config: Config,
+    *,
+    workers: bool = True,
+    handlers: Mapping[str, Handler] | None = None,
+) -> web.Application:
+    """The whole bridge as an aiohttp application."""
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app[CONFIG] = config
+    app.cleanup_ctx.append(_storage)
+    app.cleanup_ctx.append(_http_client)
+    if workers:
+        app.cleanup_ctx.append(_queue_workers(load_handlers(handlers)))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def _storage(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    applied = await prepare_storage(config)
+    log.info("db.ready url=%s migrations_applied=%d", config.database.redacted_url, len(applied))
+    yield
+    await db.close_db()
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    session = aiohttp.ClientSession(
+        headers={"User-Agent": user_agent(config)},
+        timeout=aiohttp.ClientTimeout(total=60, connect=10, sock_read=30),
+    )
+    app[HTTP] = session
+    yield
+    await session.close()
+
+
+def _queue_workers(handlers: Mapping[str, Handler]) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        config = app[CONFIG]
+        worker = Worker(config.queue, handlers, context=JobContext(config=config, http=app[HTTP]))
+        app[WORKER] = worker
+        task = asyncio.create_task(worker.run(), name="queue-worker")
+        yield
+        worker.stop()  # stop claiming; in-flight jobs get the grace period, then go back to the queue
+        await task
+
+    return ctx
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Alive: the process answers."""
+    return web.json_response({"status": "ok", "version": __version__})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready: the database answers too."""
+    try:
+        await asyncio.wait_for(db.ping(), timeout=5)
+    except Exception as exc:
+        log.warning("readyz.failed error=%s", type(exc).__name__)
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ready", "database": "ok"})

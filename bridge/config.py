@@ -1,0 +1,330 @@
+"""The one TOML configuration file, loaded once into typed, frozen objects.
+
+Every problem is reported as a `ConfigError` whose message starts with the key
+that is wrong (``blogs[0].url: not an absolute http(s) URL``), so the CLI can
+print one line and exit 2. Secrets may come from the environment
+(`BRIDGE_DATABASE_URL`, `BRIDGE_ADMIN_TOKEN`), which wins over the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+ENV_CONFIG = "BRIDGE_CONFIG"
+ENV_DATABASE_URL = "BRIDGE_DATABASE_URL"
+ENV_ADMIN_TOKEN = "BRIDGE_ADMIN_TOKEN"
+DEFAULT_CONFIG_PATH = "config.toml"
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+# Mastodon's username rule (app/models/account.rb USERNAME_RE), lower-cased: the
+# handle must survive a round trip through every server's WebFinger lookup.
+_BLOG_NAME_RE = re.compile(r"^[a-z0-9_]+(?:[a-z0-9_.-]*[a-z0-9_])?$")
+
+
+class ConfigError(Exception):
+    """A problem with the configuration; `key` names where it is."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}" if key else problem)
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    base_url: str
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    admin_token: str = ""
+
+    @property
+    def host(self) -> str:
+        """The public host (with port if any): the domain part of `@name@host`."""
+        return urlsplit(self.base_url).netloc
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: str = "sqlite://bridge.db"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite:")
+
+    @property
+    def redacted_url(self) -> str:
+        """The URL with any password replaced, safe to log or print."""
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    concurrency: int = 8
+    lease_seconds: float = 60.0
+    poll_seconds: float = 1.0
+    max_attempts: int = 15
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 6 * 3600.0
+    shutdown_grace_seconds: float = 10.0
+    job_timeout_seconds: float = 300.0
+    keep_done_days: float = 7.0
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: str = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class BlogConfig:
+    name: str
+    url: str
+    feed: str | None = None
+    poll_interval: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig
+    database: DatabaseConfig
+    security: SecurityConfig
+    queue: QueueConfig
+    log: LogConfig
+    blogs: tuple[BlogConfig, ...]
+    path: Path
+
+    def blog(self, name: str | None) -> BlogConfig:
+        """The blog called `name`, or the only/first one when `name` is None."""
+        if name is None:
+            return self.blogs[0]
+        for blog in self.blogs:
+            if blog.name == name:
+                return blog
+        raise ConfigError("--blog", f"no blog named {name!r} (configured: {', '.join(b.name for b in self.blogs)})")
+
+
+def config_path(arg: str | None) -> Path:
+    """`-c PATH`, else `$BRIDGE_CONFIG`, else `./config.toml`."""
+    return Path(arg or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, check and freeze the configuration at `path`."""
+    env = os.environ if env is None else env
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "no such file (run `bridge init` to write a starter config)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    return parse_config(data, path=path, env=env)
+
+
+def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str]) -> Config:
+    """Check a decoded TOML document; `path` anchors relative SQLite paths."""
+    _only_keys("", data, {"server", "database", "security", "queue", "log", "blogs"})
+    server = _section(data, "server", required=True)
+    _only_keys("server", server, {"base_url", "listen", "admin_token"})
+    base_url = _http_url("server.base_url", _get(server, "server.base_url", str, required=True))
+    if urlsplit(base_url).path not in ("", "/") or urlsplit(base_url).query:
+        raise ConfigError("server.base_url", "must be an origin (scheme, host, optional port), without a path")
+    host, port = _listen("server.listen", _get(server, "server.listen", str, "127.0.0.1:8080"))
+    admin_token = _get(server, "server.admin_token", str, "")
+    if env.get(ENV_ADMIN_TOKEN):
+        admin_token = env[ENV_ADMIN_TOKEN]
+
+    database = _section(data, "database")
+    _only_keys("database", database, {"url"})
+    db_key, db_url = "database.url", _get(database, "database.url", str, "sqlite://bridge.db")
+    if env.get(ENV_DATABASE_URL):
+        db_key, db_url = ENV_DATABASE_URL, env[ENV_DATABASE_URL]
+    db_url = _database_url(db_key, db_url, path.parent)
+
+    security = _section(data, "security")
+    _only_keys("security", security, {"allow_private_addresses"})
+
+    queue = _section(data, "queue")
+    defaults = QueueConfig()
+    _only_keys("queue", queue, set(QueueConfig.__slots__))
+    queue_values: dict[str, Any] = {}
+    for name in QueueConfig.__slots__:
+        default = getattr(defaults, name)
+        kind: type = int if isinstance(default, int) else float
+        value = _get(queue, f"queue.{name}", kind, default)
+        if value <= 0:
+            raise ConfigError(f"queue.{name}", "must be greater than 0")
+        queue_values[name] = value
+
+    log = _section(data, "log")
+    _only_keys("log", log, {"level"})
+    level = _get(log, "log.level", str, "info").lower()
+    if level not in LOG_LEVELS:
+        raise ConfigError("log.level", f"must be one of {', '.join(LOG_LEVELS)}")
+
+    return Config(
+        server=ServerConfig(base_url=base_url.rstrip("/"), listen_host=host, listen_port=port, admin_token=admin_token),
+        database=DatabaseConfig(url=db_url),
+        security=SecurityConfig(
+            allow_private_addresses=_get(security, "security.allow_private_addresses", bool, False)
+        ),
+        queue=QueueConfig(**queue_values),
+        log=LogConfig(level=level),
+        blogs=_blogs(data.get("blogs")),
+        path=path,
+    )
+
+
+def _blogs(raw: object) -> tuple[BlogConfig, ...]:
+    if raw is None:
+        raise ConfigError("blogs", "no blog configured: add a [[blogs]] table with name and url")
+    if not isinstance(raw, list) or not all(isinstance(b, dict) for b in raw):
+        raise ConfigError("blogs", "must be an array of tables ([[blogs]])")
+    if not raw:
+        raise ConfigError("blogs", "no blog configured: add a [[blogs]] table with name and url")
+    blogs: list[BlogConfig] = []
+    seen: dict[str, int] = {}
+    for i, table in enumerate(raw):
+        key = f"blogs[{i}]"
+        _only_keys(key, table, {"name", "url", "feed", "poll_interval"})
+        name = _get(table, f"{key}.name", str, required=True)
+        if not _BLOG_NAME_RE.match(name):
+            raise ConfigError(
+                f"{key}.name",
+                f"{name!r} is not a valid handle: use lower-case letters, digits, '_', and '.' or '-' inside",
+            )
+        if name in seen:
+            raise ConfigError(f"{key}.name", f"duplicate blog name {name!r} (also blogs[{seen[name]}])")
+        seen[name] = i
+        feed = table.get("feed")
+        blogs.append(
+            BlogConfig(
+                name=name,
+                url=_http_url(f"{key}.url", _get(table, f"{key}.url", str, required=True)),
+                feed=None if feed is None else _http_url(f"{key}.feed", _get(table, f"{key}.feed", str)),
+                poll_interval=_positive(f"{key}.poll_interval", _get(table, f"{key}.poll_interval", float, 300.0)),
+            )
+        )
+    return tuple(blogs)
+
+
+_T = TypeVar("_T")
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table"}
+
+
+def _section(data: Mapping[str, Any], name: str, *, required: bool = False) -> Mapping[str, Any]:
+    if name not in data:
+        if required:
+            raise ConfigError(name, f"missing: add a [{name}] table")
+        return {}
+    value = data[name]
+    if not isinstance(value, dict):
+        raise ConfigError(name, f"must be a table ([{name}]), got {_toml_type(value)}")
+    return value
+
+
+def _get(table: Mapping[str, Any], key: str, kind: type[_T], default: Any = None, *, required: bool = False) -> _T:
+    name = key.rsplit(".", 1)[-1]
+    if name not in table:
+        if required:
+            raise ConfigError(key, "missing")
+        return default
+    value = table[name]
+    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok, value = True, float(value)
+    if not ok:
+        raise ConfigError(key, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {_toml_type(value)}")
+    return value  # type: ignore[no-any-return]
+
+
+def _only_keys(where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
+    for name in table:
+        if name not in allowed:
+            key = f"{where}.{name}" if where else name
+            raise ConfigError(key, f"unknown key (known here: {', '.join(sorted(allowed))})")
+
+
+def _http_url(key: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ConfigError(key, "not an absolute http(s) URL")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError(key, "not an absolute http(s) URL (bad port)") from None
+    return value
+
+
+def _listen(key: str, value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(key, f"expected HOST:PORT such as 127.0.0.1:8080, got {value!r}")
+    return host, int(port)
+
+
+def _database_url(key: str, value: str, base_dir: Path) -> str:
+    scheme, sep, rest = value.partition("://")
+    if scheme == "sqlite" and sep and rest:
+        if rest == ":memory:" or Path(rest).is_absolute():
+            return value
+        # Relative SQLite paths live beside the config file, not the working directory.
+        return f"sqlite://{(base_dir / rest).absolute()}"
+    if scheme in ("postgres", "postgresql") and sep and urlsplit(value).hostname:
+        return value
+    raise ConfigError(key, "expected sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DBNAME")
+
+
+def _positive(key: str, value: float) -> float:
+    if value <= 0:
+        raise ConfigError(key, "must be greater than 0")
+    return value
+
+
+def _toml_type(value: object) -> str:
+    checks: list[tuple[type, str]] = [
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        (list, "an array"),
+        (dict, "a table"),
+    ]
+    for kind, name in checks:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def starter_config(base_url: str, name: str, blog_url: str) -> str:
+    """The config `bridge init` writes when there is none."""
+    return f"""\
+# Bridge configuration. Every key is documented, with its default, in config.example.toml.
+
+[server]
+base_url = "{base_url}"   # the public origin the fediverse sees (https behind a TLS proxy)
+listen = "127.0.0.1:8080"
+
+[database]
+url = "sqlite://bridge.db"   # beside this file; or postgres://user:password@host:5432/dbname
+
+[[blogs]]
+name = "{name}"   # the handle: @{name}@HOST
+url = "{blog_url}"
+"""

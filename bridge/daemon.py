@@ -1,0 +1,54 @@
+"""Running the bridge as a daemon: `bridge serve` and `bridge worker`.
+
+SIGTERM or SIGINT stops taking requests, stops claiming jobs, lets in-flight
+jobs finish within `queue.shutdown_grace_seconds` (the rest go back to the
+queue for another process), closes everything and returns normally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from .app import make_app
+from .config import Config
+from .logs import ACCESS_LOG_FORMAT
+
+log = logging.getLogger("bridge.daemon")
+
+
+async def run_daemon(config: Config, *, http: bool = True, workers: bool = True) -> None:
+    """Run until SIGTERM/SIGINT. `http=False` is `bridge worker`; `workers=False` is `serve --no-workers`."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    app = make_app(config, workers=workers)
+    runner = web.AppRunner(
+        app,
+        access_log_format=ACCESS_LOG_FORMAT,
+        handle_signals=False,
+        shutdown_timeout=config.queue.shutdown_grace_seconds,
+    )
+    await runner.setup()  # opens the database, the HTTP client and the workers
+    try:
+        if http:
+            site = web.TCPSite(runner, config.server.listen_host, config.server.listen_port, reuse_address=True)
+            await site.start()
+            log.info(
+                "serve.listening address=http://%s:%d base_url=%s workers=%s",
+                config.server.listen_host, config.server.listen_port, config.server.base_url, workers,
+            )
+        else:
+            log.info("worker.running base_url=%s", config.server.base_url)
+        await stop.wait()
+        log.info("daemon.stopping")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()  # site first, then workers (drained), HTTP client, database
+    log.info("daemon.stopped")

@@ -1,0 +1,360 @@
+"""The durable job queue, stored in the same database as everything else.
+
+A job is a row (see `models.Job`). Workers claim ready jobs with a lease; a
+job whose worker died is claimed again once its lease expires, so every job
+runs at least once and, while its worker lives, by one worker only:
+- PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then ``UPDATE`` in one transaction;
+- SQLite (one writer at a time): a conditional ``UPDATE … WHERE <still claimable>``
+  per row, which only one process can win.
+A worker renews the leases of the jobs it is running, and on shutdown lets
+them finish within a grace period or gives them back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import entry_points
+from typing import Any
+
+from tortoise import connections
+from tortoise.expressions import F, Q
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from .config import Config, QueueConfig
+from .models import Job, JobState
+from .retry import Outcome, RetryPolicy, decide
+
+log = logging.getLogger("bridge.queue")
+
+ENTRY_POINT_GROUP = "bridge.jobs"  # installed packages may add job kinds here
+_MAX_ERROR_CHARS = 2000
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class JobContext:
+    """What a handler may use: the configuration and the app's one HTTP client."""
+
+    config: Config | None
+    http: Any = None  # aiohttp.ClientSession; Any keeps this module free of aiohttp
+
+
+Handler = Callable[[Job, JobContext], Awaitable[None]]
+
+
+def load_handlers(builtin: Mapping[str, Handler] | None = None) -> dict[str, Handler]:
+    """Our own handlers, plus those of installed packages (entry-point group `bridge.jobs`)."""
+    handlers: dict[str, Handler] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        handlers[ep.name] = ep.load()
+    handlers.update(builtin or {})  # ours win over a plugin's kind of the same name
+    return handlers
+
+
+async def enqueue(
+    kind: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    run_after: datetime | None = None,
+    dedupe_key: str | None = None,
+    using_db: Any = None,
+) -> Job:
+    """Add a job. Pass `using_db` (a transaction) to commit it with the change that causes it.
+
+    With `dedupe_key`, enqueueing again is a no-op and returns the job already there.
+    """
+    values = {
+        "kind": kind,
+        "payload": dict(payload or {}),
+        "run_after": run_after or utcnow(),
+        "dedupe_key": dedupe_key,
+    }
+    if dedupe_key is None:
+        job = await Job.create(using_db=using_db, **values)
+    else:
+        # INSERT … ON CONFLICT DO NOTHING: no exception, so an open PostgreSQL transaction survives.
+        await Job.bulk_create([Job(**values)], ignore_conflicts=True, using_db=using_db)
+        job = await Job.get(dedupe_key=dedupe_key).using_db(using_db)
+    _wake_local_workers()
+    return job
+
+
+async def retry_dead(job_ids: list[int] | None = None) -> int:
+    """Put dead jobs (all, or these) back in the queue with fresh attempts."""
+    query = Job.filter(state=JobState.DEAD)
+    if job_ids is not None:
+        query = query.filter(id__in=job_ids)
+    count = await query.update(state=JobState.QUEUED, attempts=0, run_after=utcnow(), finished_at=None)
+    if count:
+        _wake_local_workers()
+    return count
+
+
+async def queue_depth() -> dict[str, int]:
+    """Number of jobs by state (for health and the dashboard)."""
+    rows = await Job.annotate(n=Count("id")).group_by("state").values_list("state", "n")
+    depth = {state.value: 0 for state in JobState}
+    for state, n in rows:
+        depth[str(state)] = n
+    return depth
+
+
+_local_wakeups: set[asyncio.Event] = set()
+
+
+def _wake_local_workers() -> None:
+    for event in _local_wakeups:
+        event.set()
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Worker:
+    """Claims and runs jobs; `run()` until `stop()`, or `run_once()` in tests."""
+
+    settings: QueueConfig
+    handlers: Mapping[str, Handler]
+    context: JobContext = field(default_factory=lambda: JobContext(config=None))
+    owner: str = field(default_factory=worker_name)
+    clock: Clock = utcnow
+    _inflight: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _stopping: bool = field(default=False, init=False)
+    _last_prune: float = field(default=float("-inf"), init=False)
+
+    @property
+    def policy(self) -> RetryPolicy:
+        s = self.settings
+        return RetryPolicy(s.retry_base_seconds, s.retry_max_seconds, s.max_attempts)
+
+    # -- claiming ---------------------------------------------------------
+    def _claimable(self, now: datetime) -> Q:
+        return Q(state=JobState.QUEUED, run_after__lte=now) | Q(state=JobState.RUNNING, lease_expires__lt=now)
+
+    async def claim(self, limit: int) -> list[Job]:
+        """Lease up to `limit` ready jobs to this worker."""
+        if limit <= 0:
+            return []
+        now = self.clock()
+        lease = {
+            "state": JobState.RUNNING,
+            "lease_owner": self.owner,
+            "lease_expires": now + timedelta(seconds=self.settings.lease_seconds),
+            "attempts": F("attempts") + 1,
+        }
+        order = ("run_after", "id")
+        if connections.get("default").capabilities.dialect == "postgres":
+            async with in_transaction():
+                # Rows, not values_list(): tortoise drops FOR UPDATE from values queries.
+                locked = await (
+                    Job.filter(self._claimable(now))
+                    .order_by(*order)
+                    .limit(limit)
+                    .only("id")
+                    .select_for_update(skip_locked=True)
+                )
+                ids = [job.id for job in locked]
+                if ids:
+                    await Job.filter(Q(id__in=ids) & self._claimable(now)).update(**lease)
+        else:
+            candidates = await Job.filter(self._claimable(now)).order_by(*order).limit(limit).values_list("id", flat=True)
+            ids = []
+            for job_id in candidates:
+                # Re-checks claimability atomically: a row another process took is skipped.
+                if await Job.filter(Q(id=job_id) & self._claimable(now)).update(**lease):
+                    ids.append(job_id)
+        if not ids:
+            return []
+        return list(await Job.filter(id__in=ids, lease_owner=self.owner).order_by(*order))
+
+    # -- running ----------------------------------------------------------
+    async def run_once(self, limit: int | None = None) -> int:
+        """Claim what is ready now, run it to the end, return how many jobs ran."""
+        jobs = await self.claim(limit or self.settings.concurrency)
+        await asyncio.gather(*(self._execute(job) for job in jobs))
+        return len(jobs)
+
+    async def run_until_idle(self, max_rounds: int = 1000) -> int:
+        """`run_once` until nothing is ready (jobs retried later are not waited for)."""
+        total = 0
+        for _ in range(max_rounds):
+            ran = await self.run_once()
+            if not ran:
+                break
+            total += ran
+        return total
+
+    async def run(self) -> None:
+        """Work until `stop()` is called; survives a database that comes and goes."""
+        _local_wakeups.add(self._wakeup)
+        renewer = asyncio.create_task(self._renew_leases(), name="lease-renewer")
+        log.info("worker.start owner=%s concurrency=%d", self.owner, self.settings.concurrency)
+        try:
+            while not self._stopping:
+                self._wakeup.clear()
+                free = self.settings.concurrency - len(self._inflight)
+                claimed: list[Job] = []
+                if free > 0:
+                    try:
+                        claimed = await self.claim(free)
+                        await self._maybe_prune()
+                    except Exception as exc:  # a database restart must not end the worker
+                        log.warning("worker.claim_failed owner=%s error=%s", self.owner, _one_line(exc))
+                for job in claimed:
+                    task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+                    self._inflight[job.id] = task
+                    task.add_done_callback(lambda _t, job_id=job.id: self._finished(job_id))
+                if claimed and len(claimed) == free:
+                    await asyncio.sleep(0)
+                    continue
+                if self._stopping:
+                    break
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), self.settings.poll_seconds)
+                except TimeoutError:
+                    pass
+        finally:
+            _local_wakeups.discard(self._wakeup)
+            await self._drain()
+            renewer.cancel()
+            log.info("worker.stop owner=%s", self.owner)
+
+    def stop(self) -> None:
+        """Stop claiming; `run()` then drains in-flight jobs and returns."""
+        self._stopping = True
+        self._wakeup.set()
+
+    def _finished(self, job_id: int) -> None:
+        self._inflight.pop(job_id, None)
+        self._wakeup.set()  # a slot is free
+
+    async def _drain(self) -> None:
+        """Let in-flight jobs finish within the grace period, then give the rest back."""
+        if not self._inflight:
+            return
+        tasks = list(self._inflight.values())
+        log.info("worker.draining owner=%s jobs=%d grace_s=%s", self.owner, len(tasks), self.settings.shutdown_grace_seconds)
+        _done, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    async def _execute(self, job: Job) -> None:
+        started = time.monotonic()
+        if job.attempts > self.settings.max_attempts:
+            # Only reached when earlier workers died holding it: a job that kills workers.
+            await self._settle(job, JobState.DEAD, error=f"gave up after {job.attempts - 1} attempts whose worker died or hung")
+            log.error("job.dead kind=%s id=%d attempt=%d reason=lease expired too often", job.kind, job.id, job.attempts)
+            return
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                # Transient on purpose: during a rolling upgrade a newer process may know this kind.
+                raise LookupError(f"no handler for job kind {job.kind!r} in this process")
+            await asyncio.wait_for(handler(job, self.context), self.settings.job_timeout_seconds)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._release(job))
+            log.info("job.released kind=%s id=%d attempt=%d", job.kind, job.id, job.attempts)
+            raise
+        except Exception as exc:
+            await self._failed(job, exc, time.monotonic() - started)
+        else:
+            await self._settle(job, JobState.DONE)
+            log.info(
+                "job.done kind=%s id=%d attempt=%d ms=%d",
+                job.kind, job.id, job.attempts, (time.monotonic() - started) * 1000,
+            )
+
+    async def _failed(self, job: Job, exc: Exception, elapsed: float) -> None:
+        error = _one_line(exc) if not isinstance(exc, TimeoutError) else f"timed out after {elapsed:.0f}s"
+        decision = decide(self.policy, job.attempts, exc)
+        if decision.outcome is Outcome.DEAD:
+            await self._settle(job, JobState.DEAD, error=f"{error} ({decision.reason})")
+            log.error("job.dead kind=%s id=%d attempt=%d reason=%s error=%s", job.kind, job.id, job.attempts, decision.reason, error)
+            return
+        await self._settle(
+            job,
+            JobState.QUEUED,
+            error=error,
+            run_after=self.clock() + timedelta(seconds=decision.delay),
+        )
+        log.warning(
+            "job.retry kind=%s id=%d attempt=%d in_s=%.0f error=%s",
+            job.kind, job.id, job.attempts, decision.delay, error,
+        )
+
+    async def _settle(self, job: Job, state: JobState, *, error: str | None = None, run_after: datetime | None = None) -> None:
+        values: dict[str, Any] = {"state": state, "lease_owner": None, "lease_expires": None}
+        if error is not None:
+            values["last_error"] = error[:_MAX_ERROR_CHARS]
+        if run_after is not None:
+            values["run_after"] = run_after
+        if state in (JobState.DONE, JobState.DEAD):
+            values["finished_at"] = self.clock()
+        await self._update_if_still_ours(job, values)
+
+    async def _release(self, job: Job) -> None:
+        """Give a job back unfinished: it did not fail, so the attempt does not count."""
+        await self._update_if_still_ours(
+            job,
+            {
+                "state": JobState.QUEUED,
+                "lease_owner": None,
+                "lease_expires": None,
+                "attempts": F("attempts") - 1,
+                "run_after": self.clock(),
+            },
+        )
+
+    async def _update_if_still_ours(self, job: Job, values: dict[str, Any]) -> None:
+        updated = await Job.filter(
+            id=job.id, state=JobState.RUNNING, lease_owner=self.owner, attempts=job.attempts
+        ).update(**values)
+        if not updated:
+            # Our lease expired and another worker took the job: its outcome wins.
+            log.warning("job.lease_lost kind=%s id=%d attempt=%d owner=%s", job.kind, job.id, job.attempts, self.owner)
+
+    async def _renew_leases(self) -> None:
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not self._inflight:
+                continue
+            try:
+                await Job.filter(id__in=list(self._inflight), lease_owner=self.owner, state=JobState.RUNNING).update(
+                    lease_expires=self.clock() + timedelta(seconds=self.settings.lease_seconds)
+                )
+            except Exception as exc:
+                log.warning("worker.renew_failed owner=%s error=%s", self.owner, _one_line(exc))
+
+    async def _maybe_prune(self) -> None:
+        """Delete finished jobs older than `keep_done_days`, at most once an hour."""
+        if time.monotonic() - self._last_prune < 3600:
+            return
+        self._last_prune = time.monotonic()
+        cutoff = self.clock() - timedelta(days=self.settings.keep_done_days)
+        deleted = await Job.filter(state=JobState.DONE, finished_at__lt=cutoff).delete()
+        if deleted:
+            log.info("queue.pruned done_jobs=%d", deleted)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

@@ -1,0 +1,48 @@
+"""The app factory in-process: probes, the outbound client, and its own worker."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bridge.app import HTTP, WORKER, make_app, user_agent
+from bridge.config import Config
+from bridge.models import Job, JobState
+from bridge.queue import JobContext, enqueue
+
+
+async def test_probes_and_the_worker_inside_the_app(config: Config) -> None:
+    seen: list[tuple[int, str]] = []
+
+    async def record(job: Job, ctx: JobContext) -> None:
+        seen.append((job.id, ctx.http.headers["User-Agent"]))
+
+    app = make_app(config, handlers={"record": record})
+    async with TestClient(TestServer(app)) as client:
+        assert app[HTTP].headers["User-Agent"] == user_agent(config)
+        assert "(+https://bridge.example/)" in user_agent(config)
+        resp = await client.get("/healthz")
+        assert resp.status == 200 and (await resp.json())["status"] == "ok"
+        resp = await client.get("/readyz")
+        assert resp.status == 200 and await resp.json() == {"status": "ready", "database": "ok"}
+
+        job = await enqueue("record", {})
+        for _ in range(200):
+            if seen:
+                break
+            await asyncio.sleep(0.02)
+        assert seen == [(job.id, user_agent(config))]
+        assert WORKER in app
+    # The cleanup context closed the database: nothing is left half-done.
+    assert app[HTTP].closed
+
+
+async def test_app_without_workers_leaves_jobs_queued(config: Config) -> None:
+    app = make_app(config, workers=False)
+    async with TestClient(TestServer(app)) as client:
+        job = await enqueue("record", {})
+        await asyncio.sleep(0.5)
+        assert (await Job.get(id=job.id)).state is JobState.QUEUED
+        assert WORKER not in app
+        assert (await client.get("/healthz")).status == 200

@@ -1,0 +1,163 @@
+"""The configuration contract: every key documented, every bad file one line and exit 2."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bridge import cli
+from bridge.config import Config, ConfigError, QueueConfig, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = """\
+[server]
+base_url = "https://bridge.example"
+
+[[blogs]]
+name = "blog"
+url = "https://blog.example/"
+"""
+
+
+def parse(text: str, env: dict[str, str] | None = None, path: Path = Path("/etc/bridge/config.toml")) -> Config:
+    return parse_config(tomllib.loads(text), path=path, env=env or {})
+
+
+def test_minimal_config_gets_documented_defaults() -> None:
+    config = parse(GOOD)
+    assert config.server.base_url == "https://bridge.example"
+    assert (config.server.listen_host, config.server.listen_port) == ("127.0.0.1", 8080)
+    assert config.server.host == "bridge.example"
+    assert config.database.url == "sqlite:///etc/bridge/bridge.db"  # beside the config file
+    assert config.security.allow_private_addresses is False
+    assert config.queue == QueueConfig()
+    assert config.blogs[0].name == "blog" and config.blogs[0].feed is None and config.blogs[0].poll_interval == 300
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.server.base_url = "https://other.example"  # type: ignore[misc]
+
+
+def test_example_config_documents_every_key_with_its_default() -> None:
+    example = load_config(ROOT / "config.example.toml", env={})
+    defaults = parse(GOOD, path=ROOT / "config.example.toml")
+    assert example.queue == defaults.queue
+    assert example.security == defaults.security
+    assert example.log == defaults.log
+    assert example.database == defaults.database
+    assert example.server == defaults.server
+    text = (ROOT / "config.example.toml").read_text()
+    documented = set()
+    for line in text.splitlines():
+        stripped = line.lstrip("# ").split("=")[0].strip()
+        if "=" in line and stripped.isidentifier():
+            documented.add(stripped)
+    for section in (example.server, example.database, example.security, example.queue, example.log, example.blogs[0]):
+        for field in dataclasses.fields(section):
+            if field.name in ("listen_host", "listen_port"):
+                continue
+            assert field.name in documented, f"{field.name} is not documented in config.example.toml"
+    assert "listen" in documented
+
+
+def test_environment_secrets_win_over_the_file() -> None:
+    text = GOOD + '[database]\nurl = "sqlite://file.db"\n'
+    text = text.replace('base_url = "https://bridge.example"', 'base_url = "https://bridge.example"\nadmin_token = "from-file"')
+    config = parse(text, env={"BRIDGE_DATABASE_URL": "postgres://u:p@db.internal:5432/bridge", "BRIDGE_ADMIN_TOKEN": "from-env"})
+    assert config.database.url == "postgres://u:p@db.internal:5432/bridge"
+    assert config.database.redacted_url == "postgres://u:***@db.internal:5432/bridge"
+    assert config.server.admin_token == "from-env"
+    assert parse(text).server.admin_token == "from-file"
+
+
+BAD_CONFIGS = [
+    ("unknown top-level key", "colour = 1\n" + GOOD, "colour: unknown key"),
+    ("unknown server key", GOOD.replace("[server]", "[server]\nport = 80"), "server.port: unknown key"),
+    ("unknown blog key", GOOD + 'title = "x"\n', "blogs[0].title: unknown key"),
+    ("unknown section", GOOD + "[cache]\nsize = 1\n", "cache: unknown key"),
+    ("listen not a string", GOOD.replace("[server]", "[server]\nlisten = 8080"), "server.listen: expected a string, got an integer"),
+    ("listen without port", GOOD.replace("[server]", '[server]\nlisten = "localhost"'), "server.listen: expected HOST:PORT"),
+    ("boolean as string", GOOD + '[security]\nallow_private_addresses = "yes"\n', "security.allow_private_addresses: expected true or false, got a string"),
+    ("interval as string", GOOD + 'poll_interval = "5m"\n', "blogs[0].poll_interval: expected a number, got a string"),
+    ("negative interval", GOOD + "poll_interval = -5\n", "blogs[0].poll_interval: must be greater than 0"),
+    ("zero concurrency", GOOD + "[queue]\nconcurrency = 0\n", "queue.concurrency: must be greater than 0"),
+    ("float concurrency", GOOD + "[queue]\nconcurrency = 2.5\n", "queue.concurrency: expected an integer, got a number"),
+    ("ftp blog url", GOOD.replace("https://blog.example/", "ftp://blog.example/"), "blogs[0].url: not an absolute http(s) URL"),
+    ("relative blog url", GOOD.replace("https://blog.example/", "/blog"), "blogs[0].url: not an absolute http(s) URL"),
+    ("blog url with bad port", GOOD.replace("https://blog.example/", "https://blog.example:99999/"), "blogs[0].url: not an absolute http(s) URL"),
+    ("feed not a url", GOOD + 'feed = "feed.xml"\n', "blogs[0].feed: not an absolute http(s) URL"),
+    ("base url not a url", GOOD.replace("https://bridge.example", "bridge.example"), "server.base_url: not an absolute http(s) URL"),
+    ("base url with a path", GOOD.replace("https://bridge.example", "https://bridge.example/bridge"), "server.base_url: must be an origin"),
+    ("missing base url", "[server]\n" + GOOD.split("\n", 2)[2], "server.base_url: missing"),
+    ("missing server", GOOD.split("\n", 2)[2], "server: missing"),
+    ("server not a table", 'server = "x"\n' + GOOD.split("\n", 2)[2], "server: must be a table"),
+    ("no blog", GOOD.split("[[blogs]]")[0], "blogs: no blog configured"),
+    ("empty blogs", "blogs = []\n" + GOOD.split("[[blogs]]")[0], "blogs: no blog configured"),
+    ("blogs as a table", GOOD.replace("[[blogs]]", "[blogs]"), "blogs: must be an array of tables"),
+    ("blog without url", GOOD.replace('url = "https://blog.example/"', ""), "blogs[0].url: missing"),
+    ("blog without name", GOOD.replace('name = "blog"', ""), "blogs[0].name: missing"),
+    ("duplicate blog name", GOOD + GOOD.split("\n\n", 1)[1], "blogs[1].name: duplicate blog name 'blog' (also blogs[0])"),
+    ("blog name with a space", GOOD.replace('name = "blog"', 'name = "my blog"'), "blogs[0].name: 'my blog' is not a valid handle"),
+    ("blog name upper case", GOOD.replace('name = "blog"', 'name = "Blog"'), "blogs[0].name: 'Blog' is not a valid handle"),
+    ("mysql database", GOOD + '[database]\nurl = "mysql://db/bridge"\n', "database.url: expected sqlite://PATH or postgres://"),
+    ("log level", GOOD + '[log]\nlevel = "loud"\n', "log.level: must be one of debug, info, warning, error"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [c[1:] for c in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_config_names_the_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(text)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_environment_value_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match=r"^BRIDGE_DATABASE_URL: expected sqlite://PATH"):
+        parse(GOOD, env={"BRIDGE_DATABASE_URL": "redis://cache"})
+
+
+def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text("[server\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad, env={})
+    with pytest.raises(ConfigError, match=r"no such file \(run `bridge init`"):
+        load_config(tmp_path / "absent.toml", env={})
+
+
+COMMANDS = [
+    ["serve"], ["serve", "--no-workers"], ["worker"], ["migrate"], ["publish", "https://blog.example/p"],
+    ["poll"], ["inspect", "https://blog.example/p"], ["webmention", "send", "https://a.example/", "https://b.example/"],
+    ["followers"], ["followers", "approve", "https://m.example/u/a"], ["interactions"], ["keys", "rotate"],
+    ["check"], ["init"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c[:2]) for c in COMMANDS])
+def test_every_command_stops_on_a_bad_config_with_exit_2(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(GOOD.replace("https://blog.example/", "ftp://blog.example/"))
+    assert cli.run(["-c", str(path), *command]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [f"bridge: config error: {path}: blogs[0].url: not an absolute http(s) URL"]
+
+
+def test_console_script_exit_code_and_single_line(tmp_path: Path, bridge_cmd: list[str], bridge_env: dict[str, str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(GOOD + GOOD.split("\n\n", 1)[1])
+    for args in (["-c", str(path), "poll"], ["poll", "-c", str(path)]):
+        result = subprocess.run([*bridge_cmd, *args], capture_output=True, text=True, env=bridge_env, timeout=60)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert result.stderr.strip().splitlines() == [
+            f"bridge: config error: {path}: blogs[1].name: duplicate blog name 'blog' (also blogs[0])"
+        ]
+    env = dict(bridge_env, BRIDGE_CONFIG=str(tmp_path / "missing.toml"))
+    result = subprocess.run([*bridge_cmd, "migrate"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert "missing.toml: no such file" in result.stderr

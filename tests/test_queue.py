@@ -1,0 +1,233 @@
+"""The durable job queue on the test database (SQLite or PostgreSQL), in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from bridge.config import Config, QueueConfig
+from bridge.models import Job, JobState
+from bridge.queue import JobContext, Worker, enqueue, queue_depth, retry_dead, utcnow
+from bridge.retry import PermanentError, RetryLater
+
+pytestmark = pytest.mark.usefixtures("database")
+SETTINGS = QueueConfig(concurrency=4, lease_seconds=30, max_attempts=3, retry_base_seconds=30, poll_seconds=0.05)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Recorder:
+    """A handler that records each run, and fails as told."""
+
+    def __init__(self, error: Exception | None = None, sleep: float = 0.0) -> None:
+        self.runs: list[int] = []
+        self.error = error
+        self.sleep = sleep
+
+    async def __call__(self, job: Job, ctx: JobContext) -> None:
+        self.runs.append(job.id)
+        if self.sleep:
+            await asyncio.sleep(self.sleep)
+        if self.error is not None:
+            raise self.error
+
+
+def worker(handlers: dict, clock: Clock | None = None, owner: str = "w1", **settings: float) -> Worker:
+    return Worker(replace(SETTINGS, **settings), handlers, owner=owner, clock=clock or Clock())
+
+
+async def test_job_runs_once_and_is_recorded_done() -> None:
+    job = await enqueue("ping", {"n": 1})
+    handler = Recorder()
+    assert await worker({"ping": handler}).run_once() == 1
+    assert await worker({"ping": handler}).run_once() == 0
+    assert handler.runs == [job.id]
+    await job.refresh_from_db()
+    assert (job.state, job.attempts, job.lease_owner, job.lease_expires) == (JobState.DONE, 1, None, None)
+    assert job.finished_at is not None and job.payload == {"n": 1}
+
+
+async def test_enqueue_commits_and_rolls_back_with_the_state_change(config: Config) -> None:
+    with pytest.raises(RuntimeError):
+        async with in_transaction() as conn:
+            await enqueue("ping", {"n": 1}, using_db=conn)
+            raise RuntimeError("the state change failed")
+    assert await Job.all().count() == 0
+    async with in_transaction() as conn:
+        await enqueue("ping", {"n": 2}, using_db=conn)
+    assert await Job.all().values_list("payload", flat=True) == [{"n": 2}]
+
+
+async def test_dedupe_key_enqueues_once() -> None:
+    first = await enqueue("deliver", {"inbox": "a"}, dedupe_key="deliver:1:a")
+    async with in_transaction() as conn:  # inside a transaction too: no error aborts it
+        again = await enqueue("deliver", {"inbox": "a"}, dedupe_key="deliver:1:a", using_db=conn)
+        other = await enqueue("deliver", {"inbox": "b"}, dedupe_key="deliver:1:b", using_db=conn)
+    assert again.id == first.id and other.id != first.id
+    assert await Job.all().count() == 2
+
+
+async def test_transient_failure_is_retried_on_the_policy_schedule() -> None:
+    job = await enqueue("flaky")
+    clock = Clock()
+    handler = Recorder(error=ConnectionResetError("connection reset by peer"))
+    w = worker({"flaky": handler}, clock)
+    await w.run_once()
+    await job.refresh_from_db()
+    assert job.state is JobState.QUEUED and job.attempts == 1
+    assert job.last_error == "ConnectionResetError: connection reset by peer"
+    delay = (job.run_after - clock.now).total_seconds()
+    assert 30 * 0.8 <= delay <= 30 * 1.2
+    assert await w.run_once() == 0  # not before its time
+    clock.advance(delay + 0.001)
+    await w.run_once()
+    await job.refresh_from_db()
+    delay = (job.run_after - clock.now).total_seconds()
+    assert job.attempts == 2 and 60 * 0.8 <= delay <= 60 * 1.2
+    clock.advance(delay + 0.001)
+    await w.run_once()
+    await job.refresh_from_db()
+    assert job.state is JobState.DEAD and job.attempts == 3
+    assert job.last_error == "ConnectionResetError: connection reset by peer (gave up after 3 attempts)"
+    assert len(handler.runs) == 3
+
+
+async def test_retry_after_hint_is_honoured() -> None:
+    job = await enqueue("limited")
+    clock = Clock()
+    await worker({"limited": Recorder(error=RetryLater("429 Too Many Requests", after=3600))}, clock).run_once()
+    await job.refresh_from_db()
+    assert (job.run_after - clock.now).total_seconds() == pytest.approx(3600)
+
+
+async def test_permanent_failure_dies_at_once_and_can_be_retried() -> None:
+    job = await enqueue("deliver")
+    failing = Recorder(error=PermanentError("410 Gone from https://gone.example/inbox"))
+    await worker({"deliver": failing}).run_once()
+    await job.refresh_from_db()
+    assert job.state is JobState.DEAD and job.attempts == 1
+    assert job.last_error == "PermanentError: 410 Gone from https://gone.example/inbox (permanent failure)"
+    assert await queue_depth() == {"queued": 0, "running": 0, "done": 0, "dead": 1}
+    assert await retry_dead([job.id]) == 1
+    ok = Recorder()
+    await worker({"deliver": ok}).run_once()
+    await job.refresh_from_db()
+    assert job.state is JobState.DONE and ok.runs == [job.id] and job.attempts == 1
+
+
+async def test_unknown_kind_is_retried_not_lost() -> None:
+    job = await enqueue("from.a.newer.version")
+    await worker({}).run_once()
+    await job.refresh_from_db()
+    assert job.state is JobState.QUEUED
+    assert "no handler for job kind 'from.a.newer.version'" in (job.last_error or "")
+
+
+async def test_job_that_runs_too_long_times_out_and_is_retried() -> None:
+    job = await enqueue("slow")
+    await worker({"slow": Recorder(sleep=5)}, job_timeout_seconds=0.1).run_once()
+    await job.refresh_from_db()
+    assert job.state is JobState.QUEUED and job.last_error == "timed out after 0s"
+
+
+async def test_expired_lease_lets_another_worker_take_the_job() -> None:
+    job = await enqueue("ping")
+    clock = Clock()
+    first = worker({"ping": Recorder()}, clock, owner="dead-worker")
+    (claimed,) = await first.claim(10)
+    assert claimed.lease_owner == "dead-worker" and claimed.attempts == 1
+    second = worker({"ping": Recorder()}, clock, owner="w2")
+    assert await second.claim(10) == []  # leased: nobody else may run it
+    clock.advance(SETTINGS.lease_seconds + 1)
+    (taken,) = await second.claim(10)
+    assert taken.lease_owner == "w2" and taken.attempts == 2
+    # The first worker comes back from the dead: its late outcome must not win.
+    await first._settle(claimed, JobState.DONE)
+    await job.refresh_from_db()
+    assert job.state is JobState.RUNNING and job.lease_owner == "w2"
+    await second._execute(taken)
+    await job.refresh_from_db()
+    assert job.state is JobState.DONE
+
+
+async def test_job_that_keeps_killing_workers_ends_dead_without_running() -> None:
+    job = await enqueue("poison")
+    clock = Clock()
+    handler = Recorder()
+    for i in range(SETTINGS.max_attempts):  # each claimant "dies" holding the lease
+        assert len(await worker({}, clock, owner=f"w{i}").claim(1)) == 1
+        clock.advance(SETTINGS.lease_seconds + 1)
+    await worker({"poison": handler}, clock).run_once()
+    await job.refresh_from_db()
+    assert job.state is JobState.DEAD and handler.runs == []
+    assert "whose worker died or hung" in (job.last_error or "")
+
+
+async def test_running_worker_renews_its_leases() -> None:
+    job = await enqueue("long")
+    handler = Recorder(sleep=1.5)
+    w = worker({"long": handler}, utcnow, owner="runner", lease_seconds=0.6)
+    task = asyncio.create_task(w.run())
+    await asyncio.sleep(1.0)  # past the first lease
+    thief = worker({"long": Recorder()}, utcnow, owner="thief", lease_seconds=0.6)
+    assert await thief.claim(1) == []
+    w.stop()
+    await task
+    await job.refresh_from_db()
+    assert job.state is JobState.DONE and handler.runs == [job.id] and job.attempts == 1
+
+
+async def test_stop_gives_unfinished_jobs_back_without_counting_an_attempt() -> None:
+    job = await enqueue("stuck")
+    quick = await enqueue("quick")
+    handlers = {"stuck": Recorder(sleep=60), "quick": Recorder(sleep=0.05)}
+    w = worker(handlers, utcnow, shutdown_grace_seconds=0.5)
+    task = asyncio.create_task(w.run())
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if await Job.filter(state=JobState.RUNNING).count() == 2:
+            break
+    w.stop()
+    await asyncio.wait_for(task, 5)
+    await job.refresh_from_db()
+    await quick.refresh_from_db()
+    assert quick.state is JobState.DONE  # finished within the grace period
+    assert (job.state, job.attempts, job.lease_owner) == (JobState.QUEUED, 0, None)
+
+
+async def test_running_worker_picks_up_new_jobs_promptly() -> None:
+    handler = Recorder()
+    w = worker({"ping": handler}, utcnow, poll_seconds=30)  # only the wake-up can make this quick
+    task = asyncio.create_task(w.run())
+    await asyncio.sleep(0.05)
+    job = await enqueue("ping")
+    for _ in range(100):
+        if handler.runs:
+            break
+        await asyncio.sleep(0.02)
+    w.stop()
+    await task
+    assert handler.runs == [job.id]
+
+
+async def test_finished_jobs_are_pruned_after_their_keep_time() -> None:
+    old, recent = await enqueue("ping"), await enqueue("ping")
+    clock = Clock()
+    w = worker({"ping": Recorder()}, clock, keep_done_days=7)
+    await w.run_once()
+    await Job.filter(id=old.id).update(finished_at=clock.now - timedelta(days=8))
+    await w._maybe_prune()
+    assert await Job.all().values_list("id", flat=True) == [recent.id]
