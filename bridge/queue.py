@@ -205,6 +205,7 @@ class Worker:
         _local_wakeups.add(self._wakeup)
         renewer = asyncio.create_task(self._renew_leases(), name="lease-renewer")
         log.info("worker.start owner=%s concurrency=%d", self.owner, self.settings.concurrency)
+        failures = 0
         try:
             while not self._stopping:
                 self._wakeup.clear()
@@ -214,8 +215,11 @@ class Worker:
                     try:
                         claimed = await self.claim(free)
                         await self._maybe_prune()
+                        failures = 0
                     except Exception as exc:  # a database restart must not end the worker
-                        log.warning("worker.claim_failed owner=%s error=%s", self.owner, _one_line(exc))
+                        failures += 1
+                        log.warning("worker.claim_failed owner=%s failures=%d error=%s", self.owner, failures, _one_line(exc))
+                        await asyncio.sleep(min(30.0, self.settings.poll_seconds * 2**failures))
                 for job in claimed:
                     task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
                     self._inflight[job.id] = task
@@ -257,6 +261,16 @@ class Worker:
             await asyncio.wait(pending)
 
     async def _execute(self, job: Job) -> None:
+        try:
+            await self._run(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Recording the outcome failed (the database went away): the lease
+            # expires and the job runs again, so nothing is lost.
+            log.error("job.unrecorded kind=%s id=%d attempt=%d error=%s", job.kind, job.id, job.attempts, _one_line(exc))
+
+    async def _run(self, job: Job) -> None:
         started = time.monotonic()
         if job.attempts > self.settings.max_attempts:
             # Only reached when earlier workers died holding it: a job that kills workers.
@@ -287,7 +301,10 @@ class Worker:
         decision = decide(self.policy, job.attempts, exc)
         if decision.outcome is Outcome.DEAD:
             await self._settle(job, JobState.DEAD, error=f"{error} ({decision.reason})")
-            log.error("job.dead kind=%s id=%d attempt=%d reason=%s error=%s", job.kind, job.id, job.attempts, decision.reason, error)
+            log.error(
+                "job.dead kind=%s id=%d attempt=%d ms=%d reason=%s error=%s",
+                job.kind, job.id, job.attempts, elapsed * 1000, decision.reason, error,
+            )
             return
         await self._settle(
             job,
@@ -296,8 +313,8 @@ class Worker:
             run_after=self.clock() + timedelta(seconds=decision.delay),
         )
         log.warning(
-            "job.retry kind=%s id=%d attempt=%d in_s=%.0f error=%s",
-            job.kind, job.id, job.attempts, decision.delay, error,
+            "job.retry kind=%s id=%d attempt=%d ms=%d in_s=%.0f error=%s",
+            job.kind, job.id, job.attempts, elapsed * 1000, decision.delay, error,
         )
 
     async def _settle(self, job: Job, state: JobState, *, error: str | None = None, run_after: datetime | None = None) -> None:

@@ -75,3 +75,16 @@ def test_processes_starting_together_migrate_once(
             await db.close_db()
 
     assert asyncio.run(keys()) == sorted(["blog", INSTANCE_ACTOR])  # one key each, not three
+
+
+async def test_sqlite_runs_with_durable_settings(database: Config, is_postgres: bool) -> None:
+    if is_postgres:
+        pytest.skip("SQLite pragmas")
+    from tortoise import connections
+
+    conn = connections.get("default")
+    pragmas = {}
+    for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout"):
+        _count, rows = await conn.execute_query(f"PRAGMA {name}")
+        pragmas[name] = list(dict(rows[0]).values())[0]
+    assert pragmas == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 15000}
