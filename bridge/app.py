@@ -16,7 +16,9 @@ from aiohttp import web
 
 from . import __version__, db
 from .config import Config
+from .fetch import user_agent
 from .keys import INSTANCE_ACTOR, ensure_keys
+from .polling import POLL_JOB, poll_job, schedule_polls
 from .queue import Handler, JobContext, Worker, load_handlers
 
 log = logging.getLogger("bridge.app")
@@ -26,11 +28,18 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 WORKER = web.AppKey("worker", Worker)
 
 MAX_REQUEST_BYTES = 1024 * 1024  # inbox bodies and forms; larger requests get 413
+BUILTIN_HANDLERS: dict[str, Handler] = {POLL_JOB: poll_job}
 
 
-def user_agent(config: Config) -> str:
-    """Names the bridge and where it runs, so remote admins know who calls."""
-    return f"blog-fediverse-bridge/{__version__} (+{config.server.base_url}/)"
+POLL_SCHEDULER_SECONDS = 5.0  # how often a worker process checks whether a blog is due
+
+
+def new_http_session(config: Config) -> aiohttp.ClientSession:
+    """The outbound HTTP client: one per process (the app's, or a CLI command's)."""
+    return aiohttp.ClientSession(
+        headers={"User-Agent": user_agent(f"{config.server.base_url}/")},
+        timeout=aiohttp.ClientTimeout(total=60, connect=10, sock_read=30),
+    )
 
 
 async def prepare_storage(config: Config) -> list[str]:
@@ -51,7 +60,7 @@ def make_app(
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_http_client)
     if workers:
-        app.cleanup_ctx.append(_queue_workers(load_handlers(handlers)))
+        app.cleanup_ctx.append(_queue_workers(load_handlers({**BUILTIN_HANDLERS, **(handlers or {})})))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
@@ -67,10 +76,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 async def _http_client(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    session = aiohttp.ClientSession(
-        headers={"User-Agent": user_agent(config)},
-        timeout=aiohttp.ClientTimeout(total=60, connect=10, sock_read=30),
-    )
+    session = new_http_session(config)
     app[HTTP] = session
     yield
     await session.close()
@@ -82,11 +88,23 @@ def _queue_workers(handlers: Mapping[str, Handler]) -> Callable[[web.Application
         worker = Worker(config.queue, handlers, context=JobContext(config=config, http=app[HTTP]))
         app[WORKER] = worker
         task = asyncio.create_task(worker.run(), name="queue-worker")
+        scheduler = asyncio.create_task(_poll_scheduler(config), name="poll-scheduler")
         yield
+        scheduler.cancel()
         worker.stop()  # stop claiming; in-flight jobs get the grace period, then go back to the queue
         await task
 
     return ctx
+
+
+async def _poll_scheduler(config: Config) -> None:
+    """Enqueue each blog's poll when it is due (once across processes: see schedule_polls)."""
+    while True:
+        try:
+            await schedule_polls(config.blogs)
+        except Exception as exc:  # the database may be restarting; try again next round
+            log.warning("poll.schedule_failed error=%s", type(exc).__name__)
+        await asyncio.sleep(POLL_SCHEDULER_SECONDS)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -123,6 +123,62 @@ async def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
+    import json
+
+    from .app import new_http_session
+    from .fetch import FetchError
+    from .inspect import inspect_json, inspect_text
+    from .merge import with_overrides
+    from .reader import read_post
+
+    blog = next((b for b in config.blogs if b.owns(args.url)), None)
+    async with new_http_session(config) as session:
+        try:
+            result = await read_post(session, args.url, feed_url=blog.feed if blog else None)
+        except FetchError as exc:
+            raise CommandFailed(f"cannot read {args.url}: {exc}") from exc
+    profile = result.profile
+    if blog is not None:
+        profile = with_overrides(profile, name=blog.display_name, summary=blog.bio, icon=blog.avatar, header=blog.header)
+    if args.json:
+        data = inspect_json(result.post, profile)
+        data["fetched"] = list(result.fetched)
+        data["problems"] = list(result.problems)
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(inspect_text(result.post, profile), end="")
+        for url in result.fetched:
+            print(f"fetched  {url}")
+        for problem in result.problems:
+            print(f"problem  {problem}")
+    return EXIT_OK
+
+
+async def cmd_poll(args: argparse.Namespace, config: Config) -> int:
+    from .app import new_http_session, prepare_storage
+    from .db import close_db
+    from .polling import Change, poll_blog
+
+    blogs = [config.blog(args.blog)] if args.blog else list(config.blogs)
+
+    def progress(change: Change, url: str, detail: str) -> None:
+        print(f"  {change.value:<9} {url}" + (f"  {detail}" if detail else ""), flush=True)
+
+    failed = False
+    try:
+        await prepare_storage(config)
+        async with new_http_session(config) as session:
+            for blog in blogs:
+                print(f"{blog.name}: polling {blog.feed or blog.url}", flush=True)
+                report = await poll_blog(session, blog, progress=progress)
+                print(report.summary(), flush=True)
+                failed |= report.error is not None
+    finally:
+        await close_db()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def not_built(what: str) -> Command:
     """A contract command whose capability this version does not have yet: say so, exit 1."""
 
@@ -168,9 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("publish", not_built("publishing a post"), "fetch one post now and publish it (Create, Update or Delete)")
     p.add_argument("url", metavar="URL")
-    p = command("poll", not_built("polling feeds"), "poll the blogs' feeds once and publish what is new or changed")
+    p = command("poll", cmd_poll, "poll the blogs' feeds once and publish what is new or changed")
     p.add_argument("--blog", metavar="NAME")
-    p = command("inspect", not_built("reading a blog post"), "show one blog post exactly as the bridge reads it")
+    p = command("inspect", cmd_inspect, "show one blog post exactly as the bridge reads it")
     p.add_argument("url", metavar="URL")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 

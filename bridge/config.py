@@ -93,6 +93,18 @@ class BlogConfig:
     url: str
     feed: str | None = None
     poll_interval: float = 300.0
+    # Overrides of what the blog's pages say about its author (the actor's profile).
+    display_name: str | None = None
+    bio: str | None = None
+    avatar: str | None = None
+    header: str | None = None
+
+    def owns(self, url: str) -> bool:
+        """Whether `url` is on this blog (same host and port, under its path)."""
+        mine, theirs = urlsplit(self.url), urlsplit(url)
+        return (mine.hostname, mine.port) == (theirs.hostname, theirs.port) and theirs.path.startswith(
+            mine.path.rstrip("/") or "/"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +178,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str])
     for name in QueueConfig.__slots__:
         default = getattr(defaults, name)
         kind: type = int if isinstance(default, int) else float
-        value = _get(queue, f"queue.{name}", kind, default)
+        value: float = _get(queue, f"queue.{name}", kind, default)
         if value <= 0:
             raise ConfigError(f"queue.{name}", "must be greater than 0")
         queue_values[name] = value
@@ -201,7 +213,7 @@ def _blogs(raw: object) -> tuple[BlogConfig, ...]:
     seen: dict[str, int] = {}
     for i, table in enumerate(raw):
         key = f"blogs[{i}]"
-        _only_keys(key, table, {"name", "url", "feed", "poll_interval"})
+        _only_keys(key, table, {"name", "url", "feed", "poll_interval", "display_name", "bio", "avatar", "header"})
         name = _get(table, f"{key}.name", str, required=True)
         if not _BLOG_NAME_RE.match(name):
             raise ConfigError(
@@ -211,13 +223,18 @@ def _blogs(raw: object) -> tuple[BlogConfig, ...]:
         if name in seen:
             raise ConfigError(f"{key}.name", f"duplicate blog name {name!r} (also blogs[{seen[name]}])")
         seen[name] = i
-        feed = table.get("feed")
+        urls = {
+            field: None if table.get(field) is None else _http_url(f"{key}.{field}", _get(table, f"{key}.{field}", str))
+            for field in ("feed", "avatar", "header")
+        }
         blogs.append(
             BlogConfig(
                 name=name,
                 url=_http_url(f"{key}.url", _get(table, f"{key}.url", str, required=True)),
-                feed=None if feed is None else _http_url(f"{key}.feed", _get(table, f"{key}.feed", str)),
                 poll_interval=_positive(f"{key}.poll_interval", _get(table, f"{key}.poll_interval", float, 300.0)),
+                display_name=_get(table, f"{key}.display_name", str) or None,
+                bio=_get(table, f"{key}.bio", str) or None,
+                **urls,
             )
         )
     return tuple(blogs)

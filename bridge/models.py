@@ -7,6 +7,7 @@ what an operator needs to see why something happened (attempts, last error).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -30,7 +31,7 @@ class Job(Model):
 
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharField(max_length=64)
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     state = fields.CharEnumField(JobState, max_length=16, default=JobState.QUEUED)
     attempts = fields.IntField(default=0)
     run_after = fields.DatetimeField()
@@ -70,3 +71,133 @@ class ActorKey(Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm} key {self.id} of {self.actor}"
+
+
+class PostState(StrEnum):
+    LIVE = "live"
+    GONE = "gone"  # the permalink answered 404 or 410
+
+
+class BlogPost(Model):
+    """A post of one of our blogs as last read, with where each field came from.
+
+    `fingerprint` hashes the normalised post (not its provenance), so a change
+    of wording is an edit and a change of source is not.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    blog = fields.CharField(max_length=64)
+    url = fields.CharField(max_length=2000)  # the canonical permalink
+    state = fields.CharEnumField(PostState, max_length=8, default=PostState.LIVE)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField()  # post.post_to_dict(): the normalised post
+    sources: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)  # field -> where it came from
+    fingerprint = fields.CharField(max_length=64)
+    # What the feed said last time: unchanged, the page is not read again.
+    feed_fingerprint = fields.CharField(max_length=64, null=True)
+    published = fields.DatetimeField(null=True)
+    # False for posts found by the first poll of a blog: they were there before the bridge.
+    announce = fields.BooleanField(default=True)
+    etag = fields.CharField(max_length=512, null=True)
+    last_modified = fields.CharField(max_length=128, null=True)
+    first_seen_at = fields.DatetimeField(auto_now_add=True)
+    fetched_at = fields.DatetimeField()
+    changed_at = fields.DatetimeField()
+    gone_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "posts"
+        unique_together = (("blog", "url"),)
+        indexes = (("blog", "published"),)
+
+    def __str__(self) -> str:
+        return f"post {self.url} of {self.blog} ({self.state})"
+
+
+class BlogState(Model):
+    """What the bridge knows about one configured blog between polls."""
+
+    name = fields.CharField(max_length=64, primary_key=True)
+    feed_url = fields.CharField(max_length=2000, null=True)  # discovered, unless configured
+    feed_etag = fields.CharField(max_length=512, null=True)
+    feed_last_modified = fields.CharField(max_length=128, null=True)
+    polls = fields.IntField(default=0)  # 0 until the first successful poll
+    last_poll_at = fields.DatetimeField(null=True)
+    last_poll_error = fields.TextField(null=True)  # None when the last poll went well
+    profile: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)  # post.profile_to_dict()
+    profile_fingerprint = fields.CharField(max_length=64, null=True)
+    profile_read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "blogs"
+
+    def __str__(self) -> str:
+        return f"blog {self.name}"
+
+
+class RemoteActor(Model):
+    """A fediverse actor we have fetched (a follower, a replier, a signer), cached."""
+
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(max_length=2000, unique=True)  # the actor's id
+    host = fields.CharField(max_length=255, db_index=True)
+    inbox = fields.CharField(max_length=2000, null=True)
+    shared_inbox = fields.CharField(max_length=2000, null=True)
+    key_id = fields.CharField(max_length=2000, null=True)
+    public_key_pem = fields.TextField(null=True)
+    handle = fields.CharField(max_length=512, null=True)  # name@host, from preferredUsername
+    name = fields.CharField(max_length=512, null=True)
+    icon_url = fields.CharField(max_length=2000, null=True)
+    profile_url = fields.CharField(max_length=2000, null=True)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)  # the document as fetched
+    fetched_at = fields.DatetimeField()
+    gone_at = fields.DatetimeField(null=True)  # the actor answered 410 or was deleted
+
+    class Meta:
+        table = "remote_actors"
+
+    def __str__(self) -> str:
+        return f"remote actor {self.uri}"
+
+
+class RemoteHost(Model):
+    """What we learned about one remote server: how it wants requests signed, whether it is up."""
+
+    host = fields.CharField(max_length=255, primary_key=True)
+    signature_scheme = fields.CharField(max_length=16, null=True)  # "cavage" or "rfc9421", once one worked
+    unavailable_since = fields.DatetimeField(null=True)
+    failures = fields.IntField(default=0)
+    last_error = fields.TextField(null=True)
+
+    class Meta:
+        table = "remote_hosts"
+
+    def __str__(self) -> str:
+        return f"remote host {self.host}"
+
+
+class FollowState(StrEnum):
+    PENDING = "pending"  # waiting for the operator (manually_approves_followers)
+    ACCEPTED = "accepted"
+
+
+class Follower(Model):
+    """A remote actor following one of our blogs. Inboxes are copied here so a
+    fan-out to many followers reads one table."""
+
+    id = fields.BigIntField(primary_key=True)
+    blog = fields.CharField(max_length=64)
+    actor_uri = fields.CharField(max_length=2000)
+    inbox = fields.CharField(max_length=2000)
+    shared_inbox = fields.CharField(max_length=2000, null=True)
+    follow_id = fields.CharField(max_length=2000, null=True)  # the Follow activity's id, echoed in Accept/Reject
+    state = fields.CharEnumField(FollowState, max_length=16, default=FollowState.ACCEPTED)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    accepted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "followers"
+        unique_together = (("blog", "actor_uri"),)
+        indexes = (("blog", "state"),)
+
+    def __str__(self) -> str:
+        return f"follower {self.actor_uri} of {self.blog} ({self.state})"

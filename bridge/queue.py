@@ -13,6 +13,7 @@ them finish within a grace period or gives them back.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -87,7 +88,7 @@ async def enqueue(
     else:
         # INSERT … ON CONFLICT DO NOTHING: no exception, so an open PostgreSQL transaction survives.
         await Job.bulk_create([Job(**values)], ignore_conflicts=True, using_db=using_db)
-        job = await Job.get(dedupe_key=dedupe_key).using_db(using_db)
+        job = await Job.filter(dedupe_key=dedupe_key).using_db(using_db).get()
     _wake_local_workers()
     return job
 
@@ -223,7 +224,7 @@ class Worker:
                 for job in claimed:
                     task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
                     self._inflight[job.id] = task
-                    task.add_done_callback(lambda _t, job_id=job.id: self._finished(job_id))
+                    task.add_done_callback(functools.partial(self._finished, job.id))
                 if claimed and len(claimed) == free:
                     await asyncio.sleep(0)
                     continue
@@ -244,7 +245,7 @@ class Worker:
         self._stopping = True
         self._wakeup.set()
 
-    def _finished(self, job_id: int) -> None:
+    def _finished(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job_id, None)
         self._wakeup.set()  # a slot is free
 

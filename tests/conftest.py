@@ -23,6 +23,8 @@ from bridge.config import Config, load_config
 TEST_DB_ENV = "BRIDGE_TEST_DATABASE_URL"
 PG_TEST_DATABASE = "bridge_test"
 PLUGIN_DIR = Path(__file__).parent / "plugin"
+# Tests talk to 127.0.0.1 only: by default the blog is a closed local port (a blog that is down).
+CLOSED_BLOG_URL = "http://127.0.0.1:9/"
 
 
 def _pg_url(base: str, dbname: str) -> str:
@@ -89,7 +91,9 @@ ConfigFactory = Callable[..., Config]
 def write_config(tmp_path: Path, db_url: str) -> Callable[..., Path]:
     """Write a config file for this test's database; extra TOML sections may be appended."""
 
-    def write(extra: str = "", *, port: int = 8080, name: str = "config.toml", queue: str = "") -> Path:
+    def write(
+        extra: str = "", *, port: int = 8080, name: str = "config.toml", queue: str = "", blog_url: str = CLOSED_BLOG_URL
+    ) -> Path:
         path = tmp_path / name
         path.write_text(
             textwrap.dedent(
@@ -101,13 +105,16 @@ def write_config(tmp_path: Path, db_url: str) -> Callable[..., Path]:
                 [database]
                 url = "{db_url}"
 
+                [security]
+                allow_private_addresses = true
+
                 [queue]
                 poll_seconds = 0.2
                 {queue}
 
                 [[blogs]]
                 name = "blog"
-                url = "https://blog.example/"
+                url = "{blog_url}"
                 """
             )
             + textwrap.dedent(extra),

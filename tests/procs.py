@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import signal
+import signal as signals
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
@@ -25,7 +25,7 @@ class BridgeProcess:
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def signal(self, sig: signal.Signals) -> None:
+    def signal(self, sig: signals.Signals) -> None:
         self.proc.send_signal(sig)
 
     async def wait(self, timeout: float = 60) -> int:

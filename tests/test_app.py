@@ -6,7 +6,8 @@ import asyncio
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge.app import HTTP, WORKER, make_app, user_agent
+from bridge.app import HTTP, WORKER, make_app
+from bridge.fetch import user_agent
 from bridge.config import Config
 from bridge.models import Job, JobState
 from bridge.queue import JobContext, enqueue
@@ -20,8 +21,8 @@ async def test_probes_and_the_worker_inside_the_app(config: Config) -> None:
 
     app = make_app(config, handlers={"record": record})
     async with TestClient(TestServer(app)) as client:
-        assert app[HTTP].headers["User-Agent"] == user_agent(config)
-        assert "(+https://bridge.example/)" in user_agent(config)
+        assert app[HTTP].headers["User-Agent"] == user_agent("https://bridge.example/")
+        assert "(+https://bridge.example/)" in app[HTTP].headers["User-Agent"]
         resp = await client.get("/healthz")
         assert resp.status == 200 and (await resp.json())["status"] == "ok"
         resp = await client.get("/readyz")
@@ -32,7 +33,7 @@ async def test_probes_and_the_worker_inside_the_app(config: Config) -> None:
             if seen:
                 break
             await asyncio.sleep(0.02)
-        assert seen == [(job.id, user_agent(config))]
+        assert seen == [(job.id, user_agent("https://bridge.example/"))]
         assert WORKER in app
     # The cleanup context closed the database: nothing is left half-done.
     assert app[HTTP].closed

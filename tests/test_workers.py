@@ -24,7 +24,7 @@ async def enqueue_probes(count: int, log: Path, seconds: float) -> list[int]:
     await Job.bulk_create(
         [Job(kind="test.probe", payload={"log": str(log), "seconds": seconds}, run_after=now) for _ in range(count)]
     )
-    return list(await Job.all().values_list("id", flat=True))
+    return list(await Job.filter(kind="test.probe").values_list("id", flat=True))
 
 
 def runs(log: Path) -> list[tuple[int, int]]:
@@ -38,7 +38,7 @@ def start_workers(n: int, path: Path, bridge_cmd: list[str], env: dict[str, str]
 
 
 async def all_done(total: int) -> bool:
-    return await Job.filter(state=JobState.DONE).count() == total
+    return await Job.filter(kind="test.probe", state=JobState.DONE).count() == total
 
 
 async def test_two_workers_run_a_thousand_jobs_exactly_once(
@@ -62,7 +62,7 @@ async def test_two_workers_run_a_thousand_jobs_exactly_once(
     assert set(counts.values()) == {1}, "a job ran more than once"
     by_worker = Counter(pid for _job, pid in done)
     assert set(by_worker) == {w.pid for w in workers}, "both workers took part"
-    assert await Job.filter(attempts=1).count() == 1000
+    assert await Job.filter(kind="test.probe", attempts=1).count() == 1000
 
 
 async def test_jobs_of_a_killed_worker_are_done_after_its_lease_expires(
@@ -77,7 +77,7 @@ async def test_jobs_of_a_killed_worker_are_done_after_its_lease_expires(
         victim.signal(signal.SIGKILL)
         assert await victim.wait(10) == -signal.SIGKILL
         # What it held at death stays leased to it until the lease (3 s, renewed each 1 s) runs out.
-        held = set(await Job.filter(state=JobState.RUNNING, lease_owner__endswith=f":{victim.pid}").values_list("id", flat=True))
+        held = set(await Job.filter(kind="test.probe", state=JobState.RUNNING, lease_owner__endswith=f":{victim.pid}").values_list("id", flat=True))
         assert held, "the victim was killed in the middle of jobs"
         await eventually(lambda: all_done(200), 120, "every job, including the victim's, to be done")
         survivor.signal(signal.SIGTERM)

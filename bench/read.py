@@ -1,0 +1,113 @@
+"""How long reading a blog post takes without the network, next to mf2py alone.
+
+For every post page of the WordPress fixtures (tests/fixtures/wordpress, both themes):
+- "read": what bridge/reader.py does once the responses are in: parse the page (lxml,
+  mf2py, metaformats), decode the REST API and oEmbed JSON it links, translate every
+  source and merge them field by field (reader.build_post);
+- "mf2py": mf2py.parse(doc=html) with its default parser, on the same page;
+- "lxml": mf2py.parse(doc=html, html_parser="lxml"), the parser the bridge uses.
+Prints the median of several runs of each, and the ratio read / mf2py.
+Run: python bench/read.py
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import mf2py  # noqa: E402
+
+from bridge import microformats, reader, wordpress  # noqa: E402
+from tests.blogserver import THEMES, WORDPRESS, _key, wordpress_routes  # noqa: E402
+
+RUNS = 11
+
+
+def median_ms(work: Callable[[], Any], runs: int = RUNS) -> float:
+    work()  # warm up
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def read(html: str, url: str, responses: dict[str, bytes]) -> Any:
+    """reader.read_post's work after the fetches: everything but the network."""
+    page = microformats.parse_page(html, url)
+    links = microformats.rel_links(page)
+
+    def load(link: str | None) -> Any:
+        return json.loads(responses[link]) if link in responses else None
+
+    data = load(wordpress.rest_link(links))
+    wp = None
+    if wordpress.is_rest_post(data):
+        more = wordpress.rest_links(data)
+        wp = reader.WordPressData(post=data, user=load(more.author), media=load(more.featured_media),
+                                  categories=load(more.categories), tags=load(more.tags))
+    return reader.build_post(page, url, wordpress_data=wp, oembed=load(wordpress.oembed_link(links)))
+
+
+def linked_json(page: microformats.Mf2Page, routes: dict[Any, Any]) -> dict[str, bytes]:
+    """The recorded bodies of the JSON documents a page links (REST post and its links, oEmbed)."""
+    responses: dict[str, bytes] = {}
+
+    def add(link: str | None) -> None:
+        route = routes.get(_key(link)) if link else None
+        if route is None and link:
+            route = routes.get((_key(link)[0], ()))  # term lists answer any query
+        if link and route is not None and route.status == 200:
+            responses[link] = route.body
+
+    links = microformats.rel_links(page)
+    rest = wordpress.rest_link(links)
+    add(rest)
+    add(wordpress.oembed_link(links))
+    if rest in responses:
+        more = wordpress.rest_links(json.loads(responses[rest]))
+        for link in (more.author, more.featured_media, more.categories, more.tags):
+            add(link)
+    return responses
+
+
+def main() -> None:
+    started = time.perf_counter()
+    print(f"{'page':<42}{'read ms':>9}{'mf2py ms':>10}{'lxml ms':>9}{'ratio':>7}")
+    reads, defaults, fast = [], [], []
+    for theme in THEMES:
+        routes = wordpress_routes(theme)
+        manifest = json.loads((WORDPRESS / theme / "manifest.json").read_text())
+        for entry in manifest["files"]:
+            if entry["page_kind"] != "post":
+                continue
+            html = (WORDPRESS / theme / entry["file"]).read_text(encoding="utf-8")
+            url = entry["url"]
+            # The JSON documents the page links, as the reader would have fetched them.
+            responses = linked_json(microformats.parse_page(html, url), routes)
+            ours = median_ms(lambda: read(html, url, responses))
+            theirs = median_ms(lambda: mf2py.parse(doc=html, url=url))
+            lxml = median_ms(lambda: mf2py.parse(doc=html, url=url, html_parser="lxml"))
+            reads.append(ours)
+            defaults.append(theirs)
+            fast.append(lxml)
+            print(f"{theme + '/' + entry['file']:<42}{ours:>9.1f}{theirs:>10.1f}{lxml:>9.1f}"
+                  f"{ours / theirs:>7.2f}")
+    ours, theirs = statistics.median(reads), statistics.median(defaults)
+    print(f"{'median over pages':<42}{ours:>9.1f}{theirs:>10.1f}{statistics.median(fast):>9.1f}"
+          f"{ours / theirs:>7.2f}")
+    print(f"({RUNS} runs per page and tool; read = parse + REST/oEmbed JSON + merge, no network;"
+          f" total {time.perf_counter() - started:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""A blog post and its author as the bridge understands them, whatever the blog's markup.
+
+These dataclasses are what crosses module boundaries: raw mf2 dicts, feed entries and
+WordPress JSON are converted into them on arrival (bridge/microformats.py, feeds.py,
+wordpress.py, metaformats.py) and merged field by field (bridge/merge.py).
+
+The same `Post` carries a *partial* post (what one source says) and the merged post.
+In a partial post `None` or `()` means "this source does not say"; a field named in
+`empty` means "this source says there is none" (WordPress's REST API returning an empty
+title is evidence that the post is untitled, not a gap to fill).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+# Where a value came from. The merge ranks these per field (bridge/merge.py).
+SOURCES = (
+    "config",  # an operator override (profiles only)
+    "mf2",  # microformats2 classes on the page
+    "mf1",  # legacy microformats (hentry, vcard) through mf2py's backcompat
+    "wp-rest",  # the WordPress REST API JSON the page links to
+    "feed",  # the blog's RSS/Atom/JSON Feed/h-feed item for the page
+    "oembed",  # the oEmbed JSON the page links to
+    "opengraph",  # og:* / article:* / twitter:* meta tags (metaformats)
+    "meta",  # <title>, <meta name=description>, <html lang>, <link rel=icon>
+    "rel-canonical",  # <link rel=canonical>
+    "fetch-url",  # the URL the page was finally fetched from, after redirects
+)
+
+
+@dataclass(frozen=True)
+class Media:
+    """An image, video or audio file: its URL, its alt text, its type if known."""
+
+    url: str
+    alt: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A typed link a page or a response declares (<link>, <a rel>, or an HTTP Link header)."""
+
+    url: str
+    rels: tuple[str, ...]
+    type: str | None = None
+    title: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who wrote a post, as far as the sources tell."""
+
+    name: str | None = None
+    url: str | None = None
+    photo: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.name or self.url or self.photo)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A link in the content to a person's (fediverse) profile."""
+
+    url: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Post:
+    """One blog post, normalised. Datetimes are timezone-aware; URLs are absolute."""
+
+    url: str | None = None  # the canonical permalink
+    uid: str | None = None  # u-uid / feed guid, when the blog gives one
+    title: str | None = None  # a real title: None for notes and untitled posts
+    content_html: str | None = None  # cleaned: absolute URLs, no theme chrome
+    summary: str | None = None  # plain text; an automatic excerpt is not a summary
+    published: datetime | None = None
+    updated: datetime | None = None
+    author: Author | None = None
+    categories: tuple[str, ...] = ()  # visible names, not URL slugs
+    tags: tuple[str, ...] = ()  # WordPress tags, kept apart from its categories
+    photos: tuple[Media, ...] = ()  # u-photo, then images in the content
+    featured: Media | None = None  # the featured image (WordPress, u-featured, og:image)
+    videos: tuple[Media, ...] = ()
+    audio: tuple[Media, ...] = ()
+    in_reply_to: tuple[str, ...] = ()
+    like_of: tuple[str, ...] = ()
+    repost_of: tuple[str, ...] = ()
+    bookmark_of: tuple[str, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+    language: str | None = None  # BCP 47, e.g. "en-US"
+    # Provenance: field name ("title", "author.name", …) -> one of SOURCES.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # Fields this (partial) post affirms are empty; see the module docstring.
+    empty: frozenset[str] = field(default=frozenset(), compare=False, hash=False)
+
+    def all_categories(self) -> tuple[str, ...]:
+        """Categories then tags, without repeats: what becomes hashtags."""
+        seen: dict[str, None] = {}
+        for name in (*self.categories, *self.tags):
+            seen.setdefault(name, None)
+        return tuple(seen)
+
+    def images(self) -> tuple[Media, ...]:
+        """The featured image, then the photos that are not another size of it."""
+        out: list[Media] = []
+        keys: set[str] = set()
+        for media in ((self.featured,) if self.featured else ()) + self.photos:
+            key = image_key(media.url)
+            if key not in keys:
+                keys.add(key)
+                out.append(media)
+        return tuple(out)
+
+    def fingerprint(self) -> str:
+        """A stable hash of what the post says (not where it came from), to detect edits."""
+        return _fingerprint(post_to_dict(self))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The blog as a fediverse actor: who it is, its pictures, its links."""
+
+    url: str | None = None  # the profile's home page
+    name: str | None = None  # display name: the author's, else the site's
+    summary: str | None = None  # bio, plain text
+    icon: Media | None = None  # avatar
+    header: Media | None = None  # banner image
+    links: tuple[str, ...] = ()  # rel=me links
+    site_name: str | None = None
+    feed_url: str | None = None
+    language: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    empty: frozenset[str] = field(default=frozenset(), compare=False, hash=False)
+
+    def fingerprint(self) -> str:
+        """A stable hash of what the profile says, to detect a changed profile."""
+        return _fingerprint(profile_to_dict(self))
+
+
+def image_key(url: str) -> str:
+    """The URL of an image without WordPress's size suffix ("-1024x683", "-scaled").
+
+    WordPress names each resized copy NAME-WxH.EXT next to the original
+    (wp-includes/media.php, image_make_intermediate_size); two URLs with the
+    same key are one picture in two sizes.
+    """
+    stem, dot, ext = url.rpartition(".")
+    if not dot or "/" in ext:
+        return url
+    for suffix in ("-scaled",):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+    head, dash, size = stem.rpartition("-")
+    if dash and "x" in size:
+        width, _, height = size.partition("x")
+        if width.isdigit() and height.isdigit():
+            stem = head
+    return f"{stem}.{ext}"
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """An ISO 8601 / RFC 3339 date-time with an offset, else None.
+
+    mf2py writes offsets without a colon ("-0400"); Python 3.11's fromisoformat reads
+    both. A date-time without an offset names no instant, so it is not guessed here:
+    another source (the REST API, the feed) usually has the real one.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("z", "Z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def normalize_url(url: str) -> str:
+    """A URL for comparisons: lower-case scheme and host, no fragment, no trailing slash."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.port and not (
+        (parts.scheme == "http" and parts.port == 80)
+        or (parts.scheme == "https" and parts.port == 443)
+    ):
+        host = f"{host}:{parts.port}"
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), host, path, parts.query, ""))
+
+
+def same_url(a: str | None, b: str | None) -> bool:
+    """Whether two URLs name the same page (see normalize_url)."""
+    return bool(a and b) and normalize_url(a) == normalize_url(b)  # type: ignore[arg-type]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (Media, Author, Mention)):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _to_dict(value: Post | Profile) -> dict[str, Any]:
+    return {
+        f.name: _jsonable(getattr(value, f.name))
+        for f in fields(value)
+        if f.name not in ("sources", "empty")
+    }
+
+
+def _fingerprint(data: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def post_to_dict(post: Post) -> dict[str, Any]:
+    """The post's fields as JSON-ready values (ISO 8601 dates with offset), no provenance."""
+    return _to_dict(post)
+
+
+def profile_to_dict(profile: Profile) -> dict[str, Any]:
+    """The profile's fields as JSON-ready values, no provenance."""
+    return _to_dict(profile)
+
+
+def post_type(post: Post) -> str:
+    """Post Type Discovery (https://www.w3.org/TR/post-type-discovery/), simplified.
+
+    Answers one of: repost, like, reply, bookmark, video, photo, article, note.
+    """
+    if post.repost_of:
+        return "repost"
+    if post.like_of:
+        return "like"
+    if post.in_reply_to:
+        return "reply"
+    if post.bookmark_of:
+        return "bookmark"
+    if post.videos:
+        return "video"
+    if post.photos and not post.title:
+        return "photo"
+    return "article" if post.title else "note"
