@@ -33,8 +33,8 @@ def runs(log: Path) -> list[tuple[int, int]]:
     return [(int(job), int(pid)) for job, pid in (line.split() for line in log.read_text().splitlines())]
 
 
-def start_workers(n: int, path: Path, bridge_cmd: list[str], env: dict[str, str]) -> list[BridgeProcess]:
-    return [BridgeProcess([*bridge_cmd, "-c", str(path), "worker"], env, path.with_name(f"worker{i}.log")) for i in range(n)]
+def start_workers(n: int, path: Path, bridge_cmd: list[str], env: dict[str, str], name: str = "worker") -> list[BridgeProcess]:
+    return [BridgeProcess([*bridge_cmd, "-c", str(path), "worker"], env, path.with_name(f"{name}{i}.log")) for i in range(n)]
 
 
 async def all_done(total: int) -> bool:
@@ -46,9 +46,11 @@ async def test_two_workers_run_a_thousand_jobs_exactly_once(
 ) -> None:
     path = write_config(queue="concurrency = 16")
     log = tmp_path / "runs.log"
-    ids = await enqueue_probes(1000, log, seconds=0.005)
     workers = start_workers(2, path, bridge_cmd, bridge_env)
     try:
+        # Both claim from the start: neither may finish the lot before the other is up.
+        await eventually(lambda: _started(workers), 60, "both workers to start")
+        ids = await enqueue_probes(1000, log, seconds=0.005)
         await eventually(lambda: all_done(1000), 240, "1,000 jobs to be done")
         for w in workers:
             w.signal(signal.SIGTERM)
@@ -71,26 +73,38 @@ async def test_jobs_of_a_killed_worker_are_done_after_its_lease_expires(
     path = write_config(queue="concurrency = 8\nlease_seconds = 3.0")
     log = tmp_path / "runs.log"
     ids = await enqueue_probes(200, log, seconds=0.2)
-    victim, survivor = start_workers(2, path, bridge_cmd, bridge_env)
+    (victim,) = start_workers(1, path, bridge_cmd, bridge_env, name="victim")
+    survivor = None
     try:
-        await eventually(lambda: _ran_at_least(log, victim.pid, 20), 120, "the victim to run 20 jobs")
+        # The victim works alone until it has finished some jobs and holds others.
+        await eventually(lambda: _ran_at_least(log, victim.pid, 10), 120, "the victim to run 10 jobs")
         victim.signal(signal.SIGKILL)
         assert await victim.wait(10) == -signal.SIGKILL
         # What it held at death stays leased to it until the lease (3 s, renewed each 1 s) runs out.
-        held = set(await Job.filter(kind="test.probe", state=JobState.RUNNING, lease_owner__endswith=f":{victim.pid}").values_list("id", flat=True))
+        held = set(
+            await Job.filter(kind="test.probe", state=JobState.RUNNING, lease_owner__endswith=f":{victim.pid}")
+            .values_list("id", flat=True)
+        )
         assert held, "the victim was killed in the middle of jobs"
+        (survivor,) = start_workers(1, path, bridge_cmd, bridge_env, name="survivor")
         await eventually(lambda: all_done(200), 120, "every job, including the victim's, to be done")
         survivor.signal(signal.SIGTERM)
         assert await survivor.wait(30) == 0
     finally:
         victim.kill()
-        survivor.kill()
+        if survivor:
+            survivor.kill()
     counts = Counter(job for job, _pid in runs(log))
     assert sorted(counts) == sorted(ids), "every job ran at least once"
     twice = {job for job, n in counts.items() if n > 1}
     assert twice <= held, "only jobs cut off by the kill may run again"
     retaken = await Job.filter(id__in=list(held)).values_list("attempts", flat=True)
     assert all(a == 2 for a in retaken), "the killed worker's jobs were taken over after their lease expired"
+    assert {pid for job, pid in runs(log) if job in held} - {victim.pid} == {survivor.pid}
+
+
+async def _started(workers: list[BridgeProcess]) -> bool:
+    return all("worker.start" in w.logs() for w in workers)
 
 
 async def _ran_at_least(log: Path, pid: int, n: int) -> bool:
