@@ -1,7 +1,7 @@
 """Shared fixtures. The database under test comes from `BRIDGE_TEST_DATABASE_URL`:
 unset or ``sqlite`` → a fresh SQLite file per test; a ``postgres://…`` URL → a
-dedicated database next to the one named (created once per run), with a fresh
-schema per test. `.ci/run` runs the whole suite once each way.
+database of the run's own next to the one named (created for the run and
+dropped after it), with a fresh schema per test. `.ci/run` runs the whole suite once each way.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import socket
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,26 +33,31 @@ def _pg_url(base: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_base_url() -> str | None:
+def pg_base_url() -> Iterator[str | None]:
     url = os.environ.get(TEST_DB_ENV, "sqlite")
     if url == "sqlite":
-        return None
+        yield None
+        return
     if not url.startswith(("postgres://", "postgresql://")):
         raise pytest.UsageError(f"{TEST_DB_ENV} must be 'sqlite' or a postgres:// URL, got {url!r}")
+    # A database of this run's own, so two suites on one server never touch each other's tables.
+    name = f"{PG_TEST_DATABASE}_{os.getpid()}"
 
-    async def create() -> None:
+    async def admin(sql: str) -> None:
         import asyncpg
 
         conn = await asyncpg.connect(url)
         try:
-            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", PG_TEST_DATABASE)
-            if not exists:
-                await conn.execute(f'CREATE DATABASE "{PG_TEST_DATABASE}"')
+            await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(create())
-    return _pg_url(url, PG_TEST_DATABASE)
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _pg_url(url, name)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -69,7 +74,7 @@ def db_url(pg_base_url: str | None, tmp_path: Path) -> str:
             # Ends sessions a killed subprocess of an earlier test may have left.
             await conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-                PG_TEST_DATABASE,
+                urlsplit(pg_base_url).path.lstrip("/"),
             )
             await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
         finally:

@@ -72,11 +72,10 @@ async def test_jobs_of_a_killed_worker_are_done_after_its_lease_expires(
 ) -> None:
     path = write_config(queue="concurrency = 8\nlease_seconds = 3.0")
     log = tmp_path / "runs.log"
-    ids = await enqueue_probes(200, log, seconds=0.2)
-    (victim,) = start_workers(1, path, bridge_cmd, bridge_env, name="victim")
-    survivor = None
+    victim, survivor = start_workers(2, path, bridge_cmd, bridge_env)
     try:
-        # The victim works alone until it has finished some jobs and holds others.
+        await eventually(lambda: _started([victim, survivor]), 60, "both workers to start")
+        ids = await enqueue_probes(400, log, seconds=0.2)  # ~5 s of work for both: plenty left at the kill
         await eventually(lambda: _ran_at_least(log, victim.pid, 10), 120, "the victim to run 10 jobs")
         victim.signal(signal.SIGKILL)
         assert await victim.wait(10) == -signal.SIGKILL
@@ -86,14 +85,12 @@ async def test_jobs_of_a_killed_worker_are_done_after_its_lease_expires(
             .values_list("id", flat=True)
         )
         assert held, "the victim was killed in the middle of jobs"
-        (survivor,) = start_workers(1, path, bridge_cmd, bridge_env, name="survivor")
-        await eventually(lambda: all_done(200), 120, "every job, including the victim's, to be done")
+        await eventually(lambda: all_done(400), 120, "every job, including the victim's, to be done")
         survivor.signal(signal.SIGTERM)
         assert await survivor.wait(30) == 0
     finally:
         victim.kill()
-        if survivor:
-            survivor.kill()
+        survivor.kill()
     counts = Counter(job for job, _pid in runs(log))
     assert sorted(counts) == sorted(ids), "every job ran at least once"
     twice = {job for job, n in counts.items() if n > 1}
