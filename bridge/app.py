@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractResolver
 
-from . import __version__, db
+from . import __version__, db, inbox, public
+from .appkeys import CONFIG, HTTP, WORKER
 from .config import Config
 from .fetch import user_agent
 from .keys import INSTANCE_ACTOR, ensure_keys
+from .netguard import AddressPolicy, IPNetwork, guarded_connector
 from .polling import POLL_JOB, poll_job, schedule_polls
 from .queue import Handler, JobContext, Worker, load_handlers
 
 log = logging.getLogger("bridge.app")
 
-CONFIG = web.AppKey("config", Config)
-HTTP = web.AppKey("http", aiohttp.ClientSession)
-WORKER = web.AppKey("worker", Worker)
 
 MAX_REQUEST_BYTES = 1024 * 1024  # inbox bodies and forms; larger requests get 413
 BUILTIN_HANDLERS: dict[str, Handler] = {POLL_JOB: poll_job}
@@ -34,11 +34,25 @@ BUILTIN_HANDLERS: dict[str, Handler] = {POLL_JOB: poll_job}
 POLL_SCHEDULER_SECONDS = 5.0  # how often a worker process checks whether a blog is due
 
 
-def new_http_session(config: Config) -> aiohttp.ClientSession:
-    """The outbound HTTP client: one per process (the app's, or a CLI command's)."""
+def new_http_session(
+    config: Config,
+    *,
+    resolver: AbstractResolver | None = None,
+    allowed_networks: Iterable[IPNetwork] = (),
+) -> aiohttp.ClientSession:
+    """The outbound HTTP client: one per process (the app's, or a CLI command's).
+
+    Its connector refuses private, loopback… addresses unless
+    `security.allow_private_addresses` (bridge/netguard.py); `resolver` replaces the
+    system's name lookup and `allowed_networks` are exceptions to the rule.
+    trust_env stays off: a proxy from the environment would hide the addresses checked.
+    """
+    policy = AddressPolicy(config.security.allow_private_addresses, tuple(allowed_networks))
     return aiohttp.ClientSession(
+        connector=guarded_connector(policy, resolver),
         headers={"User-Agent": user_agent(f"{config.server.base_url}/")},
-        timeout=aiohttp.ClientTimeout(total=60, connect=10, sock_read=30),
+        timeout=aiohttp.ClientTimeout(total=60, connect=10, sock_connect=10, sock_read=30),
+        trust_env=False,
     )
 
 
@@ -63,6 +77,8 @@ def make_app(
         app.cleanup_ctx.append(_queue_workers(load_handlers({**BUILTIN_HANDLERS, **(handlers or {})})))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    public.add_routes(app)
+    inbox.add_routes(app)
     return app
 
 

@@ -12,11 +12,14 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
-from .config import Config, ConfigError, config_path, load_config, starter_config
+from .config import BlogConfig, Config, ConfigError, config_path, load_config, starter_config
 from .logs import setup_logging
+
+if TYPE_CHECKING:
+    from .post import Post
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -139,10 +142,13 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
         except FetchError as exc:
             raise CommandFailed(f"cannot read {args.url}: {exc}") from exc
     profile = result.profile
+    as2_object = None
     if blog is not None:
         profile = with_overrides(profile, name=blog.display_name, summary=blog.bio, icon=blog.avatar, header=blog.header)
+        as2_object = _as2_preview(config, blog, result.post, profile.language)
     if args.json:
         data = inspect_json(result.post, profile)
+        data["as2"] = as2_object
         data["fetched"] = list(result.fetched)
         data["problems"] = list(result.problems)
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -152,7 +158,30 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
             print(f"fetched  {url}")
         for problem in result.problems:
             print(f"problem  {problem}")
+        if blog is None or as2_object is None:
+            print("\nactivitypub object: none (the URL is on no configured blog)")
+        else:
+            print(f"\nactivitypub object ({blog.name}, post_style = {blog.post_style})")
+            print(json.dumps(as2_object, ensure_ascii=False, indent=2))
     return EXIT_OK
+
+
+def _as2_preview(config: Config, blog: BlogConfig, post: Post, language: str | None) -> dict[str, Any]:
+    """The AS2 object the post becomes, with its permalink lookup URL as id (the row id comes with storing it)."""
+    from .as2 import post_to_as2, reply_target
+    from .urls import actor_id, post_lookup
+
+    actor = actor_id(config.server.base_url, blog.name)
+    return post_to_as2(
+        post,
+        object_id=post_lookup(actor, post.url or ""),
+        actor=actor,
+        style=blog.post_style,
+        blog_url=blog.url,
+        tag_url=blog.tag_url,
+        in_reply_to=reply_target(post),
+        language=language,
+    )
 
 
 async def cmd_poll(args: argparse.Namespace, config: Config) -> int:
@@ -177,6 +206,27 @@ async def cmd_poll(args: argparse.Namespace, config: Config) -> int:
     finally:
         await close_db()
     return EXIT_FAILED if failed else EXIT_OK
+
+
+async def cmd_keys_rotate(args: argparse.Namespace, config: Config) -> int:
+    """New key pairs; the old ones kept inactive; each blog's followers get an Update (a queued job)."""
+    from .app import prepare_storage
+    from .db import close_db
+    from .keys import INSTANCE_ACTOR, rotate_keys
+
+    # Without --blog: every blog and the instance actor (after a leak, all keys must go).
+    actors = [config.blog(args.blog).name] if args.blog else [b.name for b in config.blogs] + [INSTANCE_ACTOR]
+    try:
+        await prepare_storage(config)
+        for actor in actors:
+            made = await rotate_keys(actor)
+            announced = "" if actor == INSTANCE_ACTOR else "; an Update of the actor is queued for its followers"
+            print(f"{actor}: new {', '.join(key.algorithm for key in made)} key{announced}", flush=True)
+    except Exception as exc:
+        raise CommandFailed(f"cannot rotate keys: {exc}") from exc
+    finally:
+        await close_db()
+    return EXIT_OK
 
 
 def not_built(what: str) -> Command:
@@ -257,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     rotate = keys.add_parser("rotate", parents=[common], help="make a new key pair and announce it to followers")
     rotate.add_argument("--blog", metavar="NAME")
-    rotate.set_defaults(handler=not_built("key rotation"))
+    rotate.set_defaults(handler=cmd_keys_rotate)
 
     p = command("check", not_built("checking the setup"), "check the setup against the live blog, point by point")
     p.add_argument("--blog", metavar="NAME")

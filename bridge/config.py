@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -23,6 +23,13 @@ ENV_ADMIN_TOKEN = "BRIDGE_ADMIN_TOKEN"
 DEFAULT_CONFIG_PATH = "config.toml"
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# AS2 actor types Mastodon accepts as accounts (app/services/activitypub/
+# process_account_service.rb, SUPPORTED_TYPES); "Service" and "Application" show a bot badge.
+ACTOR_TYPES = ("Person", "Service", "Organization", "Group", "Application")
+# How posts become AS2 objects (bridge/as2.py, object_type): Note, Article, or chosen per post.
+POST_STYLES = ("auto", "note", "article")
+# A host name with an optional port, for `handle_domain` (RFC 1123 labels).
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::[0-9]{1,5})?$")
 # Mastodon's username rule (app/models/account.rb USERNAME_RE), lower-cased: the
 # handle must survive a round trip through every server's WebFinger lookup.
 _BLOG_NAME_RE = re.compile(r"^[a-z0-9_]+(?:[a-z0-9_.-]*[a-z0-9_])?$")
@@ -98,6 +105,20 @@ class BlogConfig:
     bio: str | None = None
     avatar: str | None = None
     header: str | None = None
+    # The fediverse account (issue 4).
+    actor_type: str = "Person"
+    post_style: str = "auto"
+    manually_approves_followers: bool = False
+    discoverable: bool = True
+    indexable: bool = True
+    also_known_as: tuple[str, ...] = ()  # the old accounts this one moved from
+    featured: tuple[str, ...] = ()  # permalinks of the posts pinned to the profile
+    show_followers: bool = True  # list the followers, or only say how many there are
+    # `@name@handle_domain` answers too (the blog redirects its /.well-known/webfinger to
+    # the bridge) and becomes the account's canonical handle.
+    handle_domain: str | None = None
+    # The blog's tag page, "{tag}" standing for the tag's slug; guessed when absent.
+    tag_url: str | None = None
 
     def owns(self, url: str) -> bool:
         """Whether `url` is on this blog (same host and port, under its path)."""
@@ -213,7 +234,7 @@ def _blogs(raw: object) -> tuple[BlogConfig, ...]:
     seen: dict[str, int] = {}
     for i, table in enumerate(raw):
         key = f"blogs[{i}]"
-        _only_keys(key, table, {"name", "url", "feed", "poll_interval", "display_name", "bio", "avatar", "header"})
+        _only_keys(key, table, _BLOG_KEYS)
         name = _get(table, f"{key}.name", str, required=True)
         if not _BLOG_NAME_RE.match(name):
             raise ConfigError(
@@ -223,25 +244,80 @@ def _blogs(raw: object) -> tuple[BlogConfig, ...]:
         if name in seen:
             raise ConfigError(f"{key}.name", f"duplicate blog name {name!r} (also blogs[{seen[name]}])")
         seen[name] = i
-        urls = {
+        urls: dict[str, str | None] = {
             field: None if table.get(field) is None else _http_url(f"{key}.{field}", _get(table, f"{key}.{field}", str))
             for field in ("feed", "avatar", "header")
         }
-        blogs.append(
-            BlogConfig(
-                name=name,
-                url=_http_url(f"{key}.url", _get(table, f"{key}.url", str, required=True)),
-                poll_interval=_positive(f"{key}.poll_interval", _get(table, f"{key}.poll_interval", float, 300.0)),
-                display_name=_get(table, f"{key}.display_name", str) or None,
-                bio=_get(table, f"{key}.bio", str) or None,
-                **urls,
-            )
+        blog = BlogConfig(
+            name=name,
+            url=_http_url(f"{key}.url", _get(table, f"{key}.url", str, required=True)),
+            poll_interval=_positive(f"{key}.poll_interval", _get(table, f"{key}.poll_interval", float, 300.0)),
+            display_name=_get(table, f"{key}.display_name", str) or None,
+            bio=_get(table, f"{key}.bio", str) or None,
+            feed=urls["feed"],
+            avatar=urls["avatar"],
+            header=urls["header"],
         )
+        blogs.append(_account(key, table, blog))
     return tuple(blogs)
 
 
+_BLOG_KEYS = {
+    "name", "url", "feed", "poll_interval", "display_name", "bio", "avatar", "header",
+    "actor_type", "post_style", "manually_approves_followers", "discoverable", "indexable",
+    "also_known_as", "featured", "show_followers", "handle_domain", "tag_url",
+}
+
+
+def _account(key: str, table: Mapping[str, Any], blog: BlogConfig) -> BlogConfig:
+    """The keys that shape the blog's fediverse account (issue 4)."""
+    actor_type = _get(table, f"{key}.actor_type", str, "Person")
+    if actor_type not in ACTOR_TYPES:
+        raise ConfigError(f"{key}.actor_type", f"must be one of {', '.join(ACTOR_TYPES)}, got {actor_type!r}")
+    post_style = _get(table, f"{key}.post_style", str, "auto")
+    if post_style not in POST_STYLES:
+        raise ConfigError(f"{key}.post_style", f"must be one of {', '.join(POST_STYLES)}, got {post_style!r}")
+    featured = _url_list(f"{key}.featured", table)
+    for i, url in enumerate(featured):
+        if not blog.owns(url):
+            raise ConfigError(f"{key}.featured[{i}]", f"{url} is not a post of this blog ({blog.url})")
+    handle_domain = _get(table, f"{key}.handle_domain", str)
+    if handle_domain is not None:
+        handle_domain = handle_domain.strip().lower()
+        if not _DOMAIN_RE.match(handle_domain):
+            raise ConfigError(f"{key}.handle_domain", f"expected a domain such as blog.example, got {handle_domain!r}")
+    tag_url = _get(table, f"{key}.tag_url", str)
+    if tag_url is not None:
+        if "{tag}" not in tag_url:
+            raise ConfigError(f"{key}.tag_url", "must contain {tag} where the tag's slug goes")
+        _http_url(f"{key}.tag_url", tag_url.replace("{tag}", "tag"))
+    return replace(
+        blog,
+        actor_type=actor_type,
+        post_style=post_style,
+        manually_approves_followers=_get(table, f"{key}.manually_approves_followers", bool, False),
+        discoverable=_get(table, f"{key}.discoverable", bool, True),
+        indexable=_get(table, f"{key}.indexable", bool, True),
+        also_known_as=_url_list(f"{key}.also_known_as", table),
+        featured=featured,
+        show_followers=_get(table, f"{key}.show_followers", bool, True),
+        handle_domain=handle_domain,
+        tag_url=tag_url,
+    )
+
+
+def _url_list(key: str, table: Mapping[str, Any]) -> tuple[str, ...]:
+    """An optional array of absolute http(s) URLs."""
+    value = _get(table, key, list, [])
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ConfigError(f"{key}[{i}]", f"expected a string, got {_toml_type(item)}")
+    return tuple(_http_url(f"{key}[{i}]", item) for i, item in enumerate(value))
+
+
 _T = TypeVar("_T")
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table",
+               list: "an array"}
 
 
 def _section(data: Mapping[str, Any], name: str, *, required: bool = False) -> Mapping[str, Any]:

@@ -2,7 +2,8 @@
 
 Always with the caller's single `aiohttp.ClientSession` (one per application, aiohttp's
 own advice). Redirects are followed here, one hop at a time, so the limit is ours and
-each hop is visible (a later check of private addresses belongs at each hop). The body
+each hop is checked: its scheme here, its addresses by the session's connector
+(bridge/netguard.py, the same check for every hop). The body
 is read in pieces and never past `max_bytes`: a blog page is not allowed to exhaust memory,
 whatever its Content-Length says or omits (aiohttp decompresses first, so the cap also
 holds against compression bombs).
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -21,6 +22,7 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import __version__
+from .netguard import BlockedAddress, check_url
 from .post import Link
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -57,11 +59,23 @@ class FetchError(Exception):
 
 
 class HTTPStatusError(FetchError):
-    """The server answered with an error status (4xx, 5xx). `body` holds its first bytes."""
+    """The server answered with an error status (4xx, 5xx). `body` holds its first bytes,
+    `headers` its headers (a 401 may carry an `Accept-Signature` challenge)."""
 
-    def __init__(self, url: str, status: int, reason: str, body: bytes = b"") -> None:
+    def __init__(self, url: str, status: int, reason: str, body: bytes = b"",
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(url, f"HTTP {status} {reason}".strip(), status)
         self.body = body
+        self.headers: Mapping[str, str] = headers if headers is not None else CIMultiDictProxy(CIMultiDict())
+
+
+class AddressRefused(FetchError):
+    """The URL (or a redirect to it) points where the bridge must not go: a private,
+    loopback… address, or a scheme other than http(s). See bridge/netguard.py."""
+
+    def __init__(self, url: str, reason: str, address: str = "") -> None:
+        super().__init__(url, f"refused: {reason}" + (f" ({address})" if address else ""))
+        self.address = address
 
 
 class ResponseTooLarge(FetchError):
@@ -193,11 +207,15 @@ async def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     accept: str = HTML_ACCEPT,
+    sign: Callable[[str, Mapping[str, str]], Mapping[str, str]] | None = None,
 ) -> FetchResult:
     """GET `url` with `session`. Raises FetchError (or a subclass) on any failure.
 
     `etag`/`last_modified` make it conditional: a 304 gives `not_modified=True`.
-    `timeout` bounds the whole fetch, every redirect included.
+    `timeout` bounds the whole fetch, every redirect included. `sign(url, headers)`,
+    when given, returns the headers to send for each hop (a signed GET signs every
+    hop for its own URL, at the moment it is sent). Only http(s) URLs are followed;
+    the session's connector checks every address (bridge/netguard.py).
     """
     headers: dict[str, str] = {"Accept": accept}
     if "User-Agent" not in session.headers:
@@ -213,7 +231,9 @@ async def fetch(
     try:
         async with asyncio.timeout(timeout):
             while True:
-                async with session.get(current, headers=headers, allow_redirects=False,
+                check_url(current)
+                hop_headers = dict(sign(current, headers)) if sign else headers
+                async with session.get(current, headers=hop_headers, allow_redirects=False,
                                        timeout=per_request) as response:
                     location = response.headers.get("Location")
                     if response.status in _REDIRECTS and location:
@@ -230,10 +250,13 @@ async def fetch(
                                            links=links)
                     if not 200 <= response.status < 300:
                         body = await response.content.read(1024)
-                        raise HTTPStatusError(current, response.status, response.reason or "", body)
+                        raise HTTPStatusError(current, response.status, response.reason or "", body,
+                                              CIMultiDictProxy(CIMultiDict(response.headers)))
                     body = await _read(response, current, max_bytes)
                     return FetchResult(url=current, status=response.status, headers=result_headers,
                                        body=body, redirects=tuple(chain), links=links)
+    except BlockedAddress as error:
+        raise AddressRefused(current, error.reason, error.address) from error
     except TimeoutError as error:  # ours (asyncio.timeout) or aiohttp's connect timeout
         raise FetchError(current, f"timeout after {timeout:g} s") from error
     except aiohttp.ClientError as error:

@@ -201,3 +201,28 @@ class Follower(Model):
 
     def __str__(self) -> str:
         return f"follower {self.actor_uri} of {self.blog} ({self.state})"
+
+
+class InboxActivity(Model):
+    """An activity that arrived at an inbox with a verified signature, kept until handled.
+
+    Stored with its `inbox.process` job in one transaction before the sender gets
+    its 202: once answered, it is not lost. `activity_id` is unique, so a redelivery
+    (servers retry, shared inboxes fan in) is recognised and answered 202 again.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    activity_id = fields.CharField(max_length=2000, unique=True)
+    actor = fields.CharField(max_length=2000)  # the verified signer, equal to the activity's actor
+    type = fields.CharField(max_length=64)
+    recipient = fields.CharField(max_length=64, null=True)  # the blog whose inbox it came to; None: shared inbox
+    key_id = fields.CharField(max_length=2000)
+    signature_scheme = fields.CharField(max_length=16)  # "cavage" or "rfc9421"
+    body: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    received_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "inbox_activities"
+
+    def __str__(self) -> str:
+        return f"inbox activity {self.activity_id} ({self.type} from {self.actor})"

@@ -238,6 +238,79 @@ def profile_to_dict(profile: Profile) -> dict[str, Any]:
     return _to_dict(profile)
 
 
+def _media(value: object) -> Media | None:
+    if not isinstance(value, Mapping) or not isinstance(value.get("url"), str):
+        return None
+    return Media(url=value["url"], alt=value.get("alt"), mime_type=value.get("mime_type"))
+
+
+def _medias(value: object) -> tuple[Media, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(m for m in (_media(v) for v in value) if m is not None)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def post_from_dict(data: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> Post:
+    """The inverse of post_to_dict (a stored `BlogPost.data`), with its provenance if given.
+
+    Lenient: a missing or mistyped field reads as absent, so rows written by an
+    older version still load.
+    """
+    author = data.get("author")
+    raw_mentions = data.get("mentions")
+    mentions: list[Any] = raw_mentions if isinstance(raw_mentions, list) else []
+    return Post(
+        url=_text(data.get("url")),
+        uid=_text(data.get("uid")),
+        title=_text(data.get("title")),
+        content_html=_text(data.get("content_html")),
+        summary=_text(data.get("summary")),
+        published=parse_datetime(data.get("published")),
+        updated=parse_datetime(data.get("updated")),
+        author=Author(name=_text(author.get("name")), url=_text(author.get("url")), photo=_text(author.get("photo")))
+        if isinstance(author, Mapping) else None,
+        categories=_strings(data.get("categories")),
+        tags=_strings(data.get("tags")),
+        photos=_medias(data.get("photos")),
+        featured=_media(data.get("featured")),
+        videos=_medias(data.get("videos")),
+        audio=_medias(data.get("audio")),
+        in_reply_to=_strings(data.get("in_reply_to")),
+        like_of=_strings(data.get("like_of")),
+        repost_of=_strings(data.get("repost_of")),
+        bookmark_of=_strings(data.get("bookmark_of")),
+        mentions=tuple(Mention(url=m["url"], name=_text(m.get("name")))
+                       for m in mentions if isinstance(m, Mapping) and isinstance(m.get("url"), str)),
+        language=_text(data.get("language")),
+        sources=dict(sources or {}),
+    )
+
+
+def profile_from_dict(data: Mapping[str, Any]) -> Profile:
+    """The inverse of profile_to_dict (a stored `BlogState.profile`; its "sources" kept)."""
+    sources = data.get("sources")
+    return Profile(
+        url=_text(data.get("url")),
+        name=_text(data.get("name")),
+        summary=_text(data.get("summary")),
+        icon=_media(data.get("icon")),
+        header=_media(data.get("header")),
+        links=_strings(data.get("links")),
+        site_name=_text(data.get("site_name")),
+        feed_url=_text(data.get("feed_url")),
+        language=_text(data.get("language")),
+        sources=dict(sources) if isinstance(sources, Mapping) else {},
+    )
+
+
 def post_type(post: Post) -> str:
     """Post Type Discovery (https://www.w3.org/TR/post-type-discovery/), simplified.
 

@@ -7,11 +7,13 @@ reply. Mastodon requires an object's id to share its actor's host.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 INSTANCE_ACTOR_PATH = "/actor"  # FEP-2677 application actor
 SHARED_INBOX_PATH = "/inbox"
 KEY_FRAGMENT = "#main-key"
+# The WebFinger "subscribe" template's page (OStatus remote follow, kept by Mastodon).
+AUTHORIZE_INTERACTION_PATH = "/authorize_interaction"
 
 
 def actor_id(base_url: str, name: str) -> str:
@@ -39,6 +41,17 @@ def actor_collection(actor: str, which: str) -> str:
 def post_object_id(actor: str, post_id: int) -> str:
     """A blog post as an AS2 object (post_id: the stored post's row id)."""
     return f"{actor}/posts/{post_id}"
+
+
+def post_lookup(actor: str, permalink: str) -> str:
+    """Where a blog page's `<link rel="alternate" type="application/activity+json">`
+    points: the post's AS2 object, found by its permalink (the blog knows no row id)."""
+    return f"{actor}/posts?url={quote(permalink, safe='')}"
+
+
+def authorize_interaction_template(base_url: str) -> str:
+    """The WebFinger subscribe template (RFC 6570 level 1: `{uri}` is filled in by the client)."""
+    return f"{base_url}{AUTHORIZE_INTERACTION_PATH}?uri={{uri}}"
 
 
 def activity_id(object_id: str, verb: str, version: str | None = None) -> str:

@@ -35,7 +35,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: bridge" in capsys.readouterr().err
 
 
-NOT_BUILT = [c for c in COMMANDS if c[0] not in ("serve", "worker", "migrate", "init", "poll", "inspect")]
+NOT_BUILT = [c for c in COMMANDS if c[0] not in ("serve", "worker", "migrate", "init", "poll", "inspect", "keys")]
 
 
 @pytest.mark.parametrize("command", NOT_BUILT, ids=[" ".join(c[:2]) for c in NOT_BUILT])

@@ -62,6 +62,32 @@ def test_example_config_documents_every_key_with_its_default() -> None:
     assert "listen" in documented
 
 
+def test_account_keys_default_as_documented_and_parse() -> None:
+    example = load_config(ROOT / "config.example.toml", env={})
+    assert example.blogs[0] == parse(GOOD).blogs[0]  # the example's blog keys are the defaults
+    blog = parse(GOOD).blogs[0]
+    assert (blog.actor_type, blog.post_style, blog.manually_approves_followers, blog.discoverable, blog.indexable,
+            blog.show_followers) == ("Person", "auto", False, True, True, True)
+    assert (blog.also_known_as, blog.featured, blog.handle_domain, blog.tag_url) == ((), (), None, None)
+    blog = parse(GOOD + """\
+actor_type = "Organization"
+post_style = "article"
+manually_approves_followers = true
+discoverable = false
+indexable = false
+show_followers = false
+also_known_as = ["https://old.example/users/maya"]
+featured = ["https://blog.example/2019/06/12/post/"]
+handle_domain = "Blog.Example"
+tag_url = "https://blog.example/topics/{tag}/"
+""").blogs[0]
+    assert (blog.actor_type, blog.post_style, blog.manually_approves_followers, blog.discoverable, blog.indexable,
+            blog.show_followers) == ("Organization", "article", True, False, False, False)
+    assert blog.also_known_as == ("https://old.example/users/maya",)
+    assert blog.featured == ("https://blog.example/2019/06/12/post/",)
+    assert blog.handle_domain == "blog.example" and blog.tag_url == "https://blog.example/topics/{tag}/"
+
+
 def test_environment_secrets_win_over_the_file() -> None:
     text = GOOD + '[database]\nurl = "sqlite://file.db"\n'
     text = text.replace('base_url = "https://bridge.example"', 'base_url = "https://bridge.example"\nadmin_token = "from-file"')
@@ -103,6 +129,23 @@ BAD_CONFIGS = [
     ("blog name upper case", GOOD.replace('name = "blog"', 'name = "Blog"'), "blogs[0].name: 'Blog' is not a valid handle"),
     ("mysql database", GOOD + '[database]\nurl = "mysql://db/bridge"\n', "database.url: expected sqlite://PATH or postgres://"),
     ("log level", GOOD + '[log]\nlevel = "loud"\n', "log.level: must be one of debug, info, warning, error"),
+    # The fediverse account (issue 4).
+    ("actor type", GOOD + 'actor_type = "Robot"\n', "blogs[0].actor_type: must be one of Person, Service, Organization, Group, Application, got 'Robot'"),
+    ("actor type lower case", GOOD + 'actor_type = "person"\n', "blogs[0].actor_type: must be one of"),
+    ("post style", GOOD + 'post_style = "thread"\n', "blogs[0].post_style: must be one of auto, note, article, got 'thread'"),
+    ("approval as string", GOOD + 'manually_approves_followers = "yes"\n', "blogs[0].manually_approves_followers: expected true or false, got a string"),
+    ("discoverable as integer", GOOD + "discoverable = 1\n", "blogs[0].discoverable: expected true or false, got an integer"),
+    ("indexable as string", GOOD + 'indexable = "no"\n', "blogs[0].indexable: expected true or false, got a string"),
+    ("show followers as string", GOOD + 'show_followers = "no"\n', "blogs[0].show_followers: expected true or false, got a string"),
+    ("also known as a string", GOOD + 'also_known_as = "https://old.example/u"\n', "blogs[0].also_known_as: expected an array, got a string"),
+    ("also known as not a url", GOOD + 'also_known_as = ["@me@old.example"]\n', "blogs[0].also_known_as[0]: not an absolute http(s) URL"),
+    ("also known as a number", GOOD + "also_known_as = [1]\n", "blogs[0].also_known_as[0]: expected a string, got an integer"),
+    ("featured elsewhere", GOOD + 'featured = ["https://elsewhere.example/p/"]\n', "blogs[0].featured[0]: https://elsewhere.example/p/ is not a post of this blog"),
+    ("featured not a url", GOOD + 'featured = ["p/1"]\n', "blogs[0].featured[0]: not an absolute http(s) URL"),
+    ("handle domain with a space", GOOD + 'handle_domain = "blog example"\n', "blogs[0].handle_domain: expected a domain such as blog.example"),
+    ("handle domain as url", GOOD + 'handle_domain = "https://blog.example/"\n', "blogs[0].handle_domain: expected a domain"),
+    ("tag url without placeholder", GOOD + 'tag_url = "https://blog.example/tags/"\n', "blogs[0].tag_url: must contain {tag}"),
+    ("tag url relative", GOOD + 'tag_url = "/tag/{tag}/"\n', "blogs[0].tag_url: not an absolute http(s) URL"),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +74,9 @@ def test_inspect_json_matches_truth(outputs: dict[tuple[str, str], dict[str, Any
     for name in ("title", "content_html", "published", "updated", "url", "author.name", "author.photo", "categories"):
         assert data["sources"][name] in ("mf1", "mf2", "wp-rest", "feed", "rel-canonical", "fetch-url"), name
     assert data["profile"]["name"] == AUTHOR["display_name"]
+    # …and the ActivityPub object it becomes (post_style auto).
+    as2 = data["as2"]
+    assert as2["type"] == ("Article" if t["title"] and len(" ".join(t["content_paragraphs_text"])) > 500 else "Note")
+    assert as2["url"] == t["permalink"] and as2["attributedTo"] == "https://bridge.example/users/blog"
+    assert datetime.fromisoformat(as2["published"].replace("Z", "+00:00")) == datetime.fromisoformat(data["published"])
+    assert [a["name"] for a in as2.get("attachment", [])] == ([image["alt"]] if image else [])

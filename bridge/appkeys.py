@@ -1,0 +1,14 @@
+"""The typed keys of the aiohttp application's state, in a module of their own so
+route modules can import them without importing the app factory."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from .config import Config
+from .queue import Worker
+
+CONFIG = web.AppKey("config", Config)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+WORKER = web.AppKey("worker", Worker)

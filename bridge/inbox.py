@@ -1,0 +1,172 @@
+"""The inboxes: POST /users/{name}/inbox and the shared POST /inbox.
+
+In order, each failing closed with a JSON `{"error": reason, "detail": …}`, logged
+once (`inbox.rejected reason=… actor=… key_id=…`) and nothing written:
+1. the body, read in chunks, at most 1 MB (413 before reading more);
+2. a JSON object with an id, a type and an actor (400);
+3. the HTTP signature, then the signer's right to send it (bridge/verify.py: 401,
+   400 for a malformed signature header);
+4. stored with its `inbox.process` job in one transaction (with the signer's actor
+   document when it was just fetched), then 202. A redelivery (same activity id)
+   is answered 202 and stored once.
+Handling the activities (Follow, Create…) is the `inbox.process` job's work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from .actor_doc import id_of, is_http_url
+from .appkeys import CONFIG, HTTP
+from .models import InboxActivity
+from .queue import enqueue
+from .remote import RemoteActors
+from .signatures import HttpRequest, Reason, Rejection, authority_of
+from .urls import SHARED_INBOX_PATH
+from .verify import KeyResolver, Verified, verify_request
+
+log = logging.getLogger("bridge.inbox")
+
+MAX_BODY_BYTES = 1024 * 1024  # an activity is a few kB; Mastodon's own limit is 1 MB
+INBOX_JOB = "inbox.process"
+_CHUNK = 64 * 1024
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Trust:
+    """What the inbox verifies with: a key resolver and a clock."""
+
+    keys: KeyResolver
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+
+TRUST = web.AppKey("inbox_trust", Trust)
+
+
+def add_routes(app: web.Application) -> None:
+    """The inbox routes, and (unless the app already has one) the `Trust` they use."""
+    app.router.add_post("/users/{name}/inbox", actor_inbox)
+    app.router.add_post(SHARED_INBOX_PATH, shared_inbox)
+    app.cleanup_ctx.append(_trust)
+
+
+async def _trust(app: web.Application) -> AsyncIterator[None]:
+    if TRUST not in app:  # a caller may bring its own resolver or clock
+        app[TRUST] = Trust(RemoteActors(app[HTTP], app[CONFIG].server.base_url))
+    yield
+
+
+async def actor_inbox(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    if not any(blog.name == name for blog in request.app[CONFIG].blogs):
+        return _refuse(Rejection(Reason.NO_SUCH_ACTOR, f"no actor {name} here"), None)
+    return await _receive(request, recipient=name)
+
+
+async def shared_inbox(request: web.Request) -> web.StreamResponse:
+    return await _receive(request, recipient=None)
+
+
+async def _receive(request: web.Request, *, recipient: str | None) -> web.StreamResponse:
+    base_url = request.app[CONFIG].server.base_url
+    trust = request.app[TRUST]
+    body = await _read_body(request)
+    if isinstance(body, Rejection):
+        return _refuse(body, None)
+    activity = _parse(body)
+    if isinstance(activity, Rejection):
+        return _refuse(activity, None)
+    actor = id_of(activity.get("actor"))
+    verdict = await verify_request(_as_signed(request, base_url, body), activity, clock=trust.clock, keys=trust.keys)
+    if isinstance(verdict, Rejection):
+        return _refuse(verdict, actor)
+    stored = await _store(activity, verdict, recipient, trust)
+    log.info("inbox.accepted id=%s type=%s actor=%s scheme=%s duplicate=%s",
+             activity["id"], activity["type"], verdict.actor, verdict.scheme, not stored)
+    return web.Response(status=202)
+
+
+def _as_signed(request: web.Request, base_url: str, body: bytes) -> HttpRequest:
+    """The request as its signer addressed it: our public origin, the raw path and query
+    as received, the headers as received except `Host`.
+
+    `Host` is our public host, whatever the reverse proxy in front passed on: a signature
+    made for another server (another Host) then fails, and a proxy that rewrites Host
+    does not break every signature. RFC 9421's `@target-uri` and `@authority` follow
+    from the same public origin.
+    """
+    public = base_url.rstrip("/") + request.raw_path
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() != "host"]
+    headers.append(("Host", authority_of(base_url)))
+    return HttpRequest.of(request.method, public, headers, body)
+
+
+async def _read_body(request: web.Request) -> bytes | Rejection:
+    too_big = Rejection(Reason.BODY_TOO_LARGE, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return too_big
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        chunk = await request.content.read(min(_CHUNK, MAX_BODY_BYTES + 1 - total))
+        if not chunk:
+            return b"".join(parts)
+        total += len(chunk)
+        if total > MAX_BODY_BYTES:
+            return too_big
+        parts.append(chunk)
+
+
+def _parse(body: bytes) -> dict[str, Any] | Rejection:
+    try:
+        activity = json.loads(body)
+    except (ValueError, RecursionError):
+        return Rejection(Reason.NOT_JSON, "the body is not JSON")
+    if not isinstance(activity, dict):
+        return Rejection(Reason.NOT_JSON, "the body is not a JSON object")
+    if not is_http_url(activity.get("id")):
+        return Rejection(Reason.INVALID_ACTIVITY, "the activity has no http(s) id")
+    if not isinstance(activity.get("type"), str) or not activity["type"]:
+        return Rejection(Reason.INVALID_ACTIVITY, "the activity has no type")
+    if not is_http_url(id_of(activity.get("actor"))):
+        return Rejection(Reason.INVALID_ACTIVITY, "the activity has no actor")
+    if len(activity["id"]) > 2000 or len(activity["type"]) > 64:
+        return Rejection(Reason.INVALID_ACTIVITY, "the activity id or type is too long")
+    return activity
+
+
+async def _store(activity: dict[str, Any], verified: Verified, recipient: str | None, trust: Trust) -> bool:
+    """Store the activity with its job (and a freshly fetched signer); False if it was already there."""
+    if await InboxActivity.exists(activity_id=activity["id"]):
+        return False
+    try:
+        async with in_transaction() as conn:
+            row = await InboxActivity.create(
+                activity_id=activity["id"], actor=verified.actor, type=activity["type"], recipient=recipient,
+                key_id=verified.key_id, signature_scheme=verified.scheme.value, body=activity, using_db=conn,
+            )
+            await trust.keys.remember(verified.key, using_db=conn)
+            await enqueue(INBOX_JOB, {"inbox_activity": row.id, "activity_id": row.activity_id,
+                                      "type": row.type, "recipient": recipient}, using_db=conn)
+    except IntegrityError:  # the same activity arrived twice at once; the other one is stored
+        return False
+    return True
+
+
+def _refuse(rejection: Rejection, actor: str | None) -> web.Response:
+    log.info("inbox.rejected reason=%s status=%d actor=%s key_id=%s detail=%s",
+             rejection.reason, rejection.status, actor, rejection.key_id, rejection.message)
+    return web.json_response({"error": rejection.reason.value, "detail": rejection.message}, status=rejection.status)

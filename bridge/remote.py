@@ -1,0 +1,212 @@
+"""Remote actors and their keys: fetched with a signed GET, checked, cached in `RemoteActor`.
+
+Fetching follows what Mastodon (app/helpers/jsonld_helper.rb `fetch_resource`) and
+Fedify (sig/key.ts, sig/owner.ts) require of a document before trusting it:
+- a GET signed as the instance actor (servers in authorized-fetch mode refuse others),
+  `Accept: application/activity+json, application/ld+json; profile=…`;
+- an ActivityStreams content type in the answer;
+- its `id` equal to the URL asked for, or to the URL a redirect led to on the same
+  origin: a document cannot speak for another URL, and a redirect cannot carry it
+  to another origin;
+- at most `max_bytes` (1 MB; an actor is a few kB) within `timeout` seconds;
+- a key document (`owner`/`controller`) only counts when its owner's actor document
+  lists that key.
+Key lookups for the inbox do not write: the caller stores a freshly fetched actor
+(`remember`) in the transaction that accepts the request, so a refused request
+changes nothing. An actor that answers 410 is gone (`gone_at`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from .actor_doc import (
+    AP_ACCEPT,
+    AP_CONTENT_TYPES,
+    ActorInfo,
+    BadDocument,
+    ResolvedKey,
+    actor_from_as2,
+    host_of,
+    is_actor,
+    is_http_url,
+    key_document,
+    origin,
+    without_fragment,
+)
+from .fetch import AddressRefused, FetchError, HTTPStatusError
+from .http_signing import remember_scheme, signed_fetch
+from .keys import INSTANCE_ACTOR, signing_key
+from .models import RemoteActor
+from .signatures import Reason, Rejection, Scheme
+
+log = logging.getLogger("bridge.remote")
+
+MAX_DOCUMENT_BYTES = 1024 * 1024
+FETCH_TIMEOUT = 10.0
+REFRESH_AFTER = timedelta(days=1)
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DocumentRefused(FetchError):
+    """The answer is not a document we may trust for that URL (type, id, JSON)."""
+
+
+class ActorGone(FetchError):
+    """The actor answered 410 Gone."""
+
+
+class RemoteActors:
+    """Fetch, check and cache remote actors and keys, through the app's one guarded session."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
+        timeout: float = FETCH_TIMEOUT,
+        refresh_after: timedelta = REFRESH_AFTER,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.session = session
+        self.base_url = base_url
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.refresh_after = refresh_after
+        self.clock = clock
+
+    async def fetch_document(self, url: str, *, learned: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        """GET an AS2 document, signed as the instance actor, and check it. Raises FetchError.
+
+        The signature scheme the host accepted is remembered at once, or, with `learned`,
+        appended there for the caller to remember later."""
+        asked = without_fragment(url)
+        key = await signing_key(self.base_url, INSTANCE_ACTOR)
+        fetched = await signed_fetch(self.session, asked, key, accept=AP_ACCEPT, max_bytes=self.max_bytes,
+                                     timeout=self.timeout, clock=self.clock)
+        if learned is None:
+            await remember_scheme(fetched.host, fetched.scheme)
+        else:
+            learned.append((fetched.host, fetched.scheme.value))
+        result = fetched.result
+        if origin(result.url) != origin(asked):
+            raise DocumentRefused(url, f"redirected to another origin ({result.url})")
+        if result.content_type not in AP_CONTENT_TYPES:
+            raise DocumentRefused(url, f"content type {result.content_type or 'none'!r} is not ActivityStreams")
+        try:
+            doc = json.loads(result.body)
+        except (ValueError, RecursionError) as exc:
+            raise DocumentRefused(url, f"not JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise DocumentRefused(url, "not a JSON object")
+        if doc.get("id") not in (asked, result.url):
+            raise DocumentRefused(url, f"its id {doc.get('id')!r} is not the URL asked for")
+        return doc
+
+    # -- keys, for verifying signatures (no writes) ------------------------------------
+
+    async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | Rejection:
+        """The key `key_id` names and its owner, from the cache unless `refresh`."""
+
+        def fail(reason: Reason, message: str) -> Rejection:
+            return Rejection(reason, message, key_id)
+
+        if not is_http_url(key_id):
+            return fail(Reason.UNKNOWN_KEY, "the keyId is not an http(s) URL")
+        if not refresh:
+            cached = await RemoteActor.filter(key_id=key_id, gone_at=None).first()
+            if cached is not None and cached.public_key_pem:
+                return ResolvedKey(key_id, cached.uri, cached.public_key_pem)
+        learned: list[tuple[str, str]] = []  # remembered with the actor, if the request is accepted
+        try:
+            doc = await self.fetch_document(key_id, learned=learned)
+            if is_actor(doc):
+                actor = actor_from_as2(doc)
+                found = next((k for k in actor.keys if k.key_id == key_id), None)
+                if found is None:
+                    return fail(Reason.UNKNOWN_KEY, f"the actor {actor.uri} has no key {key_id}")
+                return ResolvedKey(key_id, actor.uri, found.pem, actor, doc, tuple(learned))
+            key = key_document(doc)
+            if key is None or key.key_id != key_id:
+                return fail(Reason.UNKNOWN_KEY, f"{without_fragment(key_id)} is neither an actor nor the key")
+            owner_doc = await self.fetch_document(key.owner, learned=learned)
+            owner = actor_from_as2(owner_doc)
+            # The owner must claim the key, or anyone could publish a key "owned" by anyone.
+            if not any(k.key_id == key_id and k.pem.strip() == key.pem.strip() for k in owner.keys):
+                return fail(Reason.UNKNOWN_KEY, f"{owner.uri} does not list the key {key_id}")
+            return ResolvedKey(key_id, owner.uri, key.pem, owner, owner_doc, tuple(learned))
+        except HTTPStatusError as exc:
+            if exc.status in (404, 410):
+                return fail(Reason.UNKNOWN_KEY, f"{exc.url} answered {exc.status}")
+            return fail(Reason.KEY_FETCH_FAILED, str(exc))
+        except AddressRefused as exc:
+            return fail(Reason.KEY_FETCH_FAILED, str(exc))
+        except FetchError as exc:
+            return fail(Reason.KEY_FETCH_FAILED, str(exc))
+        except BadDocument as exc:
+            return fail(Reason.KEY_FETCH_FAILED, f"{key_id}: {exc}")
+
+    async def remember(self, key: ResolvedKey, *, using_db: Any = None) -> None:
+        """Store a freshly fetched signer and what its host accepted (nothing for a cached one)."""
+        if key.actor is not None and key.document is not None:
+            await self._store(key.actor, key.document, key.key_id, using_db=using_db)
+        for host, scheme in key.schemes:
+            await remember_scheme(host, Scheme(scheme), using_db=using_db)
+
+    # -- actors, for delivering and showing ---------------------------------------------
+
+    async def get(self, uri: str, *, refresh: bool = False) -> RemoteActor:
+        """The actor at `uri`, from the cache while fresh. Raises FetchError (ActorGone on 410)."""
+        cached = await RemoteActor.filter(uri=uri).first()
+        if cached is not None and cached.gone_at is not None and not refresh:
+            raise ActorGone(uri, "the actor is gone", 410)
+        if cached is not None and not refresh and cached.fetched_at > self.clock() - self.refresh_after:
+            return cached
+        try:
+            doc = await self.fetch_document(uri)
+            actor = actor_from_as2(doc)
+        except HTTPStatusError as exc:
+            if exc.status == 410:
+                await self._mark_gone(uri)
+                raise ActorGone(uri, "the actor is gone", 410) from exc
+            raise
+        except BadDocument as exc:
+            raise DocumentRefused(uri, str(exc)) from None
+        return await self._store(actor, doc, cached.key_id if cached else None)
+
+    async def _mark_gone(self, uri: str) -> None:
+        now = self.clock()
+        if not await RemoteActor.filter(uri=uri).update(gone_at=now):
+            await RemoteActor.create(uri=uri, host=host_of(uri), data={}, fetched_at=now, gone_at=now)
+        log.info("remote.gone actor=%s", uri)
+
+    async def _store(self, actor: ActorInfo, doc: Mapping[str, Any], key_id: str | None, *,
+                     using_db: Any = None) -> RemoteActor:
+        key = next((k for k in actor.keys if k.key_id == key_id), actor.keys[0] if actor.keys else None)
+        values = {
+            "host": actor.host,
+            "inbox": actor.inbox,
+            "shared_inbox": actor.shared_inbox,
+            "key_id": key.key_id if key else None,
+            "public_key_pem": key.pem if key else None,
+            "handle": actor.handle,
+            "name": actor.name,
+            "icon_url": actor.icon_url,
+            "profile_url": actor.profile_url,
+            "data": dict(doc),
+            "fetched_at": self.clock(),
+            "gone_at": None,
+        }
+        row, _created = await RemoteActor.update_or_create(defaults=values, using_db=using_db, uri=actor.uri)
+        return row
