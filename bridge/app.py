@@ -15,11 +15,15 @@ import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
-from . import __version__, db, inbox, public
+from . import __version__, db, inbox, ping, public
 from .appkeys import CONFIG, HTTP, WORKER
 from .config import Config
 from .fetch import user_agent
-from .keys import INSTANCE_ACTOR, ensure_keys
+from .delivery import DELIVER_JOB, deliver_job
+from .fanout import PUBLISH_JOB, actor_update_job, publish_job
+from .inbox import INBOX_JOB
+from .inbox_flow import inbox_job
+from .keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys
 from .netguard import AddressPolicy, IPNetwork, guarded_connector
 from .polling import POLL_JOB, poll_job, schedule_polls
 from .queue import Handler, JobContext, Worker, load_handlers
@@ -28,7 +32,14 @@ log = logging.getLogger("bridge.app")
 
 
 MAX_REQUEST_BYTES = 1024 * 1024  # inbox bodies and forms; larger requests get 413
-BUILTIN_HANDLERS: dict[str, Handler] = {POLL_JOB: poll_job}
+BUILTIN_HANDLERS: dict[str, Handler] = {
+    POLL_JOB: poll_job,
+    INBOX_JOB: inbox_job,
+    DELIVER_JOB: deliver_job,
+    PUBLISH_JOB: publish_job,
+    ACTOR_UPDATE_JOB: actor_update_job,
+    ping.PING_JOB: ping.ping_job,
+}
 
 
 POLL_SCHEDULER_SECONDS = 5.0  # how often a worker process checks whether a blog is due
@@ -79,6 +90,7 @@ def make_app(
     app.router.add_get("/readyz", readyz)
     public.add_routes(app)
     inbox.add_routes(app)
+    ping.add_routes(app)
     return app
 
 

@@ -229,6 +229,52 @@ async def cmd_keys_rotate(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+async def cmd_publish(args: argparse.Namespace, config: Config) -> int:
+    """Read one post now and queue what it needs: Create (new), Update (changed), Delete (gone)."""
+    from .app import new_http_session, prepare_storage
+    from .db import close_db
+    from .fetch import FetchError
+    from .polling import Change, publish_now
+
+    blog = next((b for b in config.blogs if b.owns(args.url)), None)
+    if blog is None:
+        raise CommandFailed(f"{args.url} is on no configured blog")
+    try:
+        await prepare_storage(config)
+        async with new_http_session(config) as session:
+            try:
+                change = await publish_now(session, blog, args.url)
+            except FetchError as exc:
+                raise CommandFailed(f"cannot read {args.url}: {exc}") from exc
+    finally:
+        await close_db()
+    queued = {Change.NEW: "a Create", Change.CHANGED: "an Update", Change.GONE: "a Delete"}.get(change)
+    print(f"{args.url}: {change.value}" + (f"; {queued} is queued for the followers" if queued else "; nothing to send"))
+    return EXIT_OK
+
+
+async def cmd_followers(args: argparse.Namespace, config: Config) -> int:
+    """List followers (or pending requests); approve, reject or remove one."""
+    from .app import prepare_storage
+    from .db import close_db
+    from .followers import decide, list_followers
+
+    blog = config.blog(args.blog) if args.blog else None
+    try:
+        await prepare_storage(config)
+        if args.action is None:
+            for line in await list_followers(config, blog.name if blog else None, pending=args.pending):
+                print(line)
+        else:
+            try:
+                print(await decide(config, args.action, args.actor, blog.name if blog else None))
+            except LookupError as exc:
+                raise CommandFailed(str(exc)) from exc
+    finally:
+        await close_db()
+    return EXIT_OK
+
+
 def not_built(what: str) -> Command:
     """A contract command whose capability this version does not have yet: say so, exit 1."""
 
@@ -272,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("worker", cmd_worker, "run queue workers only (no HTTP server)")
     command("migrate", cmd_migrate, "apply schema migrations")
 
-    p = command("publish", not_built("publishing a post"), "fetch one post now and publish it (Create, Update or Delete)")
+    p = command("publish", cmd_publish, "fetch one post now and publish it (Create, Update or Delete)")
     p.add_argument("url", metavar="URL")
     p = command("poll", cmd_poll, "poll the blogs' feeds once and publish what is new or changed")
     p.add_argument("--blog", metavar="NAME")
@@ -287,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("target", metavar="TARGET")
     send.set_defaults(handler=not_built("sending webmentions"))
 
-    p = command("followers", not_built("following"), "list followers; approve, reject or remove one")
+    p = command("followers", cmd_followers, "list followers; approve, reject or remove one")
     p.add_argument("--blog", metavar="NAME")
     p.add_argument("--pending", action="store_true", help="only follow requests waiting for approval")
     actions = p.add_subparsers(dest="action", metavar="ACTION")

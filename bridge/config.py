@@ -81,12 +81,27 @@ class QueueConfig:
     concurrency: int = 8
     lease_seconds: float = 60.0
     poll_seconds: float = 1.0
-    max_attempts: int = 15
+    # 18 attempts span about 50 hours (Mastodon: 16 over 50–75 hours), enough for a
+    # server down over a weekend (issue 6).
+    max_attempts: int = 18
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 6 * 3600.0
     shutdown_grace_seconds: float = 10.0
     job_timeout_seconds: float = 300.0
     keep_done_days: float = 7.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    """Sending activities to inboxes (bridge/delivery.py, bridge/fanout.py)."""
+
+    concurrency: int = 64  # deliveries in flight at once in one process
+    per_host_concurrency: int = 4  # of which to one host at most
+    timeout_seconds: float = 30.0  # one POST, connecting included
+    unavailable_after_days: int = 7  # separate days of failures, no success: the host is skipped
+    # A post first seen more than this many days after its publication date goes to the
+    # outbox but is not pushed to the followers' timelines.
+    max_post_age_days: float = 14.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +152,7 @@ class Config:
     log: LogConfig
     blogs: tuple[BlogConfig, ...]
     path: Path
+    delivery: DeliveryConfig = DeliveryConfig()
 
     def blog(self, name: str | None) -> BlogConfig:
         """The blog called `name`, or the only/first one when `name` is None."""
@@ -171,7 +187,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
 
 def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str]) -> Config:
     """Check a decoded TOML document; `path` anchors relative SQLite paths."""
-    _only_keys("", data, {"server", "database", "security", "queue", "log", "blogs"})
+    _only_keys("", data, {"server", "database", "security", "queue", "delivery", "log", "blogs"})
     server = _section(data, "server", required=True)
     _only_keys("server", server, {"base_url", "listen", "admin_token"})
     base_url = _http_url("server.base_url", _get(server, "server.base_url", str, required=True))
@@ -192,17 +208,8 @@ def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str])
     security = _section(data, "security")
     _only_keys("security", security, {"allow_private_addresses"})
 
-    queue = _section(data, "queue")
-    defaults = QueueConfig()
-    _only_keys("queue", queue, set(QueueConfig.__slots__))
-    queue_values: dict[str, Any] = {}
-    for name in QueueConfig.__slots__:
-        default = getattr(defaults, name)
-        kind: type = int if isinstance(default, int) else float
-        value: float = _get(queue, f"queue.{name}", kind, default)
-        if value <= 0:
-            raise ConfigError(f"queue.{name}", "must be greater than 0")
-        queue_values[name] = value
+    queue_values = _numbers(data, "queue", QueueConfig())
+    delivery_values = _numbers(data, "delivery", DeliveryConfig())
 
     log = _section(data, "log")
     _only_keys("log", log, {"level"})
@@ -217,6 +224,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str])
             allow_private_addresses=_get(security, "security.allow_private_addresses", bool, False)
         ),
         queue=QueueConfig(**queue_values),
+        delivery=DeliveryConfig(**delivery_values),
         log=LogConfig(level=level),
         blogs=_blogs(data.get("blogs")),
         path=path,
@@ -318,6 +326,21 @@ def _url_list(key: str, table: Mapping[str, Any]) -> tuple[str, ...]:
 _T = TypeVar("_T")
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table",
                list: "an array"}
+
+
+def _numbers(data: Mapping[str, Any], section: str, defaults: Any) -> dict[str, Any]:
+    """A section of positive numbers, each defaulting to its field in `defaults`."""
+    table = _section(data, section)
+    _only_keys(section, table, set(type(defaults).__slots__))
+    values: dict[str, Any] = {}
+    for name in type(defaults).__slots__:
+        default = getattr(defaults, name)
+        kind: type = int if isinstance(default, int) else float
+        value: float = _get(table, f"{section}.{name}", kind, default)
+        if value <= 0:
+            raise ConfigError(f"{section}.{name}", "must be greater than 0")
+        values[name] = value
+    return values
 
 
 def _section(data: Mapping[str, Any], name: str, *, required: bool = False) -> Mapping[str, Any]:

@@ -25,8 +25,9 @@ from aiohttp import web
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from .actor_doc import id_of, is_http_url
+from .actor_doc import host_of, id_of, is_http_url
 from .appkeys import CONFIG, HTTP
+from .delivery import host_answered
 from .models import InboxActivity
 from .queue import enqueue
 from .remote import RemoteActors
@@ -94,6 +95,7 @@ async def _receive(request: web.Request, *, recipient: str | None) -> web.Stream
     if isinstance(verdict, Rejection):
         return _refuse(verdict, actor)
     stored = await _store(activity, verdict, recipient, trust)
+    await host_answered(host_of(verdict.actor))  # a host that speaks to us is up (bridge/delivery.py)
     log.info("inbox.accepted id=%s type=%s actor=%s scheme=%s duplicate=%s",
              activity["id"], activity["type"], verdict.actor, verdict.scheme, not stored)
     return web.Response(status=202)

@@ -165,7 +165,8 @@ class RemoteHost(Model):
     host = fields.CharField(max_length=255, primary_key=True)
     signature_scheme = fields.CharField(max_length=16, null=True)  # "cavage" or "rfc9421", once one worked
     unavailable_since = fields.DatetimeField(null=True)
-    failures = fields.IntField(default=0)
+    failures = fields.IntField(default=0)  # separate days with a failed delivery since the last success
+    last_failure_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(null=True)
 
     class Meta:

@@ -24,7 +24,9 @@ from tortoise.transactions import in_transaction
 
 from . import reader
 from .config import BlogConfig
+from .fanout import enqueue_publish
 from .fetch import FetchError, HTTPStatusError
+from .keys import ACTOR_UPDATE_JOB
 from .models import BlogPost, BlogState, Job, PostState
 from .merge import with_overrides
 from .post import post_to_dict, profile_to_dict
@@ -143,13 +145,18 @@ async def _refresh_profile(
         return
     profile = with_overrides(profile, name=blog.display_name, summary=blog.bio, icon=blog.avatar, header=blog.header)
     fingerprint = profile.fingerprint()
-    if fingerprint != state.profile_fingerprint:
+    changed = fingerprint != state.profile_fingerprint
+    if changed:
         log.info("profile.%s blog=%s name=%r", "changed" if state.profile else "read", blog.name, profile.name)
-    await BlogState.filter(name=blog.name).update(
-        profile={**profile_to_dict(profile), "sources": dict(profile.sources)},
-        profile_fingerprint=fingerprint,
-        profile_read_at=clock(),
-    )
+    async with in_transaction():
+        await BlogState.filter(name=blog.name).update(
+            profile={**profile_to_dict(profile), "sources": dict(profile.sources)},
+            profile_fingerprint=fingerprint,
+            profile_read_at=clock(),
+        )
+        if changed and state.profile:  # followers see the new name, bio, avatar
+            await enqueue(ACTOR_UPDATE_JOB, {"actor": blog.name, "reason": "profile changed"},
+                          dedupe_key=f"{ACTOR_UPDATE_JOB}:{blog.name}:{fingerprint[:16]}")
 
 
 async def _poll_item(
@@ -204,11 +211,16 @@ async def record_post(
         async with in_transaction():
             existing = await BlogPost.filter(blog=blog, url=url).select_for_update().first()
             if existing is None:
-                await BlogPost.create(blog=blog, url=url, announce=announce, changed_at=now, **values)
+                row = await BlogPost.create(blog=blog, url=url, announce=announce, changed_at=now, **values)
                 change = Change.NEW
+                if announce:  # its Create, committed with the row (bridge/fanout.py)
+                    await enqueue_publish(blog, row.id, change.value, fingerprint)
             elif existing.fingerprint != fingerprint or existing.state is PostState.GONE:
                 await BlogPost.filter(id=existing.id).update(state=PostState.LIVE, gone_at=None, changed_at=now, **values)
                 change = Change.CHANGED
+                # An edit → Update; a post back after a 404 was Deleted on the fediverse → Create again.
+                again = Change.NEW if existing.state is PostState.GONE and existing.announce else change
+                await enqueue_publish(blog, existing.id, again.value, fingerprint)
             else:
                 await BlogPost.filter(id=existing.id).update(**values)
                 change = Change.UNCHANGED
@@ -221,13 +233,31 @@ async def record_post(
 
 async def mark_gone(blog: str, url: str, *, clock: Callable[[], datetime] = utcnow) -> Change:
     """Record that a known post's permalink answers 404/410."""
-    updated = await BlogPost.filter(blog=blog, url=url, state=PostState.LIVE).update(
-        state=PostState.GONE, gone_at=clock(), changed_at=clock()
-    )
-    if updated:
+    async with in_transaction():
+        row = await BlogPost.filter(blog=blog, url=url, state=PostState.LIVE).select_for_update().first()
+        if row is not None:
+            await BlogPost.filter(id=row.id).update(state=PostState.GONE, gone_at=clock(), changed_at=clock())
+            await enqueue_publish(blog, row.id, Change.GONE.value, f"{clock().timestamp():.0f}")
+    if row is not None:
         log.info("post.gone blog=%s url=%s", blog, url)
         return Change.GONE
     return Change.UNCHANGED
+
+
+async def publish_now(session: Any, blog: BlogConfig, url: str) -> Change:
+    """Read one post now (`bridge publish URL`, the webmention ping) and record it: its
+    Create, Update or Delete is queued with it. Raises FetchError when the page cannot be
+    read (a 404/410 of a post never recorded included)."""
+    try:
+        read = await reader.read_post(session, url, feed_url=blog.feed)
+    except HTTPStatusError as exc:
+        if exc.status not in (404, 410):
+            raise
+        change = await mark_gone(blog.name, url)
+        if change is Change.UNCHANGED and not await BlogPost.exists(blog=blog.name, url=url):
+            raise
+        return change
+    return await record_post(blog.name, read)
 
 
 # -- the daemon's poller ------------------------------------------------------

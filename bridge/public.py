@@ -23,17 +23,18 @@ from aiohttp import web
 from tortoise.expressions import Q
 
 from . import __version__
-from .actor import actor_to_as2, instance_actor_to_as2
+from .actor import instance_actor_to_as2
 from .appkeys import CONFIG
 from .as2 import (AS2_CONTENT_TYPE, AS2_CONTEXT, OBJECT_CONTEXT, create_to_as2, delete_to_as2, object_type,
-                  post_to_as2, post_version, reply_target, tombstone_to_as2, update_to_as2)
+                  post_version, tombstone_to_as2, update_to_as2)
 from .config import BlogConfig, Config
+from .documents import NoActorKey, actor_document, actor_key, blog_language, post_object
 from .keys import INSTANCE_ACTOR
-from .models import ActorKey, BlogPost, BlogState, Follower, FollowState, PostState
+from .models import BlogPost, Follower, FollowState, PostState
 from .negotiation import CORS, as2_response, error_response, json_response, negotiate
 from .nodeinfo import CONTENT_TYPE as NODEINFO_TYPE
 from .nodeinfo import DOCUMENT_PATH, NODEINFO_PATH, nodeinfo_document, nodeinfo_links
-from .post import Post, post_from_dict, profile_from_dict
+from .post import Post, post_from_dict
 from .queue import utcnow
 from .urls import (AUTHORIZE_INTERACTION_PATH, INSTANCE_ACTOR_PATH, activity_id, actor_collection, actor_id,
                    instance_actor_id, post_object_id)
@@ -51,12 +52,10 @@ class _Page:
 
 
 async def _actor_key(actor: str) -> tuple[str, datetime | None]:
-    """The active RSA public key, and when the actor's first key was made (its birth)."""
-    key = await ActorKey.filter(actor=actor, algorithm="rsa", active=True).order_by("-id").first()
-    if key is None:  # prepare_storage makes them at start
-        raise web.HTTPServiceUnavailable(text=f"no signing key for {actor} yet: run `bridge migrate`")
-    first = await ActorKey.filter(actor=actor).order_by("id").first()
-    return key.public_pem, first.created_at if first else None
+    try:
+        return await actor_key(actor)
+    except NoActorKey as exc:  # prepare_storage makes them at start
+        raise web.HTTPServiceUnavailable(text=str(exc)) from None
 
 
 class _Views:
@@ -125,11 +124,8 @@ class _Views:
         blog = self._blog(request)
         if negotiate(request.headers.get("Accept")) is None:
             return as2_response(request, None, human=blog.url)
-        pem, born = await _actor_key(blog.name)
-        state = await BlogState.get_or_none(name=blog.name)
-        profile = profile_from_dict(state.profile) if state is not None and state.profile else None
-        doc = actor_to_as2(blog, base_url=self.base, profile=profile, public_key_pem=pem, published=born)
-        return as2_response(request, doc, human=blog.url)
+        await _actor_key(blog.name)  # 503 without a key
+        return as2_response(request, await actor_document(self.base, blog), human=blog.url)
 
     async def instance_actor(self, request: web.Request) -> web.Response:
         pem, born = await _actor_key(INSTANCE_ACTOR)
@@ -144,21 +140,10 @@ class _Views:
     # -- posts ---------------------------------------------------------------------
 
     async def _language(self, blog: BlogConfig) -> str | None:
-        state = await BlogState.get_or_none(name=blog.name)
-        return (state.profile or {}).get("language") if state is not None else None
+        return await blog_language(blog.name)
 
     async def _object(self, blog: BlogConfig, row: BlogPost, language: str | None) -> dict[str, Any]:
-        post = post_from_dict(row.data, row.sources)
-        own: dict[str, str] = {}
-        if post.in_reply_to:
-            for target in await BlogPost.filter(url__in=list(post.in_reply_to), blog__in=list(self.blogs)):
-                own[target.url] = post_object_id(actor_id(self.base, target.blog), target.id)
-        # An edit the bridge saw: `updated` must move forward or Mastodon ignores the Update.
-        edited = row.changed_at if row.changed_at - row.first_seen_at > timedelta(seconds=1) else None
-        me = actor_id(self.base, blog.name)
-        return post_to_as2(post, object_id=post_object_id(me, row.id), actor=me, style=blog.post_style,
-                           blog_url=blog.url, tag_url=blog.tag_url, in_reply_to=reply_target(post, own),
-                           updated=edited, language=language)
+        return await post_object(self.base, blog, row, language, self.blogs)
 
     async def _row(self, request: web.Request) -> tuple[BlogConfig, BlogPost]:
         blog = self._blog(request)

@@ -31,7 +31,7 @@ from tortoise.transactions import in_transaction
 
 from .config import Config, QueueConfig
 from .models import Job, JobState
-from .retry import Outcome, RetryPolicy, decide
+from .retry import Deferred, Outcome, RetryPolicy, decide
 
 log = logging.getLogger("bridge.queue")
 
@@ -93,6 +93,17 @@ async def enqueue(
     return job
 
 
+async def enqueue_many(jobs: list[tuple[str, Mapping[str, Any], str]], *, using_db: Any = None) -> None:
+    """Add many (kind, payload, dedupe_key) jobs in one INSERT; keys already there are skipped,
+    so a fan-out that is run again adds nothing twice."""
+    if not jobs:
+        return
+    now = utcnow()
+    rows = [Job(kind=kind, payload=dict(payload), run_after=now, dedupe_key=key) for kind, payload, key in jobs]
+    await Job.bulk_create(rows, ignore_conflicts=True, using_db=using_db)
+    _wake_local_workers()
+
+
 async def retry_dead(job_ids: list[int] | None = None) -> int:
     """Put dead jobs (all, or these) back in the queue with fresh attempts."""
     query = Job.filter(state=JobState.DEAD)
@@ -140,6 +151,10 @@ class Worker:
     _last_prune: float = field(default=float("-inf"), init=False)
 
     @property
+    def _claim_batch(self) -> int:
+        return max(1, self.settings.concurrency // 8)
+
+    @property
     def policy(self) -> RetryPolicy:
         s = self.settings
         return RetryPolicy(s.retry_base_seconds, s.retry_max_seconds, s.max_attempts)
@@ -176,10 +191,12 @@ class Worker:
         else:
             candidates = await Job.filter(self._claimable(now)).order_by(*order).limit(limit).values_list("id", flat=True)
             ids = []
-            for job_id in candidates:
-                # Re-checks claimability atomically: a row another process took is skipped.
-                if await Job.filter(Q(id=job_id) & self._claimable(now)).update(**lease):
-                    ids.append(job_id)
+            if candidates:
+                async with in_transaction():  # one commit for the batch; SQLite has one writer at a time
+                    for job_id in candidates:
+                        # Re-checks claimability atomically: a row another process took is skipped.
+                        if await Job.filter(Q(id=job_id) & self._claimable(now)).update(**lease):
+                            ids.append(job_id)
         if not ids:
             return []
         return list(await Job.filter(id__in=ids, lease_owner=self.owner).order_by(*order))
@@ -212,7 +229,8 @@ class Worker:
                 self._wakeup.clear()
                 free = self.settings.concurrency - len(self._inflight)
                 claimed: list[Job] = []
-                if free > 0:
+                # Claim in batches while busy: one claim round trip per few jobs, not per job.
+                if free > 0 and (free >= self._claim_batch or not self._inflight):
                     try:
                         claimed = await self.claim(free)
                         await self._maybe_prune()
@@ -288,6 +306,9 @@ class Worker:
             await asyncio.shield(self._release(job))
             log.info("job.released kind=%s id=%d attempt=%d", job.kind, job.id, job.attempts)
             raise
+        except Deferred as exc:
+            # Not a failure (e.g. its host has all its slots busy): back later, attempt not counted.
+            await self._release(job, after=exc.after)
         except Exception as exc:
             await self._failed(job, exc, time.monotonic() - started)
         else:
@@ -328,7 +349,7 @@ class Worker:
             values["finished_at"] = self.clock()
         await self._update_if_still_ours(job, values)
 
-    async def _release(self, job: Job) -> None:
+    async def _release(self, job: Job, *, after: float = 0.0) -> None:
         """Give a job back unfinished: it did not fail, so the attempt does not count."""
         await self._update_if_still_ours(
             job,
@@ -337,7 +358,7 @@ class Worker:
                 "lease_owner": None,
                 "lease_expires": None,
                 "attempts": F("attempts") - 1,
-                "run_after": self.clock(),
+                "run_after": self.clock() + timedelta(seconds=after),
             },
         )
 

@@ -30,6 +30,15 @@ class RetryLater(JobError):
         self.after = after
 
 
+class Deferred(JobError):
+    """Not a failure: the job cannot run now (its host is busy); run it again after
+    `after` seconds without counting this attempt (see queue.Worker._run)."""
+
+    def __init__(self, message: str, *, after: float) -> None:
+        super().__init__(message)
+        self.after = after
+
+
 class Outcome(StrEnum):
     RETRY = "retry"
     DEAD = "dead"
@@ -39,7 +48,7 @@ class Outcome(StrEnum):
 class RetryPolicy:
     base_seconds: float = 30.0
     max_seconds: float = 6 * 3600.0
-    max_attempts: int = 15
+    max_attempts: int = 18
     jitter: float = 0.2  # each delay is spread uniformly by ±20% so retries do not stampede
 
 

@@ -35,7 +35,21 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: bridge" in capsys.readouterr().err
 
 
-NOT_BUILT = [c for c in COMMANDS if c[0] not in ("serve", "worker", "migrate", "init", "poll", "inspect", "keys")]
+BUILT = ("serve", "worker", "migrate", "init", "poll", "inspect", "keys", "publish", "followers")
+NOT_BUILT = [c for c in COMMANDS if c[0] not in BUILT]
+
+
+def test_publish_and_followers_answer(write_config, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    path = str(write_config())
+    assert cli.run(["-c", path, "publish", "https://elsewhere.example/p"]) == 1
+    assert "is on no configured blog" in capsys.readouterr().err
+    assert cli.run(["-c", path, "publish", "http://127.0.0.1:9/p"]) == 1  # the blog is down
+    assert "cannot read http://127.0.0.1:9/p" in capsys.readouterr().err
+    assert cli.run(["-c", path, "followers"]) == 0 and capsys.readouterr().out == "no followers\n"
+    assert cli.run(["-c", path, "followers", "--pending"]) == 0
+    assert capsys.readouterr().out == "no pending follow requests\n"
+    assert cli.run(["-c", path, "followers", "approve", "https://m.example/u/a"]) == 1
+    assert "no pending follow request https://m.example/u/a" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", NOT_BUILT, ids=[" ".join(c[:2]) for c in NOT_BUILT])

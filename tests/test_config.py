@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bridge import cli
-from bridge.config import Config, ConfigError, QueueConfig, load_config, parse_config
+from bridge.config import Config, ConfigError, DeliveryConfig, QueueConfig, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = """\
@@ -35,6 +35,9 @@ def test_minimal_config_gets_documented_defaults() -> None:
     assert config.database.url == "sqlite:///etc/bridge/bridge.db"  # beside the config file
     assert config.security.allow_private_addresses is False
     assert config.queue == QueueConfig()
+    assert config.delivery == DeliveryConfig()
+    assert (config.delivery.max_post_age_days, config.delivery.unavailable_after_days) == (14.0, 7)
+    assert config.queue.max_attempts == 18  # about two days of retries
     assert config.blogs[0].name == "blog" and config.blogs[0].feed is None and config.blogs[0].poll_interval == 300
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.server.base_url = "https://other.example"  # type: ignore[misc]
@@ -44,6 +47,7 @@ def test_example_config_documents_every_key_with_its_default() -> None:
     example = load_config(ROOT / "config.example.toml", env={})
     defaults = parse(GOOD, path=ROOT / "config.example.toml")
     assert example.queue == defaults.queue
+    assert example.delivery == defaults.delivery
     assert example.security == defaults.security
     assert example.log == defaults.log
     assert example.database == defaults.database
@@ -54,7 +58,8 @@ def test_example_config_documents_every_key_with_its_default() -> None:
         stripped = line.lstrip("# ").split("=")[0].strip()
         if "=" in line and stripped.isidentifier():
             documented.add(stripped)
-    for section in (example.server, example.database, example.security, example.queue, example.log, example.blogs[0]):
+    for section in (example.server, example.database, example.security, example.queue, example.delivery, example.log,
+                    example.blogs[0]):
         for field in dataclasses.fields(section):
             if field.name in ("listen_host", "listen_port"):
                 continue
@@ -110,6 +115,8 @@ BAD_CONFIGS = [
     ("negative interval", GOOD + "poll_interval = -5\n", "blogs[0].poll_interval: must be greater than 0"),
     ("zero concurrency", GOOD + "[queue]\nconcurrency = 0\n", "queue.concurrency: must be greater than 0"),
     ("float concurrency", GOOD + "[queue]\nconcurrency = 2.5\n", "queue.concurrency: expected an integer, got a number"),
+    ("zero post age", GOOD + "[delivery]\nmax_post_age_days = 0\n", "delivery.max_post_age_days: must be greater than 0"),
+    ("unknown delivery key", GOOD + "[delivery]\nretries = 3\n", "delivery.retries: unknown key"),
     ("ftp blog url", GOOD.replace("https://blog.example/", "ftp://blog.example/"), "blogs[0].url: not an absolute http(s) URL"),
     ("relative blog url", GOOD.replace("https://blog.example/", "/blog"), "blogs[0].url: not an absolute http(s) URL"),
     ("blog url with bad port", GOOD.replace("https://blog.example/", "https://blog.example:99999/"), "blogs[0].url: not an absolute http(s) URL"),
@@ -204,3 +211,10 @@ def test_console_script_exit_code_and_single_line(tmp_path: Path, bridge_cmd: li
     result = subprocess.run([*bridge_cmd, "migrate"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2
     assert "missing.toml: no such file" in result.stderr
+
+
+def test_delivery_keys_parse() -> None:
+    config = parse(GOOD + "[delivery]\nconcurrency = 10\nper_host_concurrency = 2\ntimeout_seconds = 5\n"
+                          "unavailable_after_days = 3\nmax_post_age_days = 1.5\n")
+    assert config.delivery == DeliveryConfig(concurrency=10, per_host_concurrency=2, timeout_seconds=5.0,
+                                             unavailable_after_days=3, max_post_age_days=1.5)

@@ -225,3 +225,23 @@ def test_bridge_inspect_json_and_text(blog_config: Path, capsys: pytest.CaptureF
 
     assert asyncio.run(inspect("http://127.0.0.1:8765/no-such-post/")) == 1
     assert "cannot read http://127.0.0.1:8765/no-such-post/" in capsys.readouterr().err
+
+
+async def test_a_changed_profile_queues_an_update_of_the_actor_and_the_first_poll_publishes_nothing(
+    blog: BlogServer, polled: Config
+) -> None:
+    from dataclasses import replace
+
+    from bridge.fanout import PUBLISH_JOB
+    from bridge.keys import ACTOR_UPDATE_JOB
+
+    async with new_http_session(polled) as session:
+        await poll_blog(session, polled.blogs[0])
+        assert not await Job.exists(kind=PUBLISH_JOB)  # posts from before the bridge are not announced
+        await BlogState.filter(name="blog").update(profile_read_at=None)
+        await poll_blog(session, polled.blogs[0])  # the same profile again
+        assert not await Job.exists(kind=ACTOR_UPDATE_JOB)
+        await BlogState.filter(name="blog").update(profile_read_at=None)
+        await poll_blog(session, replace(polled.blogs[0], display_name="Maya O."))
+    job = await Job.get(kind=ACTOR_UPDATE_JOB)
+    assert job.payload == {"actor": "blog", "reason": "profile changed"}

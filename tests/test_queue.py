@@ -11,8 +11,8 @@ from tortoise.transactions import in_transaction
 
 from bridge.config import Config, QueueConfig
 from bridge.models import Job, JobState
-from bridge.queue import JobContext, Worker, enqueue, queue_depth, retry_dead, utcnow
-from bridge.retry import PermanentError, RetryLater
+from bridge.queue import JobContext, Worker, enqueue, enqueue_many, queue_depth, retry_dead, utcnow
+from bridge.retry import Deferred, PermanentError, RetryLater
 
 pytestmark = pytest.mark.usefixtures("database")
 SETTINGS = QueueConfig(concurrency=4, lease_seconds=30, max_attempts=3, retry_base_seconds=30, poll_seconds=0.05)
@@ -231,3 +231,22 @@ async def test_finished_jobs_are_pruned_after_their_keep_time() -> None:
     await Job.filter(id=old.id).update(finished_at=clock.now - timedelta(days=8))
     await w._maybe_prune()
     assert await Job.all().values_list("id", flat=True) == [recent.id]
+
+
+async def test_a_deferred_job_comes_back_later_without_spending_an_attempt() -> None:
+    job = await enqueue("busy")
+    clock = Clock()
+    w = worker({"busy": Recorder(Deferred("host busy", after=5))}, clock)
+    for _ in range(SETTINGS.max_attempts + 2):  # more deferrals than attempts: never dead
+        assert await w.run_once() == 1
+        await job.refresh_from_db()
+        assert (job.state, job.attempts) == (JobState.QUEUED, 0)
+        assert job.run_after == clock.now + timedelta(seconds=5)
+        assert await w.run_once() == 0  # not before its time
+        clock.advance(5)
+
+
+async def test_enqueue_many_skips_keys_already_there() -> None:
+    await enqueue_many([("k", {"n": 1}, "a"), ("k", {"n": 2}, "b")])
+    await enqueue_many([("k", {"n": 3}, "b"), ("k", {"n": 4}, "c")])
+    assert sorted(await Job.all().values_list("payload", flat=True), key=lambda p: p["n"]) == [{"n": 1}, {"n": 2}, {"n": 4}]

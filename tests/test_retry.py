@@ -45,3 +45,9 @@ def test_permanent_failure_and_last_attempt_give_up() -> None:
 
 def test_huge_attempt_counts_do_not_overflow() -> None:
     assert backoff(POLICY, 10_000, lambda: 0.5) == POLICY.max_seconds
+
+
+def test_the_default_policy_retries_for_about_two_days() -> None:
+    """Issue 6: ~2 days in all, like Mastodon's 16 attempts over 50–75 hours."""
+    total = sum(schedule(RetryPolicy(), rand=lambda: 0.5)) / 3600  # no jitter
+    assert 45 <= total <= 55, total

@@ -1,0 +1,250 @@
+"""Delivery: one `deliver` job sends one activity to one inbox, signed as one of our actors
+at the moment it leaves (a fresh `Date` however long the job waited).
+
+The answer is classified by a pure function (`classify`), the retry policy
+(bridge/retry.py) does the rest:
+- 2xx: done;
+- 404/410: permanent (PermanentError); a 410 from the personal inbox of a follower also
+  removes the follower (its account is gone);
+- 429/503: RetryLater, honouring `Retry-After` (seconds or an HTTP date);
+- anything else, timeouts and resets: back off (exponential, jitter, ~2 days in all).
+Hosts: at most `delivery.per_host_concurrency` requests to one host and
+`delivery.concurrency` in all per process; a job whose host has no free slot is deferred
+without counting an attempt, so a hanging host never holds the slots of the others.
+A host that failed on `unavailable_after_days` separate days without one success is
+marked unavailable (RemoteHost.unavailable_since): its deliveries are dropped, except one
+try a day, until it answers or sends us a signed request (bridge/inbox.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any
+
+from .actor_doc import host_of
+from .config import DeliveryConfig
+from .fetch import AddressRefused, FetchError
+from .http_signing import PostResult, signed_post
+from .keys import signing_key
+from .models import Follower, Job, RemoteHost
+from .queue import JobContext
+from .retry import Deferred, PermanentError, RetryLater
+
+log = logging.getLogger("bridge.delivery")
+
+DELIVER_JOB = "deliver"
+PROBE_EVERY = timedelta(days=1)  # an unavailable host is still tried this often
+_BUSY_RETRY_SECONDS = 1.0  # a job whose host has no free slot comes back after this
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the pure part ---------------------------------------------------------------------
+
+
+class Verdict(StrEnum):
+    DONE = "done"
+    GONE = "gone"  # 410: the inbox (and with it the account) is gone
+    PERMANENT = "permanent"
+    RETRY_AFTER = "retry_after"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    verdict: Verdict
+    after: float = 0.0  # seconds, for RETRY_AFTER
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """A `Retry-After` header (RFC 9110 §10.2.3: seconds or an HTTP date) as seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def classify(status: int, retry_after: str | None, now: datetime) -> Classified:
+    """What an inbox's answer means for the delivery."""
+    if 200 <= status < 300:
+        return Classified(Verdict.DONE)
+    if status == 410:
+        return Classified(Verdict.GONE)
+    if status == 404:
+        return Classified(Verdict.PERMANENT)
+    if status in (429, 503):
+        after = retry_after_seconds(retry_after, now)
+        if after is not None:
+            return Classified(Verdict.RETRY_AFTER, after)
+    return Classified(Verdict.RETRY)
+
+
+def failure_days(failures: int, last_failure_at: datetime | None, now: datetime) -> int:
+    """Separate days with a failure: a failure on a new UTC day counts one more."""
+    if last_failure_at is None or last_failure_at.astimezone(UTC).date() != now.astimezone(UTC).date():
+        return failures + 1
+    return failures
+
+
+# -- per-process limits -----------------------------------------------------------------
+
+
+class Limits:
+    """Per-host and global slots of one process. `try_acquire` never waits: a job whose host
+    is busy is deferred, so it does not sit in a worker slot."""
+
+    def __init__(self, settings: DeliveryConfig) -> None:
+        self.settings = settings
+        self.busy: dict[str, int] = {}
+        self.total = 0
+
+    def try_acquire(self, host: str) -> bool:
+        if self.total >= self.settings.concurrency or self.busy.get(host, 0) >= self.settings.per_host_concurrency:
+            return False
+        self.busy[host] = self.busy.get(host, 0) + 1
+        self.total += 1
+        return True
+
+    def release(self, host: str) -> None:
+        self.total -= 1
+        self.busy[host] -= 1
+        if not self.busy[host]:
+            del self.busy[host]
+
+
+# Hosts that answered 2xx lately (process-local): no need to read or reset their failure record.
+HEALTHY_SECONDS = 30.0
+_healthy: dict[str, float] = {}
+
+
+_limits: dict[DeliveryConfig, Limits] = {}
+
+
+def limits_for(settings: DeliveryConfig) -> Limits:
+    """One Limits per process and settings (the worker's jobs share it)."""
+    if settings not in _limits:
+        _limits[settings] = Limits(settings)
+    return _limits[settings]
+
+
+# -- the job ---------------------------------------------------------------------------
+
+
+def deliver_payload(actor: str, inbox: str, activity: Mapping[str, Any], *, follower: str | None = None) -> dict[str, Any]:
+    """A `deliver` job's payload: `actor` (a blog name) signs `activity` to `inbox`;
+    `follower`: the follower whose personal inbox this is (a 410 removes it)."""
+    payload: dict[str, Any] = {"actor": actor, "inbox": inbox, "activity": dict(activity)}
+    if follower:
+        payload["follower"] = follower
+    return payload
+
+
+def activity_body(activity: Mapping[str, Any]) -> bytes:
+    """The JSON sent: `@context` first (PostgreSQL's jsonb does not keep key order)."""
+    ordered = {"@context": activity["@context"]} if "@context" in activity else {}
+    ordered.update((k, v) for k, v in activity.items() if k != "@context")
+    return json.dumps(ordered, ensure_ascii=False).encode()
+
+
+class DeliveryFailed(Exception):
+    """The inbox answered with a failure status (the message carries a truncated body)."""
+
+    def __init__(self, inbox: str, status: int, body: bytes) -> None:
+        super().__init__(f"{inbox} answered {status}: {body[:200].decode('utf-8', 'replace')}")
+        self.inbox = inbox
+        self.status = status
+
+
+async def deliver_job(job: Job, ctx: JobContext) -> None:
+    """Send one activity to one inbox."""
+    assert ctx.config is not None
+    config = ctx.config
+    payload = job.payload
+    inbox: str = payload["inbox"]
+    host = host_of(inbox)
+    now = utcnow()
+    healthy = time.monotonic() - _healthy.get(host, float("-inf")) < HEALTHY_SECONDS
+    known = None if healthy else await RemoteHost.get_or_none(host=host)
+    if known is not None and known.unavailable_since is not None and known.last_failure_at is not None \
+            and now - known.last_failure_at < PROBE_EVERY:
+        log.info("deliver.skipped inbox=%s reason=host unavailable since %s", inbox, known.unavailable_since)
+        return
+    limits = limits_for(config.delivery)
+    if not limits.try_acquire(host):
+        raise Deferred(f"{host} has no free delivery slot", after=_BUSY_RETRY_SECONDS)
+    try:
+        key = await signing_key(config.server.base_url, payload["actor"])
+        body = activity_body(payload["activity"])
+        try:
+            result = await signed_post(ctx.http, inbox, body, key, timeout=config.delivery.timeout_seconds)
+        except AddressRefused as exc:
+            raise PermanentError(str(exc)) from exc
+        except FetchError as exc:  # no answer: timeout, reset, refused connection
+            await _host_failed(host, str(exc), config.delivery)
+            raise
+    finally:
+        limits.release(host)
+    await _settle(job, result, host, config.delivery)
+
+
+async def _settle(job: Job, result: PostResult, host: str, settings: DeliveryConfig) -> None:
+    now = utcnow()
+    outcome = classify(result.status, result.headers.get("Retry-After"), now)
+    inbox = result.url
+    if outcome.verdict is Verdict.DONE:
+        if time.monotonic() - _healthy.get(host, float("-inf")) >= HEALTHY_SECONDS:
+            await RemoteHost.filter(host=host).exclude(failures=0, unavailable_since=None).update(
+                failures=0, unavailable_since=None, last_failure_at=None, last_error=None)
+        _healthy[host] = time.monotonic()
+        log.info("deliver.done inbox=%s status=%d type=%s", inbox, result.status, job.payload["activity"].get("type"))
+        return
+    error = DeliveryFailed(inbox, result.status, result.body)
+    if outcome.verdict is Verdict.GONE:
+        follower = job.payload.get("follower")
+        if follower:
+            removed = await Follower.filter(blog=job.payload["actor"], actor_uri=follower, inbox=inbox).delete()
+            log.info("follower.gone blog=%s actor=%s removed=%d", job.payload["actor"], follower, removed)
+        raise PermanentError(str(error))
+    if outcome.verdict is Verdict.PERMANENT:
+        raise PermanentError(str(error))
+    await _host_failed(host, str(error), settings)
+    if outcome.verdict is Verdict.RETRY_AFTER:
+        raise RetryLater(str(error), after=outcome.after)
+    raise error
+
+
+async def _host_failed(host: str, error: str, settings: DeliveryConfig) -> None:
+    """Count a failure day for the host; past the limit it becomes unavailable."""
+    _healthy.pop(host, None)
+    now = utcnow()
+    row, _ = await RemoteHost.get_or_create(host=host)
+    days = failure_days(row.failures, row.last_failure_at, now)
+    values: dict[str, Any] = {"failures": days, "last_failure_at": now, "last_error": error[:2000]}
+    if days >= settings.unavailable_after_days and row.unavailable_since is None:
+        values["unavailable_since"] = now
+        log.warning("host.unavailable host=%s failure_days=%d error=%s", host, days, error)
+    await RemoteHost.filter(host=host).update(**values)
+
+
+async def host_answered(host: str) -> None:
+    """The host sent us a signed request: it is up again."""
+    await RemoteHost.filter(host=host).exclude(failures=0, unavailable_since=None).update(
+        failures=0, unavailable_since=None, last_failure_at=None)
+

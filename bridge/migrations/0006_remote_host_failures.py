@@ -1,0 +1,16 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('bridge', '0005_inbox_activities')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='RemoteHost',
+            name='last_failure_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+    ]
