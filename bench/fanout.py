@@ -15,6 +15,7 @@ All inboxes are on one host here, so `delivery.per_host_concurrency` is set to t
 global `delivery.concurrency` (with real followers they spread over many hosts).
 
 Run: python bench/fanout.py [--database postgres://postgres@127.0.0.1:5432/bench]
+(the PostgreSQL database is emptied first: name one that holds nothing else)
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ async def main(database: str) -> None:
     from bridge.app import BUILTIN_HANDLERS, new_http_session
     from bridge.config import load_config
     from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, active_key, ensure_keys, signing_key
-    from bridge.models import Follower, Job
+    from bridge.models import Follower, Job, OutboundActivity
     from bridge.queue import JobContext, Worker, enqueue
     from bridge.signatures import HttpRequest, Scheme, sign_request
 
@@ -155,7 +156,7 @@ async def main(database: str) -> None:
             # The ceiling: the same signed POSTs, no queue, no database.
             await probe.post(f"http://127.0.0.1:{port}/reset")
             key = await signing_key(config.server.base_url, "blog")
-            body = json.dumps((await Job.filter(kind="deliver").first()).payload["activity"]).encode()  # type: ignore[union-attr]
+            body = json.dumps((await OutboundActivity.first()).body).encode()  # type: ignore[union-attr]
             queue: asyncio.Queue[int] = asyncio.Queue()
             for n in range(INBOXES):
                 queue.put_nowait(n)

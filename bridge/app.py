@@ -59,8 +59,16 @@ def new_http_session(
     trust_env stays off: a proxy from the environment would hide the addresses checked.
     """
     policy = AddressPolicy(config.security.allow_private_addresses, tuple(allowed_networks))
+    # Connections follow the delivery limits (the politeness rule is delivery.per_host_concurrency);
+    # the floors keep page and actor fetches flowing beside the deliveries.
+    connector = guarded_connector(
+        policy,
+        resolver,
+        limit_per_host=max(8, config.delivery.per_host_concurrency),
+        limit=max(100, config.delivery.concurrency),
+    )
     return aiohttp.ClientSession(
-        connector=guarded_connector(policy, resolver),
+        connector=connector,
         headers={"User-Agent": user_agent(f"{config.server.base_url}/")},
         timeout=aiohttp.ClientTimeout(total=60, connect=10, sock_connect=10, sock_read=30),
         trust_env=False,

@@ -18,6 +18,7 @@ try a day, until it answers or sends us a signed request (bridge/inbox.py).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -31,10 +32,11 @@ from typing import Any
 from .actor_doc import host_of
 from .config import DeliveryConfig
 from .fetch import AddressRefused, FetchError
-from .http_signing import PostResult, signed_post
+from .http_signing import PostResult, remember_scheme, remembered_scheme, signed_post
 from .keys import signing_key
-from .models import Follower, Job, RemoteHost
-from .queue import JobContext
+from .models import Job, OutboundActivity, RemoteHost
+from .queue import JobContext, memoized
+from .remote import forget_actor
 from .retry import Deferred, PermanentError, RetryLater
 
 log = logging.getLogger("bridge.delivery")
@@ -42,6 +44,9 @@ log = logging.getLogger("bridge.delivery")
 DELIVER_JOB = "deliver"
 PROBE_EVERY = timedelta(days=1)  # an unavailable host is still tried this often
 _BUSY_RETRY_SECONDS = 1.0  # a job whose host has no free slot comes back after this
+KEY_TTL = 30.0  # seconds a process signs with the key it read (keys rotate rarely)
+ACTIVITY_TTL = 600.0  # an activity does not change once stored
+SCHEME_TTL = 300.0  # seconds a host's remembered signature scheme is trusted without a query
 
 
 def utcnow() -> datetime:
@@ -147,10 +152,24 @@ def limits_for(settings: DeliveryConfig) -> Limits:
 # -- the job ---------------------------------------------------------------------------
 
 
-def deliver_payload(actor: str, inbox: str, activity: Mapping[str, Any], *, follower: str | None = None) -> dict[str, Any]:
-    """A `deliver` job's payload: `actor` (a blog name) signs `activity` to `inbox`;
+def forget_signing_key(ctx: JobContext, actor: str) -> None:
+    """Drop the remembered signing key of `actor` (after a key rotation)."""
+    ctx.memo.pop(("signing-key", actor), None)
+
+
+def deliver_payload(
+    actor: str, inbox: str, activity: Mapping[str, Any] | int, *, follower: str | None = None
+) -> dict[str, Any]:
+    """A `deliver` job's payload: `actor` (a blog name) signs `activity` to `inbox`.
+
+    `activity`: the activity itself (a one-off, such as an Accept), or the row id of an
+    OutboundActivity (a fan-out: stored once for all its deliveries).
     `follower`: the follower whose personal inbox this is (a 410 removes it)."""
-    payload: dict[str, Any] = {"actor": actor, "inbox": inbox, "activity": dict(activity)}
+    payload: dict[str, Any] = {"actor": actor, "inbox": inbox}
+    if isinstance(activity, int):
+        payload["activity_ref"] = activity
+    else:
+        payload["activity"] = dict(activity)
     if follower:
         payload["follower"] = follower
     return payload
@@ -190,10 +209,20 @@ async def deliver_job(job: Job, ctx: JobContext) -> None:
     if not limits.try_acquire(host):
         raise Deferred(f"{host} has no free delivery slot", after=_BUSY_RETRY_SECONDS)
     try:
-        key = await signing_key(config.server.base_url, payload["actor"])
-        body = activity_body(payload["activity"])
+        actor = payload["actor"]
+        # Read once a while, not per delivery: a rotated key is picked up within KEY_TTL.
+        key = await memoized(ctx, ("signing-key", actor), KEY_TTL, lambda: signing_key(config.server.base_url, actor))
+        known_scheme = await memoized(ctx, ("scheme", host), SCHEME_TTL, lambda: remembered_scheme(host))
+        activity, body = await _activity(ctx, payload)
         try:
-            result = await signed_post(ctx.http, inbox, body, key, timeout=config.delivery.timeout_seconds)
+            result = await signed_post(ctx.http, inbox, body, key, timeout=config.delivery.timeout_seconds,
+                                       scheme=known_scheme, remember=False)
+            current = ctx.memo.get(("scheme", host), (0.0, known_scheme))[1]
+            if isinstance(current, asyncio.Future):  # being read again right now
+                current = known_scheme
+            if result.ok and result.scheme is not current:  # the first of a burst records it, not all
+                ctx.memo[("scheme", host)] = (time.monotonic(), result.scheme)
+                await remember_scheme(host, result.scheme)
         except AddressRefused as exc:
             raise PermanentError(str(exc)) from exc
         except FetchError as exc:  # no answer: timeout, reset, refused connection
@@ -201,10 +230,26 @@ async def deliver_job(job: Job, ctx: JobContext) -> None:
             raise
     finally:
         limits.release(host)
-    await _settle(job, result, host, config.delivery)
+    await _settle(job, result, host, config.delivery, activity.get("type"))
 
 
-async def _settle(job: Job, result: PostResult, host: str, settings: DeliveryConfig) -> None:
+async def _activity(ctx: JobContext, payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], bytes]:
+    """The activity a delivery sends and its JSON body: inline, or its stored row (read and
+    encoded once per process for all the deliveries of a fan-out)."""
+    if "activity" in payload:
+        return payload["activity"], activity_body(payload["activity"])
+    ref = payload["activity_ref"]
+
+    async def load() -> tuple[Mapping[str, Any], bytes]:
+        row = await OutboundActivity.get_or_none(id=ref)
+        if row is None:
+            raise PermanentError(f"outbound activity {ref} no longer exists")
+        return row.body, activity_body(row.body)
+
+    return await memoized(ctx, ("activity", ref), ACTIVITY_TTL, load)  # type: ignore[no-any-return]
+
+
+async def _settle(job: Job, result: PostResult, host: str, settings: DeliveryConfig, kind: str | None) -> None:
     now = utcnow()
     outcome = classify(result.status, result.headers.get("Retry-After"), now)
     inbox = result.url
@@ -213,14 +258,14 @@ async def _settle(job: Job, result: PostResult, host: str, settings: DeliveryCon
             await RemoteHost.filter(host=host).exclude(failures=0, unavailable_since=None).update(
                 failures=0, unavailable_since=None, last_failure_at=None, last_error=None)
         _healthy[host] = time.monotonic()
-        log.info("deliver.done inbox=%s status=%d type=%s", inbox, result.status, job.payload["activity"].get("type"))
+        log.info("deliver.done inbox=%s status=%d type=%s", inbox, result.status, kind)
         return
     error = DeliveryFailed(inbox, result.status, result.body)
     if outcome.verdict is Verdict.GONE:
         follower = job.payload.get("follower")
         if follower:
-            removed = await Follower.filter(blog=job.payload["actor"], actor_uri=follower, inbox=inbox).delete()
-            log.info("follower.gone blog=%s actor=%s removed=%d", job.payload["actor"], follower, removed)
+            # Its account is gone: it follows no blog any more (as for a 410 on its document).
+            await forget_actor(follower, f"its inbox {inbox} answered 410")
         raise PermanentError(str(error))
     if outcome.verdict is Verdict.PERMANENT:
         raise PermanentError(str(error))

@@ -10,7 +10,8 @@ grow with the follower count): first every shared inbox, then the personal inbox
 followers without one. Each delivery job carries a dedupe key made of the activity id
 and the inbox, so two followers on one shared inbox get one delivery, and a fan-out
 that is cut off (kill -9) and run again adds nothing twice. Posts that mention or reply to
-fediverse accounts are delivered to those accounts' inboxes too.
+fediverse accounts are delivered to those accounts' inboxes too (a mention's link may be
+the account's profile page: bridge/remote.py `find_actor`).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from typing import Any
 
 from .as2 import AS2_CONTEXT, PUBLIC, create_to_as2, delete_to_as2, object_type, post_version, update_to_as2
 from .config import BlogConfig, Config
-from .delivery import DELIVER_JOB, deliver_payload
+from .delivery import DELIVER_JOB, deliver_payload, forget_signing_key
 from .documents import actor_document, blog_language, post_object
 from .fetch import FetchError
-from .models import BlogPost, Follower, FollowState, Job, PostState
+from .models import BlogPost, Follower, FollowState, Job, OutboundActivity, PostState
 from .post import post_from_dict
 from .queue import JobContext, enqueue, enqueue_many
 from .remote import RemoteActors
@@ -99,6 +100,8 @@ async def actor_update_job(job: Job, ctx: JobContext) -> None:
     assert ctx.config is not None
     config = ctx.config
     blog = config.blog(job.payload["actor"])
+    # The key may have just been rotated: this process's deliveries read it afresh.
+    forget_signing_key(ctx, blog.name)
     doc = await actor_document(config.server.base_url, blog)
     me = doc["id"]
     stamp = job.created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
@@ -109,11 +112,10 @@ async def actor_update_job(job: Job, ctx: JobContext) -> None:
     log.info("actor_update.fanned_out blog=%s reason=%s deliveries=%d", blog.name, job.payload.get("reason"), count)
 
 
-async def _followers(blog: str, shared: bool) -> AsyncIterator[list[tuple[str, str, str | None]]]:
-    """Accepted followers as batches of (actor, inbox, shared inbox), by keyset on id."""
+async def _followers_without_shared_inbox(blog: str) -> AsyncIterator[list[tuple[str, str, str | None]]]:
+    """Accepted followers with only a personal inbox, as batches of (actor, inbox, None), by keyset on id."""
     last = 0
-    query = Follower.filter(blog=blog, state=FollowState.ACCEPTED)
-    query = query.filter(shared_inbox__isnull=False) if shared else query.filter(shared_inbox__isnull=True)
+    query = Follower.filter(blog=blog, state=FollowState.ACCEPTED, shared_inbox__isnull=True)
     while True:
         rows = await query.filter(id__gt=last).order_by("id").limit(BATCH).values_list(
             "id", "actor_uri", "inbox", "shared_inbox")
@@ -123,11 +125,28 @@ async def _followers(blog: str, shared: bool) -> AsyncIterator[list[tuple[str, s
         yield [(actor, inbox, shared_inbox) for _id, actor, inbox, shared_inbox in rows]
 
 
+async def _shared_inboxes(blog: str) -> AsyncIterator[list[str]]:
+    """The distinct shared inboxes of accepted followers, in batches by keyset on the URL:
+    the database removes the repeats (10,000 followers on one server are one row)."""
+    last = ""
+    query = Follower.filter(blog=blog, state=FollowState.ACCEPTED, shared_inbox__isnull=False)
+    while True:
+        rows = await query.filter(shared_inbox__gt=last).order_by("shared_inbox").distinct().limit(BATCH).values_list(
+            "shared_inbox", flat=True)
+        if not rows:
+            return
+        batch = [str(row) for row in rows]
+        last = batch[-1]
+        yield batch
+
+
 async def fan_out(blog: str, activity: Mapping[str, Any], *, extra_inboxes: list[str] | tuple[str, ...] = ()) -> int:
     """Enqueue one delivery of `activity` per unique inbox of the blog's followers (shared
     inboxes first) and of `extra_inboxes`; return how many inboxes were addressed."""
     activity_id = activity["id"]
     addressed = 0
+    # Stored once; each delivery names it (a rerun after a crash stores it again, harmlessly).
+    stored = await OutboundActivity.create(activity_id=activity_id, body=dict(activity))
 
     async def add(batch: list[tuple[str, str | None]]) -> None:
         nonlocal addressed
@@ -135,13 +154,13 @@ async def fan_out(blog: str, activity: Mapping[str, Any], *, extra_inboxes: list
         for inbox, follower in batch:
             key = delivery_key(activity_id, inbox)
             if key not in jobs:
-                jobs[key] = (DELIVER_JOB, deliver_payload(blog, inbox, activity, follower=follower), key)
+                jobs[key] = (DELIVER_JOB, deliver_payload(blog, inbox, stored.id, follower=follower), key)
         await enqueue_many(list(jobs.values()))
         addressed += len(jobs)
 
-    async for rows in _followers(blog, shared=True):
-        await add([(shared_inbox or inbox, None) for _actor, inbox, shared_inbox in rows])
-    async for rows in _followers(blog, shared=False):
+    async for shared_inboxes in _shared_inboxes(blog):
+        await add([(shared_inbox, None) for shared_inbox in shared_inboxes])
+    async for rows in _followers_without_shared_inbox(blog):
         await add([(inbox, actor) for actor, inbox, _shared in rows])
     if extra_inboxes:
         await add([(inbox, None) for inbox in extra_inboxes])
@@ -165,16 +184,17 @@ async def _addressed_inboxes(ctx: JobContext, activity: Mapping[str, Any]) -> li
                 targets.append(author)
         except FetchError as exc:
             log.info("publish.reply_target_unreachable url=%s error=%s", reply, exc)
-    inboxes: list[str] = []
+    inboxes: dict[str, None] = {}  # each inbox once (two accounts on one shared inbox)
     for uri in dict.fromkeys(targets):
         if uri.startswith(base):
             continue
         try:
-            actor = await remote.get(uri)
+            # Mastodon-style mention links name the profile page (https://host/@alice), not the actor id.
+            actor = await remote.find_actor(uri)
         except FetchError as exc:
             log.info("publish.mention_unreachable actor=%s error=%s", uri, exc)
             continue
         inbox = actor.shared_inbox or actor.inbox
         if inbox:
-            inboxes.append(inbox)
-    return inboxes
+            inboxes[inbox] = None
+    return list(inboxes)

@@ -161,18 +161,21 @@ async def signed_post(
     content_type: str = AP_CONTENT_TYPE,
     timeout: float = POST_TIMEOUT,
     clock: Clock = utcnow,
+    scheme: Scheme | None = None,
+    remember: bool = True,
 ) -> PostResult:
     """POST `body` to `url` signed with `key`, double-knocking; redirects are not followed
     (an inbox that moves is a failed delivery, as for Mastodon). Raises FetchError
     (AddressRefused for a refused address) when there is no answer at all."""
     host = host_of(url)
-    first = await remembered_scheme(host) or DEFAULT_SCHEME
+    # `scheme`: the host's remembered scheme when the caller already knows it (no query).
+    first = scheme or (await remembered_scheme(host) if remember else None) or DEFAULT_SCHEME
     result = await _post_once(session, url, body, key, content_type, timeout, clock, first, None)
     if result.status in KNOCK_AGAIN:
         second, challenge = _second(first, result.headers)
         log.info("signing.knock_again url=%s status=%d from=%s to=%s", url, result.status, first, second)
         result = await _post_once(session, url, body, key, content_type, timeout, clock, second, challenge)
-    if result.ok:
+    if result.ok and remember:
         await remember_scheme(host, result.scheme)
     return result
 

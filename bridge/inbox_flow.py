@@ -7,7 +7,8 @@ A flow. The inbox (bridge/inbox.py) verified and stored the activity; this job a
   personal inbox. Every Follow is answered, a repeated one too (Mastodon sends its
   Follow again after a key change). With `manually_approves_followers` the follower
   waits as pending until `bridge followers approve|reject`.
-- `Undo(Follow)`, `Block` of our blog, `Delete` of the follower's own actor → removed.
+- `Undo(Follow)`, `Block` of our blog → removed; `Delete` of the follower's own actor → marked
+  gone and removed from every blog (`remote.forget_actor`, as for a 410 on its document).
 - Anything else: logged and done (never retried: it will not get better).
 """
 
@@ -22,9 +23,9 @@ from tortoise.transactions import in_transaction
 from .actor_doc import id_of
 from .config import BlogConfig, Config
 from .delivery import DELIVER_JOB, deliver_payload
-from .models import Follower, FollowState, InboxActivity, Job, RemoteActor
+from .models import Follower, FollowState, InboxActivity, Job
 from .queue import JobContext, enqueue, utcnow
-from .remote import ActorGone, RemoteActors
+from .remote import ActorGone, RemoteActors, forget_actor
 from .urls import actor_id
 
 log = logging.getLogger("bridge.inbox_flow")
@@ -79,8 +80,7 @@ async def inbox_job(job: Job, ctx: JobContext) -> None:
         if blog is not None:
             await _remove(blog.name, row.actor, "blocked")
     elif kind == "Delete" and id_of(activity.get("object")) == row.actor:
-        removed = await Follower.filter(actor_uri=row.actor).delete()
-        await RemoteActor.filter(uri=row.actor).update(gone_at=utcnow())
+        removed = await forget_actor(row.actor, "it deleted itself")  # gone, and from every blog
         log.info("follower.removed actor=%s reason=actor deleted removed=%d", row.actor, removed)
     else:
         log.info("inbox.ignored type=%s id=%s actor=%s", kind, row.activity_id, row.actor)

@@ -198,7 +198,7 @@ class Follower(Model):
     class Meta:
         table = "followers"
         unique_together = (("blog", "actor_uri"),)
-        indexes = (("blog", "state"),)
+        indexes = (("blog", "state"), ("blog", "shared_inbox"))
 
     def __str__(self) -> str:
         return f"follower {self.actor_uri} of {self.blog} ({self.state})"
@@ -227,3 +227,19 @@ class InboxActivity(Model):
 
     def __str__(self) -> str:
         return f"inbox activity {self.activity_id} ({self.type} from {self.actor})"
+
+
+class OutboundActivity(Model):
+    """An activity we send to many inboxes, stored once: each delivery job names it by
+    row id instead of carrying its own copy (a post to 100,000 followers is one row)."""
+
+    id = fields.BigIntField(primary_key=True)
+    activity_id = fields.CharField(max_length=2000)
+    body: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "outbound_activities"
+
+    def __str__(self) -> str:
+        return f"outbound activity {self.activity_id}"

@@ -135,7 +135,7 @@ class GuardedConnector(aiohttp.TCPConnector):
 
 
 def guarded_connector(
-    policy: AddressPolicy, resolver: AbstractResolver | None = None, *, limit_per_host: int = 8
+    policy: AddressPolicy, resolver: AbstractResolver | None = None, *, limit_per_host: int = 8, limit: int = 100
 ) -> GuardedConnector:
     """The connector of the bridge's one outbound session."""
-    return GuardedConnector(policy=policy, resolver=resolver, limit_per_host=limit_per_host)
+    return GuardedConnector(policy=policy, resolver=resolver, limit_per_host=limit_per_host, limit=limit)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import os
 import socket
@@ -51,6 +52,28 @@ class JobContext:
 
     config: Config | None
     http: Any = None  # aiohttp.ClientSession; Any keeps this module free of aiohttp
+    # Values handlers may keep for a while within this app's life (see `memoized`).
+    memo: dict[Any, tuple[float, Any]] = field(default_factory=dict)
+
+
+async def memoized(ctx: JobContext, key: Any, ttl: float, load: Callable[[], Awaitable[Any]]) -> Any:
+    """`load()`, remembered in the context for `ttl` seconds: what every job would read
+    again (a signing key, a host's signature scheme) costs one query per `ttl`, not per job."""
+    now = time.monotonic()
+    hit = ctx.memo.get(key)
+    if hit is not None and now - hit[0] < ttl:
+        value = hit[1]
+        # A load in flight is shared: a burst of jobs asks the database once, not once each.
+        return await value if isinstance(value, asyncio.Future) else value
+    loading: asyncio.Future[Any] = asyncio.ensure_future(load())
+    ctx.memo[key] = (now, loading)
+    try:
+        value = await loading
+    except BaseException:
+        ctx.memo.pop(key, None)
+        raise
+    ctx.memo[key] = (now, value)
+    return value
 
 
 Handler = Callable[[Job, JobContext], Awaitable[None]]
@@ -98,9 +121,22 @@ async def enqueue_many(jobs: list[tuple[str, Mapping[str, Any], str]], *, using_
     so a fan-out that is run again adds nothing twice."""
     if not jobs:
         return
+    # Plain INSERTs: building a model instance per row costs more than the insert itself,
+    # and a fan-out writes one row per inbox.
+    conn = using_db or connections.get("default")
     now = utcnow()
-    rows = [Job(kind=kind, payload=dict(payload), run_after=now, dedupe_key=key) for kind, payload, key in jobs]
-    await Job.bulk_create(rows, ignore_conflicts=True, using_db=using_db)
+    columns = "kind, payload, state, attempts, run_after, dedupe_key, created_at, updated_at"
+    if conn.capabilities.dialect == "postgres":
+        sql = (f"INSERT INTO jobs ({columns}) VALUES ($1, $2, $3, 0, $4, $5, $4, $4) "
+               "ON CONFLICT (dedupe_key) DO NOTHING")
+    else:
+        sql = f"INSERT OR IGNORE INTO jobs ({columns}) VALUES (?, ?, ?, 0, ?, ?, ?, ?)"
+    rows = []
+    for kind, payload, key in jobs:
+        encoded = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        row: list[Any] = [kind, encoded, JobState.QUEUED.value, now, key]
+        rows.append(row if conn.capabilities.dialect == "postgres" else [*row, now, now])
+    await conn.execute_many(sql, rows)
     _wake_local_workers()
 
 
@@ -149,10 +185,13 @@ class Worker:
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _stopping: bool = field(default=False, init=False)
     _last_prune: float = field(default=float("-inf"), init=False)
+    # Group commit of finished jobs: (job id, attempts, waiter) recorded by one UPDATE a round.
+    _done: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list, init=False)
+    _recording: bool = field(default=False, init=False)
 
     @property
     def _claim_batch(self) -> int:
-        return max(1, self.settings.concurrency // 8)
+        return max(1, self.settings.concurrency // 4)
 
     @property
     def policy(self) -> RetryPolicy:
@@ -189,17 +228,30 @@ class Worker:
                 if ids:
                     await Job.filter(Q(id__in=ids) & self._claimable(now)).update(**lease)
         else:
-            candidates = await Job.filter(self._claimable(now)).order_by(*order).limit(limit).values_list("id", flat=True)
-            ids = []
-            if candidates:
-                async with in_transaction():  # one commit for the batch; SQLite has one writer at a time
-                    for job_id in candidates:
-                        # Re-checks claimability atomically: a row another process took is skipped.
-                        if await Job.filter(Q(id=job_id) & self._claimable(now)).update(**lease):
-                            ids.append(job_id)
+            ids = await self._claim_sqlite(now, limit)
         if not ids:
             return []
-        return list(await Job.filter(id__in=ids, lease_owner=self.owner).order_by(*order))
+        # Only what handlers read: parsing every timestamp of every claimed row adds up in a fan-out.
+        fields = ("id", "kind", "payload", "attempts", "lease_owner", "created_at")
+        return list(await Job.filter(id__in=ids, lease_owner=self.owner).order_by(*order).only(*fields))
+
+    async def _claim_sqlite(self, now: datetime, limit: int) -> list[int]:
+        """One UPDATE … RETURNING: atomic under SQLite's single writer, one round trip a batch.
+
+        Raw SQL because tortoise cannot express UPDATE … WHERE id IN (SELECT … LIMIT).
+        Datetimes go through tortoise's sqlite adapter (isoformat(" ")), the format the
+        ORM stores, so the text comparisons order like the instants they name.
+        """
+        _count, rows = await connections.get("default").execute_query(
+            "UPDATE jobs SET state = ?, lease_owner = ?, lease_expires = ?, attempts = attempts + 1, updated_at = ? "
+            "WHERE id IN (SELECT id FROM jobs WHERE (state = ? AND run_after <= ?) OR (state = ? AND lease_expires < ?) "
+            "ORDER BY run_after, id LIMIT ?) RETURNING id",
+            [
+                JobState.RUNNING.value, self.owner, now + timedelta(seconds=self.settings.lease_seconds), now,
+                JobState.QUEUED.value, now, JobState.RUNNING.value, now, limit,
+            ],
+        )
+        return [row["id"] for row in rows]
 
     # -- running ----------------------------------------------------------
     async def run_once(self, limit: int | None = None) -> int:
@@ -301,7 +353,8 @@ class Worker:
             if handler is None:
                 # Transient on purpose: during a rolling upgrade a newer process may know this kind.
                 raise LookupError(f"no handler for job kind {job.kind!r} in this process")
-            await asyncio.wait_for(handler(job, self.context), self.settings.job_timeout_seconds)
+            async with asyncio.timeout(self.settings.job_timeout_seconds):  # no extra task, unlike wait_for
+                await handler(job, self.context)
         except asyncio.CancelledError:
             await asyncio.shield(self._release(job))
             log.info("job.released kind=%s id=%d attempt=%d", job.kind, job.id, job.attempts)
@@ -312,7 +365,7 @@ class Worker:
         except Exception as exc:
             await self._failed(job, exc, time.monotonic() - started)
         else:
-            await self._settle(job, JobState.DONE)
+            await self._record_done(job)
             log.info(
                 "job.done kind=%s id=%d attempt=%d ms=%d",
                 job.kind, job.id, job.attempts, (time.monotonic() - started) * 1000,
@@ -338,6 +391,39 @@ class Worker:
             "job.retry kind=%s id=%d attempt=%d ms=%d in_s=%.0f error=%s",
             job.kind, job.id, job.attempts, elapsed * 1000, decision.delay, error,
         )
+
+    async def _record_done(self, job: Job) -> None:
+        """Mark the job done, together with the others finishing meanwhile (one UPDATE for
+        all): a fan-out finishes hundreds of deliveries a second. Returns once recorded."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._done.append((job.id, waiter))
+        if not self._recording:
+            self._recording = True
+            asyncio.create_task(self._record_done_rounds())
+        await waiter
+
+    async def _record_done_rounds(self) -> None:
+        try:
+            while self._done:
+                batch, self._done = self._done, []
+                ids = [job_id for job_id, _waiter in batch]
+                try:
+                    # Guarded by owner and state: a job whose lease another worker took is left to it.
+                    updated = await Job.filter(id__in=ids, state=JobState.RUNNING, lease_owner=self.owner).update(
+                        state=JobState.DONE, lease_owner=None, lease_expires=None, finished_at=self.clock()
+                    )
+                except Exception as exc:
+                    for _job_id, waiter in batch:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                    continue
+                if updated < len(ids):
+                    log.warning("job.lease_lost owner=%s jobs=%d recorded=%d", self.owner, len(ids), updated)
+                for _job_id, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_result(None)
+        finally:
+            self._recording = False
 
     async def _settle(self, job: Job, state: JobState, *, error: str | None = None, run_after: datetime | None = None) -> None:
         values: dict[str, Any] = {"state": state, "lease_owner": None, "lease_expires": None}

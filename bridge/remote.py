@@ -13,7 +13,8 @@ Fedify (sig/key.ts, sig/owner.ts) require of a document before trusting it:
   lists that key.
 Key lookups for the inbox do not write: the caller stores a freshly fetched actor
 (`remember`) in the transaction that accepts the request, so a refused request
-changes nothing. An actor that answers 410 is gone (`gone_at`).
+changes nothing. An actor that answers 410 is gone (`gone_at`) and no longer follows any
+blog (`forget_actor`). A mention's link may be a profile page: `find_actor` resolves it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
+from tortoise.transactions import in_transaction
 
 from .actor_doc import (
     AP_ACCEPT,
@@ -40,10 +43,10 @@ from .actor_doc import (
     origin,
     without_fragment,
 )
-from .fetch import AddressRefused, FetchError, HTTPStatusError
+from .fetch import AddressRefused, FetchError, HTTPStatusError, fetch
 from .http_signing import remember_scheme, signed_fetch
 from .keys import INSTANCE_ACTOR, signing_key
-from .models import RemoteActor
+from .models import Follower, RemoteActor
 from .signatures import Reason, Rejection, Scheme
 
 log = logging.getLogger("bridge.remote")
@@ -51,6 +54,7 @@ log = logging.getLogger("bridge.remote")
 MAX_DOCUMENT_BYTES = 1024 * 1024
 FETCH_TIMEOUT = 10.0
 REFRESH_AFTER = timedelta(days=1)
+JRD_ACCEPT = "application/jrd+json, application/json;q=0.9"
 Clock = Callable[[], datetime]
 
 
@@ -60,6 +64,14 @@ def utcnow() -> datetime:
 
 class DocumentRefused(FetchError):
     """The answer is not a document we may trust for that URL (type, id, JSON)."""
+
+
+class OtherId(DocumentRefused):
+    """The document's `id` names another URL (`named`): a page about an actor, not the actor."""
+
+    def __init__(self, url: str, named: object) -> None:
+        super().__init__(url, f"its id {named!r} is not the URL asked for")
+        self.named = named
 
 
 class ActorGone(FetchError):
@@ -111,7 +123,7 @@ class RemoteActors:
         if not isinstance(doc, dict):
             raise DocumentRefused(url, "not a JSON object")
         if doc.get("id") not in (asked, result.url):
-            raise DocumentRefused(url, f"its id {doc.get('id')!r} is not the URL asked for")
+            raise OtherId(url, doc.get("id"))
         return doc
 
     # -- keys, for verifying signatures (no writes) ------------------------------------
@@ -186,10 +198,57 @@ class RemoteActors:
         return await self._store(actor, doc, cached.key_id if cached else None)
 
     async def _mark_gone(self, uri: str) -> None:
-        now = self.clock()
-        if not await RemoteActor.filter(uri=uri).update(gone_at=now):
-            await RemoteActor.create(uri=uri, host=host_of(uri), data={}, fetched_at=now, gone_at=now)
-        log.info("remote.gone actor=%s", uri)
+        await forget_actor(uri, "its document answered 410", now=self.clock())
+
+    # -- links to actors (mentions) ------------------------------------------------------
+
+    async def find_actor(self, url: str) -> RemoteActor:
+        """The actor a link names: its id, or a page about it such as Mastodon's profile
+        `https://host/@alice` (the link a post's mention carries). Raises FetchError.
+
+        Mastodon answers its profile URL, asked for AS2, with the actor's document, whose
+        `id` is `https://host/users/alice` (AccountsController#show): that id is fetched
+        in turn, with the id check, and only on the link's own origin. Else WebFinger
+        `acct:alice@host` (RFC 7033) names the actor, for a profile page that is HTML only."""
+        known = await RemoteActor.filter(profile_url=url, gone_at=None).exclude(uri=url).first()
+        if known is not None:
+            return await self.get(known.uri)
+        named: str | None = None
+        try:
+            return await self.get(url)
+        except OtherId as exc:
+            refused: DocumentRefused = exc
+            if is_http_url(exc.named) and origin(str(exc.named)) == origin(url):
+                named = without_fragment(str(exc.named))
+        except DocumentRefused as exc:  # not AS2 (an HTML page), or not an actor: WebFinger may know
+            refused = exc
+        if named is None:
+            named = await self._webfinger(url)
+        if named is None or named == without_fragment(url):
+            raise refused
+        log.info("remote.profile_link url=%s actor=%s", url, named)
+        return await self.get(named)
+
+    async def _webfinger(self, url: str) -> str | None:
+        """The actor id WebFinger gives for a `/@user` profile link on its own host, or None."""
+        parts = urlsplit(url)
+        name = parts.path.rstrip("/").rsplit("/", 1)[-1]
+        if not name.startswith("@") or len(name) < 2 or "@" in name[1:] or not parts.hostname:
+            return None  # not a profile path, or a remote account's page (/@bob@elsewhere)
+        resource = f"acct:{name[1:]}@{parts.hostname}"
+        query = urlunsplit((parts.scheme, parts.netloc, "/.well-known/webfinger", urlencode({"resource": resource}), ""))
+        try:
+            result = await fetch(self.session, query, accept=JRD_ACCEPT, max_bytes=self.max_bytes, timeout=self.timeout)
+            jrd = json.loads(result.body)
+        except (FetchError, ValueError, RecursionError) as exc:
+            log.info("remote.webfinger_failed resource=%s error=%s", resource, exc)
+            return None
+        links = jrd.get("links") if isinstance(jrd, dict) else None
+        for link in links if isinstance(links, list) else []:
+            if isinstance(link, dict) and link.get("rel") == "self" and is_http_url(link.get("href")) \
+                    and str(link.get("type", "")).split(";")[0].strip() in AP_CONTENT_TYPES:
+                return str(link["href"])
+        return None
 
     async def _store(self, actor: ActorInfo, doc: Mapping[str, Any], key_id: str | None, *,
                      using_db: Any = None) -> RemoteActor:
@@ -210,3 +269,19 @@ class RemoteActors:
         }
         row, _created = await RemoteActor.update_or_create(defaults=values, using_db=using_db, uri=actor.uri)
         return row
+
+
+async def forget_actor(uri: str, reason: str, *, now: datetime | None = None) -> int:
+    """The actor is gone (its document answered 410, or it sent its own Delete): mark it
+    gone and remove it as a follower of every blog (issue 6: "a 410 for the follower's
+    actor removes the follower"). Returns how many follower rows were removed.
+
+    A later signed request from the same actor stores it afresh (`remember`), and a new
+    Follow makes it a follower again."""
+    now = now or utcnow()
+    async with in_transaction() as conn:
+        if not await RemoteActor.filter(uri=uri).using_db(conn).update(gone_at=now):
+            await RemoteActor.create(uri=uri, host=host_of(uri), data={}, fetched_at=now, gone_at=now, using_db=conn)
+        removed = await Follower.filter(actor_uri=uri).using_db(conn).delete()
+    log.info("remote.gone actor=%s reason=%s followers_removed=%d", uri, reason, removed)
+    return removed
