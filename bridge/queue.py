@@ -185,9 +185,10 @@ class Worker:
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _stopping: bool = field(default=False, init=False)
     _last_prune: float = field(default=float("-inf"), init=False)
-    # Group commit of finished jobs: (job id, attempts, waiter) recorded by one UPDATE a round.
+    # Group commit of finished jobs: (job id, waiter) pairs recorded by one UPDATE a round.
     _done: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list, init=False)
     _recording: bool = field(default=False, init=False)
+    _recorder: asyncio.Task[None] | None = field(default=None, init=False)  # held: the loop keeps only weak refs
 
     @property
     def _claim_batch(self) -> int:
@@ -399,7 +400,7 @@ class Worker:
         self._done.append((job.id, waiter))
         if not self._recording:
             self._recording = True
-            asyncio.create_task(self._record_done_rounds())
+            self._recorder = asyncio.create_task(self._record_done_rounds())
         await waiter
 
     async def _record_done_rounds(self) -> None:
