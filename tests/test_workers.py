@@ -19,11 +19,15 @@ from .procs import BridgeProcess, eventually
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database")]
 
 
-async def enqueue_probes(count: int, log: Path, seconds: float) -> list[int]:
+async def enqueue_probes(count: int, log: Path, seconds: float, *, staggered: bool = False) -> list[int]:
+    """`staggered`: durations from `seconds` to 2.5 × `seconds`, so a worker's jobs do not all end together
+    (a worker between two batches holds nothing, which a kill -9 test must not hit by chance)."""
     now = utcnow()
-    await Job.bulk_create(
-        [Job(kind="test.probe", payload={"log": str(log), "seconds": seconds}, run_after=now) for _ in range(count)]
-    )
+    await Job.bulk_create([
+        Job(kind="test.probe", payload={"log": str(log), "seconds": seconds * (1 + (n % 7) / 4 if staggered else 1)},
+            run_after=now)
+        for n in range(count)
+    ])
     return list(await Job.filter(kind="test.probe").values_list("id", flat=True))
 
 
@@ -75,8 +79,9 @@ async def test_jobs_of_a_killed_worker_are_done_after_its_lease_expires(
     victim, survivor = start_workers(2, path, bridge_cmd, bridge_env)
     try:
         await eventually(lambda: _started([victim, survivor]), 60, "both workers to start")
-        ids = await enqueue_probes(400, log, seconds=0.2)  # ~5 s of work for both: plenty left at the kill
+        ids = await enqueue_probes(400, log, seconds=0.2, staggered=True)  # ~9 s of work for both
         await eventually(lambda: _ran_at_least(log, victim.pid, 10), 120, "the victim to run 10 jobs")
+        await eventually(lambda: _holds_jobs(victim.pid), 30, "the victim to hold jobs")
         victim.signal(signal.SIGKILL)
         assert await victim.wait(10) == -signal.SIGKILL
         # What it held at death stays leased to it until the lease (3 s, renewed each 1 s) runs out.
@@ -85,7 +90,7 @@ async def test_jobs_of_a_killed_worker_are_done_after_its_lease_expires(
             .values_list("id", flat=True)
         )
         assert held, "the victim was killed in the middle of jobs"
-        await eventually(lambda: all_done(400), 120, "every job, including the victim's, to be done")
+        await eventually(lambda: all_done(400), 180, "every job, including the victim's, to be done")
         survivor.signal(signal.SIGTERM)
         assert await survivor.wait(30) == 0
     finally:
@@ -98,6 +103,10 @@ async def test_jobs_of_a_killed_worker_are_done_after_its_lease_expires(
     retaken = await Job.filter(id__in=list(held)).values_list("attempts", flat=True)
     assert all(a == 2 for a in retaken), "the killed worker's jobs were taken over after their lease expired"
     assert {pid for job, pid in runs(log) if job in held} - {victim.pid} == {survivor.pid}
+
+
+async def _holds_jobs(pid: int) -> bool:
+    return await Job.filter(kind="test.probe", state=JobState.RUNNING, lease_owner__endswith=f":{pid}").count() >= 3
 
 
 async def _started(workers: list[BridgeProcess]) -> bool:
