@@ -132,7 +132,7 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
     from .app import new_http_session
     from .fetch import FetchError
     from .inspect import inspect_json, inspect_text
-    from .merge import with_overrides
+    from .merge import with_blog_overrides
     from .reader import read_post
 
     blog = next((b for b in config.blogs if b.owns(args.url)), None)
@@ -144,7 +144,7 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
     profile = result.profile
     as2_object = None
     if blog is not None:
-        profile = with_overrides(profile, name=blog.display_name, summary=blog.bio, icon=blog.avatar, header=blog.header)
+        profile = with_blog_overrides(profile, blog)
         as2_object = _as2_preview(config, blog, result.post, profile.language)
     if args.json:
         data = inspect_json(result.post, profile)
@@ -168,20 +168,11 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
 
 def _as2_preview(config: Config, blog: BlogConfig, post: Post, language: str | None) -> dict[str, Any]:
     """The AS2 object the post becomes, with its permalink lookup URL as id (the row id comes with storing it)."""
-    from .as2 import post_to_as2, reply_target
+    from .documents import blog_post_as2
     from .urls import actor_id, post_lookup
 
-    actor = actor_id(config.server.base_url, blog.name)
-    return post_to_as2(
-        post,
-        object_id=post_lookup(actor, post.url or ""),
-        actor=actor,
-        style=blog.post_style,
-        blog_url=blog.url,
-        tag_url=blog.tag_url,
-        in_reply_to=reply_target(post),
-        language=language,
-    )
+    lookup = post_lookup(actor_id(config.server.base_url, blog.name), post.url or "")
+    return blog_post_as2(config.server.base_url, blog, post, object_id=lookup, language=language)
 
 
 async def cmd_poll(args: argparse.Namespace, config: Config) -> int:

@@ -29,6 +29,7 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
+from .clock import utcnow
 from .actor_doc import host_of
 from .config import DeliveryConfig
 from .fetch import AddressRefused, FetchError
@@ -48,9 +49,6 @@ KEY_TTL = 30.0  # seconds a process signs with the key it read (keys rotate rare
 ACTIVITY_TTL = 600.0  # an activity does not change once stored
 SCHEME_TTL = 300.0  # seconds a host's remembered signature scheme is trusted without a query
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # -- the pure part ---------------------------------------------------------------------

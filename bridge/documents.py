@@ -6,7 +6,7 @@ bridge/actor.py; shared by what serves them (bridge/public.py) and what pushes t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ from .actor import actor_to_as2
 from .as2 import post_to_as2, reply_target
 from .config import BlogConfig
 from .models import ActorKey, BlogPost, BlogState
-from .post import post_from_dict, profile_from_dict
+from .post import Post, post_from_dict, profile_from_dict
 from .urls import actor_id, post_object_id
 
 
@@ -51,10 +51,16 @@ async def post_object(base_url: str, blog: BlogConfig, row: BlogPost, language: 
             own[target.url] = post_object_id(actor_id(base_url, target.blog), target.id)
     # An edit the bridge saw: `updated` must move forward or Mastodon ignores the Update.
     edited = row.changed_at if row.changed_at - row.first_seen_at > timedelta(seconds=1) else None
-    me = actor_id(base_url, blog.name)
-    return post_to_as2(post, object_id=post_object_id(me, row.id), actor=me, style=blog.post_style,
+    object_id = post_object_id(actor_id(base_url, blog.name), row.id)
+    return blog_post_as2(base_url, blog, post, object_id=object_id, language=language, own=own, updated=edited)
+
+
+def blog_post_as2(base_url: str, blog: BlogConfig, post: Post, *, object_id: str, language: str | None,
+                  own: Mapping[str, str] | None = None, updated: datetime | None = None) -> dict[str, Any]:
+    """A post of `blog` as its AS2 object, styled and linked as the blog's config says."""
+    return post_to_as2(post, object_id=object_id, actor=actor_id(base_url, blog.name), style=blog.post_style,
                        blog_url=blog.url, tag_url=blog.tag_url, in_reply_to=reply_target(post, own),
-                       updated=edited, language=language)
+                       updated=updated, language=language)
 
 
 async def actor_document(base_url: str, blog: BlogConfig) -> dict[str, Any]:

@@ -18,12 +18,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from .clock import Clock, utcnow
 from .actor_doc import AP_ACCEPT, host_of
 from .fetch import MAX_BYTES, AddressRefused, FetchError, FetchResult, HTTPStatusError, fetch
 from .models import RemoteHost
@@ -32,16 +32,12 @@ from .signatures import AcceptSignature, HttpRequest, Scheme, SigningKey, parse_
 
 log = logging.getLogger("bridge.http_signing")
 
-Clock = Callable[[], datetime]
 AP_CONTENT_TYPE = "application/activity+json"
 DEFAULT_SCHEME = Scheme.CAVAGE
 KNOCK_AGAIN = frozenset({400, 401})  # what a server says when it does not accept the scheme
 POST_TIMEOUT = 30.0
 _BODY_PREFIX = 2048
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _other(scheme: Scheme) -> Scheme:

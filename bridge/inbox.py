@@ -18,13 +18,14 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from .clock import utcnow
 from .actor_doc import host_of, id_of, is_http_url
 from .appkeys import CONFIG, HTTP
 from .delivery import host_answered
@@ -41,9 +42,6 @@ MAX_BODY_BYTES = 1024 * 1024  # an activity is a few kB; Mastodon's own limit is
 INBOX_JOB = "inbox.process"
 _CHUNK = 64 * 1024
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

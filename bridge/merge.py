@@ -20,6 +20,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from . import content as content_html
+from .config import BlogConfig
 from .post import Author, Media, Post, Profile, same_url
 
 POST_ORDER: tuple[str, ...] = (
@@ -202,3 +203,8 @@ def with_overrides(profile: Profile, *, name: str | None = None, summary: str | 
     if not changes:
         return profile
     return replace(profile, **changes, sources={**profile.sources, **dict.fromkeys(changes, "config")})
+
+
+def with_blog_overrides(profile: Profile, blog: BlogConfig) -> Profile:
+    """The profile with what the blog's config sets (display_name, bio, avatar, header)."""
+    return with_overrides(profile, name=blog.display_name, summary=blog.bio, icon=blog.avatar, header=blog.header)

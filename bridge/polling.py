@@ -28,7 +28,7 @@ from .fanout import enqueue_publish
 from .fetch import FetchError, HTTPStatusError
 from .keys import ACTOR_UPDATE_JOB
 from .models import BlogPost, BlogState, Job, PostState
-from .merge import with_overrides
+from .merge import with_blog_overrides
 from .post import post_to_dict, profile_to_dict
 from .queue import JobContext, enqueue, utcnow
 
@@ -143,7 +143,7 @@ async def _refresh_profile(
     except (FetchError, ValueError) as exc:
         log.warning("profile.failed blog=%s error=%s", blog.name, exc)
         return
-    profile = with_overrides(profile, name=blog.display_name, summary=blog.bio, icon=blog.avatar, header=blog.header)
+    profile = with_blog_overrides(profile, blog)
     fingerprint = profile.fingerprint()
     changed = fingerprint != state.profile_fingerprint
     if changed:

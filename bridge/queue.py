@@ -21,7 +21,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -30,6 +30,7 @@ from tortoise.expressions import F, Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from .clock import Clock, utcnow
 from .config import Config, QueueConfig
 from .models import Job, JobState
 from .retry import Deferred, Outcome, RetryPolicy, decide
@@ -39,11 +40,7 @@ log = logging.getLogger("bridge.queue")
 ENTRY_POINT_GROUP = "bridge.jobs"  # installed packages may add job kinds here
 _MAX_ERROR_CHARS = 2000
 
-Clock = Callable[[], datetime]
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from tortoise.transactions import in_transaction
 
+from .clock import Clock, utcnow
 from .actor_doc import (
     AP_ACCEPT,
     AP_CONTENT_TYPES,
@@ -55,11 +56,7 @@ MAX_DOCUMENT_BYTES = 1024 * 1024
 FETCH_TIMEOUT = 10.0
 REFRESH_AFTER = timedelta(days=1)
 JRD_ACCEPT = "application/jrd+json, application/json;q=0.9"
-Clock = Callable[[], datetime]
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class DocumentRefused(FetchError):

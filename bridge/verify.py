@@ -14,15 +14,14 @@ the HTTP signature is what authenticates; a forwarded activity (signer ≠ actor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
+from .clock import Clock
 from .actor_doc import ResolvedKey, host_of, id_of
 from .signatures import HttpRequest, Reason, Rejection, Scheme, check_signature, inspect_signature
 
-Clock = Callable[[], datetime]
 # Activities whose object the actor makes or changes: the object must be the actor's own.
 OWN_OBJECT_TYPES = frozenset({"Create", "Update", "Delete"})
 

@@ -97,14 +97,20 @@ def write_config(tmp_path: Path, db_url: str) -> Callable[..., Path]:
     """Write a config file for this test's database; extra TOML sections may be appended."""
 
     def write(
-        extra: str = "", *, port: int = 8080, name: str = "config.toml", queue: str = "", blog_url: str = CLOSED_BLOG_URL
+        extra: str = "",
+        *,
+        port: int = 8080,
+        name: str = "config.toml",
+        queue: str = "",
+        blog_url: str = CLOSED_BLOG_URL,
+        base_url: str = "https://bridge.example",
     ) -> Path:
         path = tmp_path / name
         path.write_text(
             textwrap.dedent(
                 f"""\
                 [server]
-                base_url = "https://bridge.example"
+                base_url = "{base_url}"
                 listen = "127.0.0.1:{port}"
 
                 [database]

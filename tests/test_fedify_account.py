@@ -11,7 +11,7 @@ import ipaddress
 import json
 import os
 import ssl
-import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,22 +74,10 @@ async def fedify(task: dict[str, str], cert: Path) -> dict[str, Any]:
 
 
 async def test_fedify_resolves_the_handle_and_reads_the_actor_and_a_post(
-    tmp_path: Path, db_url: str, free_port: int, database: Config
+    tmp_path: Path, write_config: Callable[..., Path], free_port: int, database: Config
 ) -> None:
     base = f"https://127.0.0.1:{free_port}"
-    path = tmp_path / "fedify.toml"
-    path.write_text(textwrap.dedent(f"""\
-        [server]
-        base_url = "{base}"
-        [database]
-        url = "{db_url}"
-        [security]
-        allow_private_addresses = true
-        [[blogs]]
-        name = "blog"
-        url = "{BLOG}"
-        """))
-    config = load_config(path, env={})
+    config = load_config(write_config(base_url=base, blog_url=BLOG, name="fedify.toml"), env={})
     blog = await BlogServer.wordpress("twentytwentyone").start()
     try:
         async with new_http_session(config) as session:

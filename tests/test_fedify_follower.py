@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,25 +66,10 @@ class Follower_:
 
 
 async def test_fedify_follows_by_handle_and_receives_create_update_delete(
-    tmp_path: Path, db_url: str, free_port: int, database: Config
+    tmp_path: Path, write_config: Callable[..., Path], free_port: int, database: Config
 ) -> None:
     base = f"https://127.0.0.1:{free_port}"
-    path = tmp_path / "fedify.toml"
-    path.write_text(textwrap.dedent(f"""\
-        [server]
-        base_url = "{base}"
-        [database]
-        url = "{db_url}"
-        [security]
-        allow_private_addresses = true
-        [queue]
-        poll_seconds = 0.2
-        [delivery]
-        max_post_age_days = 100000.0
-        [[blogs]]
-        name = "blog"
-        url = "{BLOG}"
-        """))
+    path = write_config("[delivery]\nmax_post_age_days = 100000.0\n", base_url=base, blog_url=BLOG, name="fedify.toml")
     config = load_config(path, env={})
     context, cert = self_signed(tmp_path)
 
