@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
-from . import __version__, db, inbox, ping, public
+from . import __version__, admin, db, inbox, metrics_http, ping, public
 from .appkeys import CONFIG, HTTP, WORKER
 from .config import Config
 from .fetch import user_agent
@@ -99,6 +99,8 @@ def make_app(
     public.add_routes(app)
     inbox.add_routes(app)
     ping.add_routes(app)
+    admin.add_routes(app)
+    metrics_http.add_routes(app)
     return app
 
 

@@ -105,6 +105,20 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """The operator's seat: the dashboard's sessions and login limit, and /metrics (issue 8)."""
+
+    session_hours: float = 12.0  # a dashboard session ends this long after login
+    login_attempts: int = 5  # failed logins allowed per client address per login_window_minutes
+    login_window_minutes: float = 15.0
+    # HOST:PORT of a second listener serving only /metrics without a token; "" = none
+    # (then /metrics is on the main listener and needs `Authorization: Bearer <admin token>`).
+    metrics_listen: str = ""
+    metrics_host: str = ""  # parsed from metrics_listen
+    metrics_port: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = "info"
 
@@ -153,6 +167,7 @@ class Config:
     blogs: tuple[BlogConfig, ...]
     path: Path
     delivery: DeliveryConfig = DeliveryConfig()
+    admin: AdminConfig = AdminConfig()
 
     def blog(self, name: str | None) -> BlogConfig:
         """The blog called `name`, or the only/first one when `name` is None."""
@@ -187,7 +202,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
 
 def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str]) -> Config:
     """Check a decoded TOML document; `path` anchors relative SQLite paths."""
-    _only_keys("", data, {"server", "database", "security", "queue", "delivery", "log", "blogs"})
+    _only_keys("", data, {"server", "database", "security", "queue", "delivery", "log", "blogs", "admin"})
     server = _section(data, "server", required=True)
     _only_keys("server", server, {"base_url", "listen", "admin_token"})
     base_url = _http_url("server.base_url", _get(server, "server.base_url", str, required=True))
@@ -228,7 +243,23 @@ def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str])
         log=LogConfig(level=level),
         blogs=_blogs(data.get("blogs")),
         path=path,
+        admin=_admin(data),
     )
+
+
+def _admin(data: Mapping[str, Any]) -> AdminConfig:
+    """The [admin] section (issue 8)."""
+    table = _section(data, "admin")
+    _only_keys("admin", table, {"session_hours", "login_attempts", "login_window_minutes", "metrics_listen"})
+    session_hours = _positive("admin.session_hours", _get(table, "admin.session_hours", float, 12.0))
+    attempts = _get(table, "admin.login_attempts", int, 5)
+    if attempts <= 0:
+        raise ConfigError("admin.login_attempts", "must be greater than 0")
+    window = _positive("admin.login_window_minutes", _get(table, "admin.login_window_minutes", float, 15.0))
+    metrics_listen = _get(table, "admin.metrics_listen", str, "")
+    host, port = _listen("admin.metrics_listen", metrics_listen) if metrics_listen else ("", 0)
+    return AdminConfig(session_hours=session_hours, login_attempts=attempts, login_window_minutes=window,
+                       metrics_listen=metrics_listen, metrics_host=host, metrics_port=port)
 
 
 def _blogs(raw: object) -> tuple[BlogConfig, ...]:

@@ -43,6 +43,13 @@ async def run_daemon(config: Config, *, http: bool = True, workers: bool = True)
                 "serve.listening address=http://%s:%d base_url=%s workers=%s",
                 config.server.listen_host, config.server.listen_port, config.server.base_url, workers,
             )
+            if config.admin.metrics_port:
+                # Only /metrics answers there (bridge/metrics_http.py), without a token.
+                metrics_site = web.TCPSite(runner, config.admin.metrics_host, config.admin.metrics_port,
+                                           reuse_address=True)
+                await metrics_site.start()
+                log.info("serve.metrics address=http://%s:%d/metrics", config.admin.metrics_host,
+                         config.admin.metrics_port)
         else:
             log.info("worker.running base_url=%s", config.server.base_url)
         await stop.wait()

@@ -29,6 +29,7 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
+from . import metrics
 from .clock import utcnow
 from .actor_doc import host_of
 from .config import DeliveryConfig
@@ -212,6 +213,7 @@ async def deliver_job(job: Job, ctx: JobContext) -> None:
         key = await memoized(ctx, ("signing-key", actor), KEY_TTL, lambda: signing_key(config.server.base_url, actor))
         known_scheme = await memoized(ctx, ("scheme", host), SCHEME_TTL, lambda: remembered_scheme(host))
         activity, body = await _activity(ctx, payload)
+        started = time.monotonic()
         try:
             result = await signed_post(ctx.http, inbox, body, key, timeout=config.delivery.timeout_seconds,
                                        scheme=known_scheme, remember=False)
@@ -221,9 +223,12 @@ async def deliver_job(job: Job, ctx: JobContext) -> None:
             if result.ok and result.scheme is not current:  # the first of a burst records it, not all
                 ctx.memo[("scheme", host)] = (time.monotonic(), result.scheme)
                 await remember_scheme(host, result.scheme)
+            metrics.DELIVERY_SECONDS.observe(time.monotonic() - started)
         except AddressRefused as exc:
+            metrics.DELIVERIES.inc(outcome="permanent")
             raise PermanentError(str(exc)) from exc
         except FetchError as exc:  # no answer: timeout, reset, refused connection
+            metrics.DELIVERIES.inc(outcome="unreachable")
             await _host_failed(host, str(exc), config.delivery)
             raise
     finally:
@@ -251,6 +256,7 @@ async def _settle(job: Job, result: PostResult, host: str, settings: DeliveryCon
     now = utcnow()
     outcome = classify(result.status, result.headers.get("Retry-After"), now)
     inbox = result.url
+    metrics.DELIVERIES.inc(outcome=outcome.verdict.value)
     if outcome.verdict is Verdict.DONE:
         if time.monotonic() - _healthy.get(host, float("-inf")) >= HEALTHY_SECONDS:
             await RemoteHost.filter(host=host).exclude(failures=0, unavailable_since=None).update(

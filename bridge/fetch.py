@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -21,7 +22,7 @@ from urllib.parse import urljoin
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from . import __version__
+from . import __version__, metrics
 from .netguard import BlockedAddress, check_url
 from .post import Link
 
@@ -228,6 +229,8 @@ async def fetch(
                                         sock_connect=connect_timeout)
     chain: list[str] = []
     current = url
+    started = time.monotonic()
+    outcome = "error"
     try:
         async with asyncio.timeout(timeout):
             while True:
@@ -245,6 +248,7 @@ async def fetch(
                     result_headers = CIMultiDictProxy(CIMultiDict(response.headers))
                     links = parse_link_header(response.headers.getall("Link", ()), current)
                     if response.status == 304:
+                        outcome = "ok"
                         return FetchResult(url=current, status=304, headers=result_headers,
                                            body=b"", not_modified=True, redirects=tuple(chain),
                                            links=links)
@@ -253,6 +257,7 @@ async def fetch(
                         raise HTTPStatusError(current, response.status, response.reason or "", body,
                                               CIMultiDictProxy(CIMultiDict(response.headers)))
                     body = await _read(response, current, max_bytes)
+                    outcome = "ok"
                     return FetchResult(url=current, status=response.status, headers=result_headers,
                                        body=body, redirects=tuple(chain), links=links)
     except BlockedAddress as error:
@@ -263,4 +268,6 @@ async def fetch(
         raise FetchError(current, f"{type(error).__name__}: {error}") from error
     except ValueError as error:  # an unparseable URL or Location
         raise FetchError(current, f"bad URL: {error}") from error
+    finally:
+        metrics.FETCH_SECONDS.observe(time.monotonic() - started, outcome=outcome)
 

@@ -25,6 +25,7 @@ from aiohttp import web
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from . import metrics
 from .clock import utcnow
 from .actor_doc import host_of, id_of, is_http_url
 from .appkeys import CONFIG, HTTP
@@ -88,12 +89,15 @@ async def _receive(request: web.Request, *, recipient: str | None) -> web.Stream
     activity = _parse(body)
     if isinstance(activity, Rejection):
         return _refuse(activity, None)
+    kind = activity.get("type")
+    metric_type = kind if isinstance(kind, str) and kind.isalnum() and len(kind) <= 32 else "unknown"
     actor = id_of(activity.get("actor"))
     verdict = await verify_request(_as_signed(request, base_url, body), activity, clock=trust.clock, keys=trust.keys)
     if isinstance(verdict, Rejection):
-        return _refuse(verdict, actor)
+        return _refuse(verdict, actor, metric_type)
     stored = await _store(activity, verdict, recipient, trust)
     await host_answered(host_of(verdict.actor))  # a host that speaks to us is up (bridge/delivery.py)
+    metrics.INBOX.inc(type=metric_type, outcome="accepted" if stored else "duplicate")
     log.info("inbox.accepted id=%s type=%s actor=%s scheme=%s duplicate=%s",
              activity["id"], activity["type"], verdict.actor, verdict.scheme, not stored)
     return web.Response(status=202)
@@ -166,7 +170,8 @@ async def _store(activity: dict[str, Any], verified: Verified, recipient: str | 
     return True
 
 
-def _refuse(rejection: Rejection, actor: str | None) -> web.Response:
+def _refuse(rejection: Rejection, actor: str | None, activity_type: str = "unknown") -> web.Response:
+    metrics.INBOX.inc(type=activity_type, outcome=rejection.reason.value)
     log.info("inbox.rejected reason=%s status=%d actor=%s key_id=%s detail=%s",
              rejection.reason, rejection.status, actor, rejection.key_id, rejection.message)
     return web.json_response({"error": rejection.reason.value, "detail": rejection.message}, status=rejection.status)

@@ -30,6 +30,7 @@ from tortoise.expressions import F, Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from . import metrics
 from .clock import Clock, utcnow
 from .config import Config, QueueConfig
 from .models import Job, JobState
@@ -364,6 +365,7 @@ class Worker:
             await self._failed(job, exc, time.monotonic() - started)
         else:
             await self._record_done(job)
+            metrics.job_finished(job.kind, "done")
             log.info(
                 "job.done kind=%s id=%d attempt=%d ms=%d",
                 job.kind, job.id, job.attempts, (time.monotonic() - started) * 1000,
@@ -374,6 +376,7 @@ class Worker:
         decision = decide(self.policy, job.attempts, exc)
         if decision.outcome is Outcome.DEAD:
             await self._settle(job, JobState.DEAD, error=f"{error} ({decision.reason})")
+            metrics.job_finished(job.kind, "dead")
             log.error(
                 "job.dead kind=%s id=%d attempt=%d ms=%d reason=%s error=%s",
                 job.kind, job.id, job.attempts, elapsed * 1000, decision.reason, error,
@@ -385,6 +388,7 @@ class Worker:
             error=error,
             run_after=self.clock() + timedelta(seconds=decision.delay),
         )
+        metrics.job_finished(job.kind, "retry")
         log.warning(
             "job.retry kind=%s id=%d attempt=%d ms=%d in_s=%.0f error=%s",
             job.kind, job.id, job.attempts, elapsed * 1000, decision.delay, error,
