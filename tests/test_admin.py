@@ -1,0 +1,118 @@
+"""The dashboard's rules over plain HTTP: no token → no login; the login limit; the session
+cookie's flags; sessions signed per install and ended by logout; the login form's CSRF."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import CookieJar
+from aiohttp.test_utils import TestClient, TestServer
+
+from bridge import admin_auth
+from bridge.app import make_app
+from bridge.config import load_config
+
+from .admin_seed import TOKEN
+
+
+async def open_client(write_config: Any, env: dict[str, str], extra: str = "") -> TestClient:
+    config = load_config(write_config(extra), env=env)  # base_url is https://bridge.example
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = TestServer(make_app(config, workers=False), host="127.0.0.1", port=port)
+    # The cookies are Secure (an https base_url, behind a TLS proxy): this client talks
+    # plain HTTP to the app, so it treats the test server as a secure origin, as the proxy would be.
+    jar = CookieJar(unsafe=True, treat_as_secure_origin=[f"http://127.0.0.1:{port}"])
+    client = TestClient(server, cookie_jar=jar)
+    await client.start_server()
+    return client
+
+
+@pytest.fixture
+async def client(write_config: Any) -> AsyncIterator[TestClient]:
+    c = await open_client(write_config, {"BRIDGE_ADMIN_TOKEN": TOKEN}, "[admin]\nlogin_attempts = 3\n")
+    yield c
+    await c.close()
+
+
+async def login_csrf(client: TestClient) -> str:
+    page = await (await client.get("/admin/login")).text()
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert match
+    return match.group(1)
+
+
+async def test_no_admin_token_means_no_dashboard(write_config: Any) -> None:
+    client = await open_client(write_config, {})
+    try:
+        page = await client.get("/admin")
+        assert page.status == 503 and "No admin token is configured" in await page.text()
+        refused = await client.post("/admin/login", data={"token": ""})
+        assert refused.status == 503
+        assert (await client.get("/admin/jobs")).status == 503
+    finally:
+        await client.close()
+
+
+async def test_login_sets_a_strict_httponly_secure_cookie_on_https(client: TestClient) -> None:
+    csrf = await login_csrf(client)
+    response = await client.post("/admin/login", data={"token": TOKEN, "csrf": csrf, "next": "/admin/jobs"},
+                                 allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/admin/jobs"
+    cookie = next(v for k, v in response.headers.items() if k == "Set-Cookie" and v.startswith("bridge_admin="))
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie and "Path=/admin" in cookie
+
+
+async def test_login_needs_the_forms_csrf_token_and_goes_nowhere_else(client: TestClient) -> None:
+    response = await client.post("/admin/login", data={"token": TOKEN}, allow_redirects=False)
+    assert response.status == 403 and "CSRF" in await response.text()
+    csrf = await login_csrf(client)
+    response = await client.post("/admin/login", data={"token": TOKEN, "csrf": csrf, "next": "//evil.example/"},
+                                 allow_redirects=False)
+    assert response.headers["Location"] == "/admin"
+
+
+async def test_failed_logins_are_limited_per_address(client: TestClient) -> None:
+    csrf = await login_csrf(client)
+    for _ in range(3):
+        response = await client.post("/admin/login", data={"token": "guess", "csrf": csrf})
+        assert response.status == 401
+    limited = await client.post("/admin/login", data={"token": TOKEN, "csrf": csrf})
+    assert limited.status == 429 and "Too many failed attempts" in await limited.text()
+    assert int(limited.headers["Retry-After"]) > 0
+    # Another client address (behind the proxy on loopback) is not limited.
+    other = await client.post("/admin/login", data={"token": TOKEN, "csrf": csrf},
+                              headers={"X-Forwarded-For": "203.0.113.9"}, allow_redirects=False)
+    assert other.status == 303
+
+
+def test_sessions_are_signed_expire_and_are_bound_to_the_key() -> None:
+    key, other = b"k" * 32, b"o" * 32
+    cookie, session = admin_auth.new_session(key, hours=1, now=1000.0)
+    assert admin_auth.read_cookie(key, cookie, now=1001.0) == session
+    assert admin_auth.read_cookie(other, cookie, now=1001.0) is None  # another install or admin token
+    assert admin_auth.read_cookie(key, cookie, now=1000.0 + 3600) is None  # expired
+    sid, expires, mac = cookie.split(".")
+    assert admin_auth.read_cookie(key, f"{sid}.{int(expires) + 99999}.{mac}", now=1001.0) is None  # tampered
+    assert session.csrf != admin_auth.new_session(key, hours=1)[1].csrf  # one CSRF token per session
+    assert not admin_auth.check_csrf(session, "") and admin_auth.check_csrf(session, session.csrf)
+
+
+async def test_logout_revokes_the_session_for_every_process(client: TestClient) -> None:
+    csrf = await login_csrf(client)
+    await client.post("/admin/login", data={"token": TOKEN, "csrf": csrf}, allow_redirects=False)
+    page = await client.get("/admin", allow_redirects=False)
+    assert page.status == 200
+    session_csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', await page.text())
+    assert session_csrf
+    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/admin"))["bridge_admin"].value
+    out = await client.post("/admin/logout", data={"csrf": session_csrf.group(1)}, allow_redirects=False)
+    assert out.status == 303
+    # The old cookie, replayed, is refused: the revocation is in the database, not in this process.
+    replay = await client.get("/admin", headers={"Cookie": f"bridge_admin={cookie}"}, allow_redirects=False)
+    assert replay.status == 303 and replay.headers["Location"].startswith("/admin/login")
