@@ -27,6 +27,7 @@ from .keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys
 from .netguard import AddressPolicy, IPNetwork, guarded_connector
 from .polling import POLL_JOB, poll_job, schedule_polls
 from .queue import Handler, JobContext, Worker, load_handlers
+from .webmention import WEBMENTION_JOB, webmention_job
 
 log = logging.getLogger("bridge.app")
 
@@ -39,6 +40,7 @@ BUILTIN_HANDLERS: dict[str, Handler] = {
     PUBLISH_JOB: publish_job,
     ACTOR_UPDATE_JOB: actor_update_job,
     ping.PING_JOB: ping.ping_job,
+    WEBMENTION_JOB: webmention_job,
 }
 
 
