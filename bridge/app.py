@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
-from . import __version__, db, inbox, ping, public
+from . import __version__, db, inbox, interaction_pages, ping, public
 from .appkeys import CONFIG, HTTP, WORKER
 from .config import Config
 from .fetch import user_agent
@@ -101,6 +101,7 @@ def make_app(
     public.add_routes(app)
     inbox.add_routes(app)
     ping.add_routes(app)
+    interaction_pages.add_routes(app)
     return app
 
 

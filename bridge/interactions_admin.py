@@ -11,11 +11,12 @@ Every change is made in one transaction with the job it causes.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
+from .blocks import block_pattern
 from .models import Block, Interaction, InteractionState, Visibility
+from .moderation import forget_blocks
 from .queue import utcnow
 from .webmention import queue_webmention
 
@@ -92,30 +93,19 @@ async def resend(interaction_id: int) -> Interaction:
     return row
 
 
-def block_pattern(pattern: str) -> str:
-    """An actor id (an http(s) URL, kept as given) or a domain (lower-cased host name).
-    Raises ValueError for anything else."""
-    pattern = pattern.strip()
-    if pattern.startswith(("http://", "https://")):
-        if not urlsplit(pattern).hostname:
-            raise ValueError(f"not an actor URL: {pattern!r}")
-        return pattern
-    domain = pattern.lower().rstrip(".")
-    if domain.startswith("@") or "/" in domain or " " in domain or "." not in domain and domain != "localhost":
-        raise ValueError(f"not a domain or an actor URL: {pattern!r}")
-    return domain
-
-
 async def block(pattern: str) -> Block:
     """Block an actor (its id) or a domain (and its subdomains). Blocking twice is a no-op."""
     value = block_pattern(pattern)
     row, _ = await Block.get_or_create(pattern=value)
+    forget_blocks()
     return row
 
 
 async def unblock(pattern: str) -> bool:
     """Remove a block; False when there was none."""
-    return bool(await Block.filter(pattern=block_pattern(pattern)).delete())
+    removed = await Block.filter(pattern=block_pattern(pattern)).delete()
+    forget_blocks()
+    return bool(removed)
 
 
 async def blocked() -> list[Block]:

@@ -342,3 +342,22 @@ class Block(Model):
 
     def __str__(self) -> str:
         return f"block {self.pattern}"
+
+
+class RemoteObject(Model):
+    """A fediverse post a blog post or comment replies to, resolved once by fetching its URL
+    as AS2: `inReplyTo` is then the same whether our reply is pushed or fetched, and the
+    post's author is known (addressed, mentioned, delivered to)."""
+
+    id = fields.BigIntField(primary_key=True)
+    url = fields.CharField(max_length=2000, unique=True)  # as the blog linked it
+    object_id = fields.CharField(max_length=2000)  # the AS2 document's id
+    type = fields.CharField(max_length=64)
+    attributed_to = fields.CharField(max_length=2000, null=True)
+    fetched_at = fields.DatetimeField()
+
+    class Meta:
+        table = "remote_objects"
+
+    def __str__(self) -> str:
+        return f"remote object {self.object_id}"

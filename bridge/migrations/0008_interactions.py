@@ -62,4 +62,17 @@ class Migration(migrations.Migration):
             options={'table': 'interactions', 'app': 'bridge', 'indexes': [Index(fields=['blog', 'state']), Index(fields=['actor_uri', 'created_at']), Index(fields=['host', 'created_at']), Index(fields=['target_url'])], 'pk_attr': 'id', 'table_description': 'A reply, like or boost of one of our posts from the fediverse, with its own h-entry'},
             bases=['Model'],
         ),
+        ops.CreateModel(
+            name='RemoteObject',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('url', fields.CharField(unique=True, max_length=2000)),
+                ('object_id', fields.CharField(max_length=2000)),
+                ('type', fields.CharField(max_length=64)),
+                ('attributed_to', fields.CharField(null=True, max_length=2000)),
+                ('fetched_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'remote_objects', 'app': 'bridge', 'pk_attr': 'id', 'table_description': 'A fediverse post a blog post or comment replies to, resolved once by fetching its URL'},
+            bases=['Model'],
+        ),
     ]
