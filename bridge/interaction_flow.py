@@ -221,7 +221,8 @@ async def record(ctx: JobContext, seen: Seen, target: Target, *, update: bool) -
         return None
     private = seen.visibility in ("followers", "direct")
     values: dict[str, Any] = {
-        "blog": target.blog, "kind": InteractionKind(seen.kind), "activity_id": seen.activity_id, "url": seen.url,
+        "blog": target.blog, "kind": InteractionKind(seen.kind), "object_id": seen.object_id,
+        "activity_id": seen.activity_id, "url": seen.url,
         "actor_uri": seen.actor, "host": (actor.host or host_of(seen.actor)).split(":")[0],
         "author_name": actor.name, "author_photo": actor.icon_url,
         "author_url": actor.profile_url or actor.uri, "author_handle": actor.handle,
