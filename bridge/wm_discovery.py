@@ -6,7 +6,8 @@ first `<link>` or `<a>` element in document order whose `rel` contains it. Relat
 are resolved against the final URL (webmention.rocks #23: after redirects); an empty
 `href` is the page itself; a query string is kept as it is. The HTML is read by a real
 tokenizer (the stdlib's), so markup in comments, in `<script>`/`<style>` text or written
-as escaped text is not markup and is never taken.
+as escaped text, or inside text-only elements (`<textarea>`, `<title>`…) is not markup
+and is never taken.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from urllib.parse import urljoin
 
 REL = "webmention"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# The HTML standard's raw text and escapable raw text elements (script and style the
+# stdlib parser knows already): their content is text, never tags.
+_TEXT_ONLY = frozenset({"textarea", "title", "xmp", "iframe", "noembed", "noframes"})
 
 
 def rels(value: str | None) -> list[str]:
@@ -41,13 +45,20 @@ class _FirstWebmentionLink(HTMLParser):
         self.href: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _TEXT_ONLY:
+            self.set_cdata_mode(tag)  # what looks like a tag inside is text, up to its end tag
+            return
+        self._consider(tag, attrs)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._consider(tag, attrs)
+
+    def _consider(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self.href is not None or tag not in ("link", "a"):
             return
         values = dict(attrs)
         if "href" in values and REL in rels(values.get("rel")):
             self.href = (values["href"] or "").strip()
-
-    handle_startendtag = handle_starttag
 
 
 def _from_html(html: str, base: str) -> str | None:
