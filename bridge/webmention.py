@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from .fetch import FetchError, HTTPStatusError, fetch
+from .fetch import AddressRefused, FetchError, HTTPStatusError, fetch
 from .models import Interaction, Job, WebmentionState
 from .netguard import BlockedAddress, check_url
 from .queue import JobContext, enqueue, memoized, utcnow
@@ -139,6 +139,9 @@ async def webmention_job(job: Job, ctx: JobContext) -> None:
         if exc.final:
             raise PermanentError(str(exc)) from exc
         raise
+    except AddressRefused as exc:  # a private address without allow_private_addresses: never better
+        await _record(row, WebmentionState.FAILED, error=f"target: {exc.reason}")
+        raise PermanentError(str(exc)) from exc
     except FetchError as exc:
         final = (exc.status is not None and 400 <= exc.status < 500) or last_attempt
         await _record(row, WebmentionState.FAILED if final else WebmentionState.QUEUED,
