@@ -117,6 +117,19 @@ async def test_reply_like_boost_update_delete_undo(write_config: Callable[..., P
         assert (await Interaction.get(object_id=f"{ALICE}#likes/1")).state is InteractionState.DELETED
 
 
+async def test_an_actor_deleting_itself_withdraws_its_interactions(write_config: Callable[..., Path]) -> None:
+    async with world(write_config) as config:
+        await arrive(config, create(note(1)))
+        await arrive(config, {"id": f"{ALICE}#likes/1", "type": "Like", "actor": ALICE, "object": TARGET})
+        await arrive(config, create(note(2, actor=MALLORY)))
+        await arrive(config, {"id": f"{ALICE}#delete", "type": "Delete", "actor": ALICE, "object": ALICE})
+        states = dict(await Interaction.all().values_list("actor_uri", "state"))
+        assert await Interaction.filter(actor_uri=ALICE, state=InteractionState.DELETED).count() == 2
+        assert states[MALLORY] == InteractionState.PUBLISHED
+        assert (await RemoteActor.get(uri=ALICE)).gone_at is not None  # the follower flow ran too
+        assert len(await webmention_jobs()) == 5  # three sent, two taken back
+
+
 async def test_threads_mentions_and_what_is_not_ours(write_config: Callable[..., Path]) -> None:
     async with world(write_config) as config:
         await arrive(config, create(note(1)))
