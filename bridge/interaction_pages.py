@@ -1,8 +1,8 @@
 """GET /interactions/{id}: the h-entry page of a reply, like or boost (the webmention
 source the blog fetches). A flow over the page translator (bridge/hentry_page.py).
 
-Published → 200 with the page; deleted by its author or rejected by the operator → 410
-Gone (Webmention §3.2.4: a source that answers 410 is a deletion); held for approval,
+Published → 200 with the page; deleted by its author, rejected by the operator, or made
+followers-only/direct by an edit after the blog had it → 410 Gone (Webmention §3.2.4: a source that answers 410 is a deletion); held for approval,
 followers-only or direct, or unknown → 404 (nothing public was ever there).
 """
 
@@ -54,7 +54,9 @@ async def interaction_view(request: web.Request) -> web.Response:
         row = None
     headers = {"Link": f'<{base}{PING_PATH}>; rel="webmention"', "X-Robots-Tag": "noindex",
                "Content-Security-Policy": "default-src 'none'; img-src https: http:; style-src 'none'"}
-    if row is not None and row.state in (InteractionState.DELETED, InteractionState.REJECTED):
+    # Made private by an edit after the blog had it: gone, so the blog drops it too.
+    withdrawn = row is not None and row.state is InteractionState.PRIVATE and row.webmentions_sent > 0
+    if row is not None and (row.state in (InteractionState.DELETED, InteractionState.REJECTED) or withdrawn):
         return web.Response(status=410, text=render_gone(base + PING_PATH), content_type=_HTML, headers=headers)
     if row is None or row.state is not InteractionState.PUBLISHED or row.visibility not in _PUBLIC:
         return web.json_response({"error": "not_found", "detail": "no such interaction"}, status=404)

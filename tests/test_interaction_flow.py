@@ -165,6 +165,12 @@ async def test_private_replies_are_kept_never_shown(write_config: Callable[..., 
             for n, status in (("1", 404), ("2", 404), ("3", 200)):
                 response = await client.get(f"/interactions/{rows[n].id}")
                 assert response.status == status, n
+            # A public reply edited into a followers-only one: taken back from the blog.
+            await Interaction.filter(id=rows["3"].id).update(webmentions_sent=1)
+            await arrive(config, create(note(3, to=[f"{ALICE}/followers"], cc=[]), "Update"))
+            assert (await Interaction.get(id=rows["3"].id)).state is InteractionState.PRIVATE
+            assert [j.payload["interaction"] for j in await webmention_jobs()] == [rows["3"].id] * 2
+            assert (await client.get(f"/interactions/{rows['3'].id}")).status == 410
         with pytest.raises(admin.NotAllowed):
             await admin.resend(rows["1"].id)
 
