@@ -27,6 +27,8 @@ from bridge.models import BlogPost, InboxActivity, Interaction, InteractionState
 from bridge.queue import JobContext, enqueue
 from bridge.webmention import WEBMENTION_JOB
 
+from .fedi import Peer, keypair
+
 BASE = "https://bridge.example"
 TARGET = "http://127.0.0.1:9/2026/11/a-post/"
 ALICE = "https://social.example/users/alice"
@@ -149,6 +151,31 @@ async def test_threads_mentions_and_what_is_not_ours(write_config: Callable[...,
         assert not await Interaction.filter(object_id__in=[f"{ALICE}/statuses/4", f"{ALICE}#likes/2",
                                                            f"{ALICE}/statuses/5",
                                                            "https://other.example/statuses/6"]).exists()
+
+
+async def test_a_thread_is_walked_up_and_profiles_are_refreshed(write_config: Callable[..., Path]) -> None:
+    peer = await Peer.start()
+    try:
+        async with world(write_config) as config:
+            carol = peer.actor("carol", keypair("carol")[1], url=f"{peer.base}/@carol",
+                               icon={"type": "Image", "url": f"{peer.base}/carol.png"})
+            # A reply to a reply the bridge never saw, whose parent answers our post.
+            middle = peer.url("/notes/middle")
+            peer.serve("/notes/middle", {"id": middle, "type": "Note", "attributedTo": peer.url("/users/dave"),
+                                         "inReplyTo": f"{BASE}/users/blog/posts/1", "content": "hm"})
+            await arrive(config, create(note(1, actor=carol, in_reply_to=middle)))
+            row = await Interaction.get(object_id=f"{carol}/statuses/1")
+            assert (row.target_url, row.parent_id, row.in_reply_to) == (TARGET, None, middle)
+            assert (row.author_name, row.author_photo, row.author_url) == (
+                "Carol", f"{peer.base}/carol.png", f"{peer.base}/@carol")
+            # Her profile changes: the pages show the new name.
+            peer.actor("carol", keypair("carol")[1], name="Carol Renamed", url=f"{peer.base}/@carol")
+            await arrive(config, {"id": f"{carol}#update/1", "type": "Update", "actor": carol,
+                                  "object": {"id": carol, "type": "Person"}})
+            row = await Interaction.get(id=row.id)
+            assert (row.author_name, row.author_photo) == ("Carol Renamed", None)
+    finally:
+        await peer.close()
 
 
 async def test_private_replies_are_kept_never_shown(write_config: Callable[..., Path]) -> None:
