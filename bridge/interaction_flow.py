@@ -4,7 +4,8 @@ A flow, run by the `inbox.process` job (bridge/inbox_flow.py dispatches here):
 - `Create` of a Note/Article/Question/Page that answers one of our posts (its object id or
   its permalink), answers an interaction we keep (a thread: its parent), answers a post
   whose thread leads to one of ours (followed up to MAX_THREAD_DEPTH fetches), or
-  mentions a blog's actor (then the target is the blog's home page) → a reply;
+  mentions a blog's actor (then the target is the blog's home page) → a reply (a Note
+  sent by reference only, on the sender's host, is fetched);
   `Like` / `EmojiReact` → a like; `Announce` → a repost. Anything else is not ours.
 - `Update` of a reply → re-rendered and its webmention sent again; `Delete` (of the
   reply, or of the whole actor) and `Undo` (of a like or boost) → withdrawn: the page
@@ -66,6 +67,8 @@ async def handle(ctx: JobContext, row: InboxActivity) -> bool:
         return True
     if kind in ("Create", "Update"):
         obj = activity.get("object")
+        if kind == "Create" and isinstance(obj, str) and host_of(obj) == host_of(row.actor):
+            obj = await _fetch_object(ctx, obj)  # sent by reference: read it from its server
         if isinstance(obj, dict) and obj.get("type") in REPLY_TYPES:
             await _reply(ctx, row, obj, update=kind == "Update")
             return True
@@ -85,6 +88,15 @@ async def handle(ctx: JobContext, row: InboxActivity) -> bool:
             return False  # the follower flow forgets the actor too
         return await _withdraw(target, row.actor, "delete")
     return False
+
+
+async def _fetch_object(ctx: JobContext, url: str) -> dict[str, Any] | None:
+    assert ctx.config is not None
+    try:
+        return await RemoteActors(ctx.http, ctx.config.server.base_url).fetch_document(url)
+    except FetchError as exc:
+        log.info("interaction.object_unreachable url=%s error=%s", url, exc)
+        return None
 
 
 # -- what an activity is about -----------------------------------------------------------

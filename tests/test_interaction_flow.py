@@ -168,6 +168,11 @@ async def test_a_thread_is_walked_up_and_profiles_are_refreshed(write_config: Ca
             assert (row.target_url, row.parent_id, row.in_reply_to) == (TARGET, None, middle)
             assert (row.author_name, row.author_photo, row.author_url) == (
                 "Carol", f"{peer.base}/carol.png", f"{peer.base}/@carol")
+            # A Create naming its Note by id only: the Note is fetched from its server.
+            peer.serve("/users/carol/statuses/2", note(2, actor=carol))
+            await arrive(config, {"id": f"{carol}/statuses/2/activity", "type": "Create", "actor": carol,
+                                  "object": f"{carol}/statuses/2"})
+            assert (await Interaction.get(object_id=f"{carol}/statuses/2")).content == "<p>reply 2</p>"
             # Her profile changes: the pages show the new name.
             peer.actor("carol", keypair("carol")[1], name="Carol Renamed", url=f"{peer.base}/@carol")
             await arrive(config, {"id": f"{carol}#update/1", "type": "Update", "actor": carol,
