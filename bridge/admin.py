@@ -240,8 +240,10 @@ async def followers_page(request: web.Request, session: Session) -> web.StreamRe
     rows, total = await admin_data.followers(blog, search, offset)
     from . import admin_interactions
 
+    from .interactions_admin import blocked
+
     return render(request, "followers.html", session=session, rows=rows, total=total, q=search, blog=blog or "",
-                  offset=offset, page_size=admin_data.PAGE, can_block=admin_interactions.BUILT)
+                  offset=offset, page_size=admin_data.PAGE, can_block=admin_interactions.BUILT, blocks=await blocked())
 
 
 @page

@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
-from . import __version__, admin, db, inbox, metrics_http, ping, public
+from . import __version__, admin, db, inbox, interaction_pages, metrics_http, ping, public
 from .appkeys import CONFIG, HTTP, WORKER
 from .config import Config
 from .fetch import user_agent
@@ -27,6 +27,7 @@ from .keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys
 from .netguard import AddressPolicy, IPNetwork, guarded_connector
 from .polling import POLL_JOB, poll_job, schedule_polls
 from .queue import Handler, JobContext, Worker, load_handlers
+from .webmention import WEBMENTION_JOB, webmention_job
 
 log = logging.getLogger("bridge.app")
 
@@ -39,6 +40,7 @@ BUILTIN_HANDLERS: dict[str, Handler] = {
     PUBLISH_JOB: publish_job,
     ACTOR_UPDATE_JOB: actor_update_job,
     ping.PING_JOB: ping.ping_job,
+    WEBMENTION_JOB: webmention_job,
 }
 
 
@@ -99,6 +101,7 @@ def make_app(
     public.add_routes(app)
     inbox.add_routes(app)
     ping.add_routes(app)
+    interaction_pages.add_routes(app)
     admin.add_routes(app)
     metrics_http.add_routes(app)
     return app

@@ -272,6 +272,7 @@ def post_to_as2(
     updated: datetime | None = None,
     language: str | None = None,
     mention_actors: Mapping[str, str] | None = None,
+    reply_author: str | None = None,
 ) -> dict[str, Any]:
     """A blog post as a Note or an Article, served at `object_id` and attributed to `actor`.
 
@@ -279,6 +280,8 @@ def post_to_as2(
     `updated`: when the bridge saw the post change, if later than what the blog says
     (Mastodon ignores an Update whose `updated` is not later than the last one).
     `mention_actors`: profile URL → actor id, for mentions already resolved.
+    `reply_author`: the actor id of the author replied to: mentioned (tagged and cc'd) so
+    the answer reaches them, as Mastodon mentions the author of a post one replies to.
     `language`: the blog's language, for posts that do not say theirs.
     """
     kind = object_type(post, style)
@@ -295,6 +298,9 @@ def post_to_as2(
         if name := mention_name(mention.url, mention.name):
             tag["name"] = name
         mention_tags.append(tag)
+    if reply_author and reply_author not in mentions.values():
+        mentions[reply_author] = reply_author
+        mention_tags.append({"type": "Mention", "href": reply_author})
 
     body = _figures(_mention_markup(post.content_html or "", mentions))
     parts: list[str] = []

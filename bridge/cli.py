@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .config import BlogConfig, Config, ConfigError, config_path, load_config, starter_config
+from .interactions_cli import cmd_interactions, cmd_webmention_send
 from .logs import setup_logging
 
 if TYPE_CHECKING:
@@ -347,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     send = wm.add_parser("send", parents=[common], help="discover TARGET's endpoint and send one webmention")
     send.add_argument("source", metavar="SOURCE")
     send.add_argument("target", metavar="TARGET")
-    send.set_defaults(handler=not_built("sending webmentions"))
+    send.set_defaults(handler=cmd_webmention_send)
 
     p = command("followers", cmd_followers, "list followers; approve, reject or remove one")
     p.add_argument("--blog", metavar="NAME")
@@ -358,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
         a.add_argument("actor", metavar="ACTOR")
         a.add_argument("--blog", metavar="NAME")
 
-    p = command("interactions", not_built("interactions"), "list replies, likes and boosts; approve, reject or resend one")
+    p = command("interactions", cmd_interactions, "list replies, likes and boosts; approve, reject or resend one")
     p.add_argument("--held", action="store_true", help="only interactions held for approval")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     for action in ("approve", "reject", "resend"):

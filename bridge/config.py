@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from .blocks import block_pattern
+
 ENV_CONFIG = "BRIDGE_CONFIG"
 ENV_DATABASE_URL = "BRIDGE_DATABASE_URL"
 ENV_ADMIN_TOKEN = "BRIDGE_ADMIN_TOKEN"
@@ -119,6 +121,17 @@ class AdminConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ModerationConfig:
+    """Who may comment on the blog from the fediverse (bridge/moderation.py)."""
+
+    blocked_domains: tuple[str, ...] = ()  # their activities get 202 and are dropped
+    blocked_actors: tuple[str, ...] = ()  # actor ids, likewise
+    hold_interactions: bool = False  # interactions wait for `bridge interactions approve ID`
+    actor_hourly_limit: int = 20  # interactions kept per actor and hour; more are dropped
+    host_hourly_limit: int = 200  # interactions kept per remote server and hour
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = "info"
 
@@ -168,6 +181,7 @@ class Config:
     path: Path
     delivery: DeliveryConfig = DeliveryConfig()
     admin: AdminConfig = AdminConfig()
+    moderation: ModerationConfig = ModerationConfig()
 
     def blog(self, name: str | None) -> BlogConfig:
         """The blog called `name`, or the only/first one when `name` is None."""
@@ -202,7 +216,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
 
 def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str]) -> Config:
     """Check a decoded TOML document; `path` anchors relative SQLite paths."""
-    _only_keys("", data, {"server", "database", "security", "queue", "delivery", "log", "blogs", "admin"})
+    _only_keys("", data, {"server", "database", "security", "queue", "delivery", "log", "blogs", "admin",
+                          "moderation"})
     server = _section(data, "server", required=True)
     _only_keys("server", server, {"base_url", "listen", "admin_token"})
     base_url = _http_url("server.base_url", _get(server, "server.base_url", str, required=True))
@@ -244,6 +259,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str])
         blogs=_blogs(data.get("blogs")),
         path=path,
         admin=_admin(data),
+        moderation=_moderation(data),
     )
 
 
@@ -260,6 +276,37 @@ def _admin(data: Mapping[str, Any]) -> AdminConfig:
     host, port = _listen("admin.metrics_listen", metrics_listen) if metrics_listen else ("", 0)
     return AdminConfig(session_hours=session_hours, login_attempts=attempts, login_window_minutes=window,
                        metrics_listen=metrics_listen, metrics_host=host, metrics_port=port)
+
+
+def _moderation(data: Mapping[str, Any]) -> ModerationConfig:
+    table = _section(data, "moderation")
+    defaults = ModerationConfig()
+    _only_keys("moderation", table, set(ModerationConfig.__slots__))
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("blocked_domains", "blocked_actors"):
+        values = _get(table, f"moderation.{key}", list, [])
+        out = []
+        for i, item in enumerate(values):
+            if not isinstance(item, str):
+                raise ConfigError(f"moderation.{key}[{i}]", f"expected a string, got {_toml_type(item)}")
+            try:
+                pattern = block_pattern(item)
+            except ValueError as exc:
+                raise ConfigError(f"moderation.{key}[{i}]", str(exc)) from None
+            if (key == "blocked_actors") != ("/" in pattern):
+                raise ConfigError(f"moderation.{key}[{i}]", "expected an actor URL" if key == "blocked_actors"
+                                  else "expected a domain (a host name)")
+            out.append(pattern)
+        lists[key] = tuple(out)
+    limits = {}
+    for key in ("actor_hourly_limit", "host_hourly_limit"):
+        limits[key] = _get(table, f"moderation.{key}", int, getattr(defaults, key))
+        if limits[key] <= 0:
+            raise ConfigError(f"moderation.{key}", "must be greater than 0")
+    return ModerationConfig(blocked_domains=lists["blocked_domains"], blocked_actors=lists["blocked_actors"],
+                            hold_interactions=_get(table, "moderation.hold_interactions", bool, False),
+                            actor_hourly_limit=limits["actor_hourly_limit"],
+                            host_hourly_limit=limits["host_hourly_limit"])
 
 
 def _blogs(raw: object) -> tuple[BlogConfig, ...]:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import reply_targets
 from .actor import actor_to_as2
 from .as2 import post_to_as2, reply_target
 from .config import BlogConfig
@@ -46,21 +47,32 @@ async def post_object(base_url: str, blog: BlogConfig, row: BlogPost, language: 
     """A stored post as its AS2 object (`blogs`: every configured blog, for replies to our own posts)."""
     post = post_from_dict(row.data, row.sources)
     own: dict[str, str] = {}
+    authors: dict[str, str] = {}
     if post.in_reply_to:
         for target in await BlogPost.filter(url__in=list(post.in_reply_to), blog__in=list(blogs)):
             own[target.url] = post_object_id(actor_id(base_url, target.blog), target.id)
+        # Our interaction pages and fediverse posts resolved when published (bridge/reply_targets.py).
+        for url, found in (await reply_targets.known(base_url, post.in_reply_to)).items():
+            own.setdefault(url, found.object_id)
+            if found.author:
+                authors[found.object_id] = found.author
     # An edit the bridge saw: `updated` must move forward or Mastodon ignores the Update.
     edited = row.changed_at if row.changed_at - row.first_seen_at > timedelta(seconds=1) else None
     object_id = post_object_id(actor_id(base_url, blog.name), row.id)
-    return blog_post_as2(base_url, blog, post, object_id=object_id, language=language, own=own, updated=edited)
+    return blog_post_as2(base_url, blog, post, object_id=object_id, language=language, own=own, updated=edited,
+                         reply_authors=authors)
 
 
 def blog_post_as2(base_url: str, blog: BlogConfig, post: Post, *, object_id: str, language: str | None,
-                  own: Mapping[str, str] | None = None, updated: datetime | None = None) -> dict[str, Any]:
-    """A post of `blog` as its AS2 object, styled and linked as the blog's config says."""
+                  own: Mapping[str, str] | None = None, updated: datetime | None = None,
+                  reply_authors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A post of `blog` as its AS2 object, styled and linked as the blog's config says.
+    `reply_authors`: object id → its author, who is mentioned when the post replies to it."""
+    target = reply_target(post, own)
     return post_to_as2(post, object_id=object_id, actor=actor_id(base_url, blog.name), style=blog.post_style,
-                       blog_url=blog.url, tag_url=blog.tag_url, in_reply_to=reply_target(post, own),
-                       updated=updated, language=language)
+                       blog_url=blog.url, tag_url=blog.tag_url, in_reply_to=target,
+                       updated=updated, language=language,
+                       reply_author=(reply_authors or {}).get(target) if target else None)
 
 
 async def actor_document(base_url: str, blog: BlogConfig) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, timedelta
 from typing import Any
 
+from . import reply_targets
 from .as2 import AS2_CONTEXT, PUBLIC, create_to_as2, delete_to_as2, object_type, post_version, update_to_as2
 from .config import BlogConfig, Config
 from .delivery import DELIVER_JOB, deliver_payload, forget_signing_key
@@ -86,6 +87,11 @@ async def publish_job(job: Job, ctx: JobContext) -> None:
     if change == "new" and (not row.announce or too_old(row, timedelta(days=config.delivery.max_post_age_days))):
         log.info("publish.skipped post=%s reason=%s", row.url, "not announced" if not row.announce else "too old")
         return
+    if change != "gone":
+        post = post_from_dict(row.data, row.sources)
+        if post.in_reply_to:  # fediverse posts replied to: resolved once, kept for serving
+            await reply_targets.resolve(RemoteActors(ctx.http, config.server.base_url), config.server.base_url,
+                                        post.in_reply_to)
     activity = await build_activity(config, blog, row, change)
     if activity is None:
         log.info("publish.skipped post=%s change=%s reason=state is now %s", row.url, change, row.state)

@@ -4,9 +4,11 @@ In order, each failing closed with a JSON `{"error": reason, "detail": …}`, lo
 once (`inbox.rejected reason=… actor=… key_id=…`) and nothing written:
 1. the body, read in chunks, at most 1 MB (413 before reading more);
 2. a JSON object with an id, a type and an actor (400);
-3. the HTTP signature, then the signer's right to send it (bridge/verify.py: 401,
+3. an activity whose actor is blocked, or on a blocked domain (bridge/moderation.py):
+   answered 202 and dropped, before any key of the blocked server is fetched;
+4. the HTTP signature, then the signer's right to send it (bridge/verify.py: 401,
    400 for a malformed signature header);
-4. stored with its `inbox.process` job in one transaction (with the signer's actor
+5. stored with its `inbox.process` job in one transaction (with the signer's actor
    document when it was just fetched), then 202. A redelivery (same activity id)
    is answered 202 and stored once.
 Handling the activities (Follow, Create…) is the `inbox.process` job's work.
@@ -31,6 +33,7 @@ from .actor_doc import host_of, id_of, is_http_url
 from .appkeys import CONFIG, HTTP
 from .delivery import host_answered
 from .models import InboxActivity
+from .moderation import block_reason
 from .queue import enqueue
 from .remote import RemoteActors
 from .signatures import HttpRequest, Reason, Rejection, authority_of
@@ -92,6 +95,11 @@ async def _receive(request: web.Request, *, recipient: str | None) -> web.Stream
     kind = activity.get("type")
     metric_type = kind if isinstance(kind, str) and kind.isalnum() and len(kind) <= 32 else "unknown"
     actor = id_of(activity.get("actor"))
+    blocked = await block_reason(request.app[CONFIG].moderation, str(actor))
+    if blocked is not None:  # answered like any other, and dropped (bridge/moderation.py)
+        log.info("inbox.dropped id=%s type=%s actor=%s reason=blocked by %s", activity["id"], activity["type"],
+                 actor, blocked)
+        return web.Response(status=202)
     verdict = await verify_request(_as_signed(request, base_url, body), activity, clock=trust.clock, keys=trust.keys)
     if isinstance(verdict, Rejection):
         return _refuse(verdict, actor, metric_type)

@@ -9,6 +9,7 @@ A flow. The inbox (bridge/inbox.py) verified and stored the activity; this job a
   waits as pending until `bridge followers approve|reject`.
 - `Undo(Follow)`, `Block` of our blog → removed; `Delete` of the follower's own actor → marked
   gone and removed from every blog (`remote.forget_actor`, as for a 410 on its document).
+- Replies, likes, boosts, their edits and withdrawals: bridge/interaction_flow.py.
 - Anything else: logged and done (never retried: it will not get better).
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from . import interaction_flow
 from .actor_doc import id_of
 from .config import BlogConfig, Config
 from .delivery import DELIVER_JOB, deliver_payload
@@ -71,6 +73,8 @@ async def inbox_job(job: Job, ctx: JobContext) -> None:
         return
     activity = row.body
     kind = row.type
+    if await interaction_flow.handle(ctx, row):  # replies, likes, boosts and their withdrawal
+        return
     if kind == "Follow":
         await _follow(ctx, row, activity)
     elif kind == "Undo" and _type_of(activity.get("object")) in ("Follow", None):

@@ -68,3 +68,21 @@ def clean_html(html: str) -> str:
         link_rel=None,
         strip_comments=True,
     ).strip()
+
+
+def clean_comment_html(html: str) -> str:
+    """Remote HTML as shown on an interaction page (bridge/hentry_page.py): the same
+    allow-list, but no `class` at all (a remote `class="u-like-of"` or `h-card` inside
+    our `e-content` would change what a receiver's microformats parser reads) and every
+    link marked `nofollow ugc noopener` (user-generated content, rel-nofollow spec)."""
+    attributes = {tag: {a for a in names if a not in ("class", "rel")} for tag, names in ATTRIBUTES.items()}
+    return nh3.clean(
+        html,
+        tags=set(TAGS),
+        clean_content_tags=set(DROPPED),
+        attributes=attributes,
+        attribute_filter=_filter,
+        url_schemes=set(URL_SCHEMES),
+        link_rel="nofollow ugc noopener",
+        strip_comments=True,
+    ).strip()

@@ -18,7 +18,8 @@ from aiohttp.test_utils import TestServer
 from bridge.app import make_app
 from bridge.clock import utcnow
 from bridge.config import Config, load_config
-from bridge.models import BlogPost, Follower, FollowState, Job, JobState, OutboundActivity, RemoteActor, RemoteHost
+from bridge.models import (Block, BlogPost, Follower, FollowState, Interaction, InteractionKind, InteractionState, Job,
+                           JobState, OutboundActivity, RemoteActor, RemoteHost, WebmentionState)
 
 from .admin_seed import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TOKEN
 
@@ -35,6 +36,7 @@ class Seeded:
     failed_delivery: Job
     dead_publish: Job
     host: str
+    held_reply: Interaction
 
 
 async def seed(base: str) -> Seeded:
@@ -69,7 +71,19 @@ async def seed(base: str) -> Seeded:
                                     last_error="http://127.0.0.1:8765/x answered 500 (permanent)")
     await RemoteHost.create(host="down.example", unavailable_since=now - timedelta(days=2), failures=7,
                             last_failure_at=now - timedelta(hours=3), last_error="https://down.example/inbox answered 502")
-    return Seeded(post, failed, dead_publish, "down.example")
+    held = await Interaction.create(
+        blog="blog", kind=InteractionKind.REPLY, object_id="https://peer.example/notes/1", actor_uri=alice,
+        host="peer.example", author_name="Alice Example", author_handle="alice@peer.example",
+        author_url="https://peer.example/@alice", content="<p>Great post! <b>Thanks</b> for writing it.</p>",
+        target_url=post.url, post_id=post.id, state=InteractionState.HELD, webmention_state=WebmentionState.NONE,
+        published=now)
+    await Interaction.create(
+        blog="blog", kind=InteractionKind.LIKE, object_id="https://other.example/likes/9",
+        actor_uri="https://other.example/users/bob", host="other.example", author_name="Bob",
+        target_url=post.url, post_id=post.id, state=InteractionState.PUBLISHED,
+        webmention_state=WebmentionState.FAILED, webmention_status=400,
+        webmention_error="the endpoint answered 400: source does not link to target", published=now)
+    return Seeded(post, failed, dead_publish, "down.example", held)
 
 
 @pytest.fixture
@@ -129,6 +143,7 @@ async def test_operator_session_in_a_real_browser(site: tuple[str, Config, Seede
     text = await page.inner_text("main")
     assert "@blog" in text and "Followers" in text
     assert await page.inner_text(".blog .stats div:nth-child(1) dd") == "2"
+    assert await page.inner_text(".blog .stats div:nth-child(4) dd") == "1"  # the held reply
     assert "1 dead job" not in text and "2 dead jobs" in text  # the failed delivery and the ping
     assert "1 remote host" in text
     await shot(page, "overview")
@@ -143,6 +158,29 @@ async def test_operator_session_in_a_real_browser(site: tuple[str, Config, Seede
     assert names == ["Alice Example"]
     assert "@alice@peer.example" in await page.inner_text(".person .handle")
     await shot(page, "followers")
+
+    # Block Bob: he is blocked and follows no more.
+    await page.goto(f"{base}/admin/followers")
+    await page.click("li.person:has-text('other.example') button:has-text('Block')")
+    assert "Blocked" in await page.inner_text(".notice")
+    assert await Block.filter(pattern="https://other.example/users/bob").exists()
+    assert not await Follower.filter(actor_uri="https://other.example/users/bob").exists()
+    assert "https://other.example/users/bob" in await page.inner_text(".blocks")
+
+    # Interactions: the held reply with its author and words, approved; the failed webmention's answer shown.
+    await page.click("nav >> text=Interactions")
+    text = await page.inner_text("main")
+    assert "webmention failed" in text and "source does not link to target" in text
+    await page.click("nav.tabs >> text=Held")
+    held = page.locator("li.interaction").first
+    assert "Great post! Thanks for writing it." in await held.inner_text()
+    assert "Alice Example" in await held.inner_text()
+    await shot(page, "interactions")
+    await held.locator("button:has-text('Approve')").click()
+    assert "Approved" in await page.inner_text(".notice")
+    reply = await Interaction.get(id=seeded.held_reply.id)
+    assert reply.state is InteractionState.PUBLISHED and reply.webmention_state is WebmentionState.QUEUED
+    assert "Nothing is held" in await page.inner_text("main")
 
     # Posts: delivered / pending / failed counts, then the per-inbox detail with the last error.
     await page.click("nav >> text=Posts")
@@ -187,7 +225,7 @@ async def test_operator_session_in_a_real_browser(site: tuple[str, Config, Seede
     await phone.add_cookies([c for c in await context.cookies() if c["name"] == "bridge_admin"])
     mobile = await phone.new_page()
     for name, path in (("overview", "/admin"), ("followers", "/admin/followers"), ("posts", "/admin/posts"),
-                       ("jobs", "/admin/jobs")):
+                       ("interactions", "/admin/interactions"), ("jobs", "/admin/jobs")):
         await mobile.goto(f"{base}{path}")
         assert mobile.url == f"{base}{path}"
         width = await mobile.evaluate("document.documentElement.scrollWidth")

@@ -35,7 +35,8 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: bridge" in capsys.readouterr().err
 
 
-BUILT = ("serve", "worker", "migrate", "init", "poll", "inspect", "keys", "publish", "followers")
+BUILT = ("serve", "worker", "migrate", "init", "poll", "inspect", "keys", "publish", "followers", "webmention",
+         "interactions")
 NOT_BUILT = [c for c in COMMANDS if c[0] not in BUILT]
 
 

@@ -1,0 +1,58 @@
+"""Moderation checks on what the fediverse sends: blocks and rate limits. An edge (reads
+the database) over the pure pattern matching of bridge/blocks.py.
+
+Blocks are the config's `[moderation]` lists plus the `blocks` table (the dashboard's);
+the table is read at most every BLOCKS_TTL seconds per process. A blocked actor's
+activities are answered 202 at the inbox and dropped (telling a blocked server that it
+is blocked only invites it to try from elsewhere). Rate limits count the interactions
+kept from one actor, and from one server, over the last hour.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from .blocks import blocked_by
+from .clock import utcnow
+from .config import ModerationConfig
+from .models import Block, Interaction
+
+BLOCKS_TTL = 5.0  # seconds; a block made on the dashboard takes effect within this
+RATE_WINDOW = timedelta(hours=1)
+
+_cache: tuple[float, tuple[str, ...]] | None = None
+
+
+def forget_blocks() -> None:
+    """Read the table afresh next time (after a block or an unblock in this process)."""
+    global _cache
+    _cache = None
+
+
+async def _table_patterns() -> tuple[str, ...]:
+    global _cache
+    now = time.monotonic()
+    if _cache is None or now - _cache[0] > BLOCKS_TTL:
+        _cache = (now, tuple(await Block.all().values_list("pattern", flat=True)))  # type: ignore[arg-type]
+    return _cache[1]
+
+
+async def block_reason(settings: ModerationConfig, actor: str) -> str | None:
+    """The pattern that blocks `actor` (config first, then the table), or None."""
+    found = blocked_by(actor, settings.blocked_actors + settings.blocked_domains)
+    if found is None:
+        found = blocked_by(actor, await _table_patterns())
+    return found
+
+
+async def rate_limited(settings: ModerationConfig, actor: str) -> str | None:
+    """Why one more interaction from `actor` is too many, or None."""
+    since = utcnow() - RATE_WINDOW
+    if await Interaction.filter(actor_uri=actor, created_at__gte=since).count() >= settings.actor_hourly_limit:
+        return f"more than {settings.actor_hourly_limit} interactions from {actor} in an hour"
+    host = (urlsplit(actor).hostname or "").lower()
+    if await Interaction.filter(host=host, created_at__gte=since).count() >= settings.host_hourly_limit:
+        return f"more than {settings.host_hourly_limit} interactions from {host} in an hour"
+    return None
