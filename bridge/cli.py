@@ -181,19 +181,29 @@ async def cmd_poll(args: argparse.Namespace, config: Config) -> int:
     from .db import close_db
     from .polling import Change, poll_blog
 
+    from .progress import Progress
+
     blogs = [config.blog(args.blog)] if args.blog else list(config.blogs)
-
-    def progress(change: Change, url: str, detail: str) -> None:
-        print(f"  {change.value:<9} {url}" + (f"  {detail}" if detail else ""), flush=True)
-
     failed = False
     try:
         await prepare_storage(config)
         async with new_http_session(config) as session:
             for blog in blogs:
                 print(f"{blog.name}: polling {blog.feed or blog.url}", flush=True)
-                report = await poll_blog(session, blog, progress=progress)
-                print(report.summary(), flush=True)
+                bar = Progress(f"{blog.name}:")
+
+                def progress(change: Change, url: str, detail: str, bar: Progress = bar) -> None:
+                    line = f"{change.value:<9} {url}" + (f"  {detail}" if detail else "")
+                    # On a terminal the bar shows each post in passing; what changed stays on screen.
+                    if bar.tty and change not in (Change.UNCHANGED,):
+                        bar.note(line)
+                    bar.step(line)
+
+                def total(n: int, bar: Progress = bar) -> None:
+                    bar.total = n
+
+                report = await poll_blog(session, blog, progress=progress, on_total=total)
+                bar.done(report.summary())
                 failed |= report.error is not None
     finally:
         await close_db()
@@ -290,16 +300,6 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
     finally:
         await close_db()
     return EXIT_OK if ok else EXIT_FAILED
-
-
-def not_built(what: str) -> Command:
-    """A contract command whose capability this version does not have yet: say so, exit 1."""
-
-    async def cmd(args: argparse.Namespace, config: Config) -> int:
-        print(f"bridge {args.command}: {what} is not built in this version ({__version__}) yet", file=sys.stderr)
-        return EXIT_FAILED
-
-    return cmd
 
 
 # -- parser -----------------------------------------------------------------

@@ -80,6 +80,7 @@ async def poll_blog(
     *,
     progress: Progress | None = None,
     clock: Callable[[], datetime] = utcnow,
+    on_total: Callable[[int], None] | None = None,
 ) -> PollReport:
     """Poll one blog's feed once; record new, changed and gone posts."""
     started = time.monotonic()
@@ -108,6 +109,8 @@ async def poll_blog(
     report.not_modified = result.not_modified
     await _refresh_profile(session, blog, state, feed_url, clock=clock)
     if result.feed is not None:
+        if on_total:  # how many items this poll reads (for a progress bar)
+            on_total(sum(1 for item in result.feed.items[:MAX_ITEMS] if item.url))
         for item in result.feed.items[:MAX_ITEMS]:
             if not item.url:
                 continue

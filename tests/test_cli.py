@@ -35,9 +35,6 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: bridge" in capsys.readouterr().err
 
 
-BUILT = ("serve", "worker", "migrate", "init", "poll", "inspect", "keys", "publish", "followers", "webmention",
-         "interactions")
-NOT_BUILT = [c for c in COMMANDS if c[0] not in BUILT]
 
 
 def test_publish_and_followers_answer(write_config, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
@@ -51,15 +48,6 @@ def test_publish_and_followers_answer(write_config, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out == "no pending follow requests\n"
     assert cli.run(["-c", path, "followers", "approve", "https://m.example/u/a"]) == 1
     assert "no pending follow request https://m.example/u/a" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("command", NOT_BUILT, ids=[" ".join(c[:2]) for c in NOT_BUILT])
-def test_commands_not_built_yet_say_so_and_exit_1(
-    command: list[str], write_config, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
-) -> None:
-    assert cli.run(["-c", str(write_config()), *command]) == 1
-    err = capsys.readouterr().err
-    assert f"bridge {command[0]}: " in err and "is not built in this version" in err
 
 
 def test_init_writes_a_config_creates_the_schema_and_makes_keys(
