@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 Labels = tuple[tuple[str, str], ...]
 
 # Seconds: a page fetch on a fast blog is tens of milliseconds, a slow inbox many seconds.
+WEBMENTION_SEND = "webmention.send"  # must match bridge/webmention.py WEBMENTION_JOB
 LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -130,7 +131,7 @@ ALL: tuple[Counter | Histogram, ...] = (DELIVERIES, INBOX, WEBMENTIONS, JOBS, FE
 def job_finished(kind: str, outcome: str) -> None:
     """One job run ended: `done`, `retry` or `dead` (webmention jobs count as webmentions too)."""
     JOBS.inc(kind=kind, outcome=outcome)
-    if kind.startswith("webmention"):
+    if kind == WEBMENTION_SEND:  # sending to blogs (not the blog's own ping, "webmention.ping")
         WEBMENTIONS.inc(outcome=outcome)
 
 
