@@ -93,7 +93,7 @@ async def _receive(request: web.Request, *, recipient: str | None) -> web.Stream
     if isinstance(activity, Rejection):
         return _refuse(activity, None)
     kind = activity.get("type")
-    metric_type = kind if isinstance(kind, str) and kind.isalnum() and len(kind) <= 32 else "unknown"
+    metric_type = kind if kind in metrics.ACTIVITY_TYPES else "other"
     actor = id_of(activity.get("actor"))
     blocked = await block_reason(request.app[CONFIG].moderation, str(actor))
     if blocked is not None:  # answered like any other, and dropped (bridge/moderation.py)

@@ -111,6 +111,13 @@ def gauge_lines(name: str, help_text: str, samples: Iterable[tuple[Labels, float
     return lines
 
 
+# Label values of inbox activities: these AS2 types, anything else is "other" (a sender
+# cannot grow the number of series by inventing types).
+ACTIVITY_TYPES = frozenset({
+    "Create", "Update", "Delete", "Follow", "Accept", "Reject", "Undo", "Like", "Announce", "Block", "Move",
+    "Add", "Remove", "Flag", "EmojiReact", "Question",
+})
+
 # -- the bridge's metrics (one set per process) ------------------------------------------
 
 DELIVERIES = Counter("bridge_deliveries_total", "Deliveries to remote inboxes by outcome "

@@ -116,3 +116,21 @@ async def test_logout_revokes_the_session_for_every_process(client: TestClient) 
     # The old cookie, replayed, is refused: the revocation is in the database, not in this process.
     replay = await client.get("/admin", headers={"Cookie": f"bridge_admin={cookie}"}, allow_redirects=False)
     assert replay.status == 303 and replay.headers["Location"].startswith("/admin/login")
+
+
+def test_admin_config_keys_default_as_documented_and_name_the_key_when_wrong(write_config: Any) -> None:
+    from pathlib import Path
+
+    from bridge.config import AdminConfig, ConfigError
+
+    example = load_config(Path(__file__).resolve().parent.parent / "config.example.toml", env={})
+    assert example.admin == AdminConfig()
+    for extra, key in (('[admin]\nmetrics_listen = "nowhere"\n', "admin.metrics_listen"),
+                       ("[admin]\nsession_hours = 0\n", "admin.session_hours"),
+                       ("[admin]\nlogin_attempts = -1\n", "admin.login_attempts"),
+                       ("[admin]\nsessions = 3\n", "admin.sessions")):
+        with pytest.raises(ConfigError) as info:
+            load_config(write_config(extra), env={})
+        assert info.value.key == key
+    config = load_config(write_config('[admin]\nmetrics_listen = "127.0.0.1:9108"\n'), env={})
+    assert (config.admin.metrics_host, config.admin.metrics_port) == ("127.0.0.1", 9108)
