@@ -122,7 +122,7 @@ async def overview(config: Config, held: dict[str, int] | None = None) -> list[B
     follower_rows = await Follower.annotate(n=Count("id")).group_by("blog", "state").values_list("blog", "state", "n")
     post_rows = await BlogPost.annotate(n=Count("id")).group_by("blog").values_list("blog", "n")
     states = {s.name: s for s in await BlogState.all()}
-    queued = await Job.filter(state__in=[JobState.QUEUED, JobState.RUNNING]).values_list("kind", "payload")
+    queued = await _queued_by_blog()
     deliveries = await _delivery_states()
     refs = await OutboundActivity.filter(id__in=list(deliveries)).values_list("id", "activity_id") if deliveries else []
     out = []
@@ -130,10 +130,7 @@ async def overview(config: Config, held: dict[str, int] | None = None) -> list[B
         me = actor_id(config.server.base_url, blog.name)
         followers = sum(n for b, s, n in follower_rows if b == blog.name and str(s) == FollowState.ACCEPTED.value)
         pending = sum(n for b, s, n in follower_rows if b == blog.name and str(s) == FollowState.PENDING.value)
-        queue: dict[str, int] = defaultdict(int)
-        for kind, payload in queued:
-            if _job_blog(kind, payload) == blog.name:
-                queue[kind] += 1
+        queue = {kind: n for (owner, kind), n in queued.items() if owner == blog.name}
         failing = DeliveryCounts()
         for ref, activity in refs:
             if str(activity).startswith(me + "/") or str(activity).startswith(me + "#"):
@@ -149,12 +146,25 @@ async def overview(config: Config, held: dict[str, int] | None = None) -> list[B
     return out
 
 
-def _job_blog(kind: str, payload: Any) -> str | None:
-    """The blog a job works for, where its payload says (deliveries: the signing actor)."""
-    if not isinstance(payload, dict):
-        return None
-    value = payload.get("blog") or payload.get("actor") or payload.get("recipient")
-    return value if isinstance(value, str) else None
+async def _queued_by_blog() -> dict[tuple[str, str], int]:
+    """(blog, kind) -> jobs queued or running, counted by the database. The blog is what the
+    payload names: `blog`, else `actor` (a delivery's signer), else `recipient` (an inbox's)."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        owner = "COALESCE(payload->>'blog', payload->>'actor', payload->>'recipient')"
+        where = "state IN ($1, $2)"
+    else:
+        owner = ("COALESCE(json_extract(payload, '$.blog'), json_extract(payload, '$.actor'), "
+                 "json_extract(payload, '$.recipient'))")
+        where = "state IN (?, ?)"
+    sql = f"SELECT {owner} AS owner, kind, COUNT(*) FROM jobs WHERE {where} GROUP BY 1, 2"
+    _n, rows = await conn.execute_query(sql, [JobState.QUEUED.value, JobState.RUNNING.value])
+    out: dict[tuple[str, str], int] = {}
+    for row in rows:
+        values = list(row.values()) if hasattr(row, "values") else list(row)
+        if isinstance(values[0], str):
+            out[(values[0], str(values[1]))] = int(values[2])
+    return dict(sorted(out.items()))
 
 
 async def followers(blog: str | None, search: str = "", offset: int = 0) -> tuple[list[FollowerRow], int]:

@@ -144,6 +144,7 @@ async def test_operator_session_in_a_real_browser(site: tuple[str, Config, Seede
     assert "@blog" in text and "Followers" in text
     assert await page.inner_text(".blog .stats div:nth-child(1) dd") == "2"
     assert await page.inner_text(".blog .stats div:nth-child(4) dd") == "1"  # the held reply
+    assert " ".join((await page.inner_text(".blog .chips")).split()) == "deliver 1"  # the one retrying
     assert "1 dead job" not in text and "2 dead jobs" in text  # the failed delivery and the ping
     assert "1 remote host" in text
     await shot(page, "overview")
