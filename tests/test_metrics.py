@@ -96,7 +96,8 @@ async def test_counters_move_with_work(client: TestClient) -> None:
     delta = lambda name, **labels: value(after, name, **labels) - value(before, name, **labels)  # noqa: E731
     likes = {labels: v - value(before, name, **dict(labels)) for (name, labels), v in samples(after).items()
              if name == "bridge_inbox_activities_total" and ("type", "Like") in labels}
-    assert list(likes.values()) == [1], likes  # one refused Like, under its reason
+    changed = {labels: d for labels, d in likes.items() if d}  # other tests in this process counted too
+    assert list(changed.values()) == [1], likes  # one refused Like, under its reason
     assert delta("bridge_deliveries_total", outcome="done") == 1
     assert delta("bridge_deliveries_total", outcome="retry") == 1
     assert delta("bridge_jobs_finished_total", kind="deliver", outcome="done") == 1
