@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,8 @@ async def bridge(write_config: Callable[..., Path], free_port: int) -> AsyncIter
     """Start the bridge's app on its public URL (http://127.0.0.1:PORT) with a given config."""
     servers: list[TestServer] = []
 
-    async def start(extra: str = "", *, serve: bool = True) -> Path:
-        path = write_config(extra, blog_url=BLOG, base_url=f"http://127.0.0.1:{free_port}")
+    async def start(extra: str = "", *, serve: bool = True, blog_url: str = BLOG) -> Path:
+        path = write_config(extra, blog_url=blog_url, base_url=f"http://127.0.0.1:{free_port}")
         if serve:
             server = TestServer(make_app(load_config(path, env={}), workers=False), host="127.0.0.1", port=free_port)
             await server.start_server()
@@ -143,9 +144,13 @@ async def test_missing_webmention_endpoint_wrong_creator_and_no_bridge_fail(
 
 
 async def test_unreachable_blog(bridge: Any, bridge_cmd: list[str], bridge_env: dict[str, str]) -> None:
-    path = await bridge()  # no blog server on 127.0.0.1:8765
-    code, out, marks = await run_check(bridge_cmd, bridge_env, path)
+    # A port held but not listening: connections are refused (8765 may be in use by another test run).
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        blog_url = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+        path = await bridge(blog_url=blog_url)
+        code, out, marks = await run_check(bridge_cmd, bridge_env, path)
     assert code == 1, out
     assert marks["blog reachable"] == "✗"
-    assert "fix: check blogs.url (http://127.0.0.1:8765/)" in out
+    assert f"fix: check blogs.url ({blog_url})" in out
     assert marks["bridge's public URL serves the actor"] == "✓" and marks["keys present"] == "✓"
