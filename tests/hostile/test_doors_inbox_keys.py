@@ -20,7 +20,7 @@ from aiohttp import web
 
 from bridge.config import Config
 from tests.fedi import FakeResolver, Peer, keypair
-from tests.hostile.inbox_world import INBOX, Stage, stage
+from tests.hostile.inbox_world import Stage, stage
 from tests.hostile.table import Case, assert_logged_once, ids, record, snapshot, watch
 
 Setup = Callable[[Peer], None]  # arranges what the peer serves at /users/alice
