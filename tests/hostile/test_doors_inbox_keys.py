@@ -136,6 +136,8 @@ ALLOWED: list[Case] = [
          lambda p: p.serve(ALICE, _alice(p, publicKey={"id": p.url("/users/alice#main-key"), "owner": p.url(ALICE),
                                                        "publicKeyPem": "-----BEGIN PUBLIC KEY-----\nAAAA\n"}))),
     Case("actor whose publicKey is a number", 401, "unknown_key", lambda p: p.serve(ALICE, _alice(p, publicKey=7))),
+    Case("actor document whose type is an object", 401, "unknown_key",
+         lambda p: p.serve(ALICE, _alice(p, type={"@id": "Person"}, inbox=...))),  # was a TypeError: 500
     Case("a Note (no inbox) instead of an actor", 401, "unknown_key",
          lambda p: p.serve(ALICE, _alice(p, type="Note", inbox=...))),
 ]
