@@ -255,6 +255,13 @@ SIGNATURE_CASES: list[Case] = [
 ]
 
 
+def _signed_surrogate(s: Stage, path: str) -> tuple[bytes, dict[str, str]]:
+    """Correctly signed by alice, with a lone surrogate escape in the content: JSON allows it,
+    UTF-8 (PostgreSQL's jsonb) does not."""
+    body = json.dumps(s.activity()).encode().replace(b"Nice post!", b"Nice \\udc80post!")
+    return body, s.signed(body, path=path)
+
+
 def _other_server(s: Stage, path: str) -> tuple[bytes, dict[str, str]]:
     from tests.fedi import signed_headers
     body = json.dumps(s.activity()).encode()
@@ -263,6 +270,7 @@ def _other_server(s: Stage, path: str) -> tuple[bytes, dict[str, str]]:
 
 SIGNATURE_CASES = [c if c.name != "signed for another server" else Case(c.name, 401, "bad_signature", _other_server)
                    for c in SIGNATURE_CASES]
+SIGNATURE_CASES.append(Case("signed, with a lone surrogate in the content", 400, "invalid_activity", _signed_surrogate))
 
 
 async def run_case(s: Stage, case: Case, path: str, caplog: pytest.LogCaptureFixture, door: str) -> None:
