@@ -128,8 +128,8 @@ def main() -> int:
              and str(c["expected_reason"]) not in str(c["reason"])]
     changed = [c for c in cases if not c["db_unchanged"]]
     lines += [
-        f"{len(cases)} bad inputs tried ({len({(c['door'], c['case']) for c in cases})} distinct cases; the body cases "
-        "run at both the personal and the shared inbox); test outcomes: "
+        f"{len(cases)} bad inputs tried ({len({(c['door'], c['case']) for c in cases})} distinct cases; each inbox case "
+        "at the personal or the shared inbox, in turn); test outcomes: "
         f"{sum(1 for t in door_tests if t[1] == 'passed')} passed, {sum(1 for t in door_tests if t[1] == 'FAILED')} failed. "
         f"Answered otherwise than expected: {len(wrong)}. Database changed by a refused input: {len(changed)}.",
         "",
