@@ -16,7 +16,7 @@ from bridge.config import Config
 from bridge.signatures import Scheme, SigningKey, digest_header, http_date
 from tests.fedi import AS2, craft_cavage, keypair
 from tests.hostile.inbox_world import INBOX, NOW, PUBLIC, SHARED, Stage, stage
-from tests.hostile.table import Case, assert_logged_once, ids, record, snapshot, watch
+from tests.hostile.table import Case, assert_logged_once, record, snapshot, watch
 
 Send = Callable[[Stage, str], tuple[bytes, dict[str, str]]]  # (stage, path) → body, headers
 MB = 1024 * 1024
