@@ -242,3 +242,18 @@ def test_ping_checks(source: str, target: str, page: bytes) -> None:
     blog, why = check_ping(_config(), source, target)
     assert (blog is None) == bool(why)
     links_to(page, target)
+
+
+# -- AS2 helpers fed with what a blog's markup says --------------------------------------------------
+
+@FAST
+@given(st.text(max_size=60), st.one_of(st.none(), st.text(max_size=30)), urlish)
+def test_as2_text_helpers(text: str, maybe: str | None, url: str) -> None:
+    from bridge.as2 import hashtag_name, language_key, mention_name, tag_href, tag_slug
+
+    assert isinstance(tag_slug(text), str)
+    name = hashtag_name(text)
+    assert name is None or (isinstance(name, str) and not any(c.isspace() for c in name))
+    language_key(maybe)
+    mention_name(url, maybe)
+    tag_href(text, kind="tag", blog_url="https://blog.example/", template=None, wordpress=True)
