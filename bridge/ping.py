@@ -59,8 +59,8 @@ async def receive_ping(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     try:
         form = await request.post()
-    except web.HTTPRequestEntityTooLarge:
-        why = f"the form is larger than {request.app._client_max_size} bytes"
+    except web.HTTPRequestEntityTooLarge as exc:  # over the app's client_max_size (bridge/app.py)
+        why = exc.text or "the form is too large"
         log.info("ping.refused source=None target=None reason=%s", why)
         return web.json_response({"error": "too_large", "detail": why}, status=413)
     source, target = str(form.get("source", "")).strip(), str(form.get("target", "")).strip()

@@ -1,11 +1,12 @@
 """Text that must not get in: characters that hide or fake what a URL says, and strings
 JSON can carry but UTF-8 (and so PostgreSQL, logs and HTML) cannot.
 
-A pure helper of the inbox (bridge/inbox.py). Ids and actors are compared, stored,
-logged and shown: an id with a right-to-left override, a zero-width space, a newline
-or a NUL is refused rather than cleaned (cleaning would make it another id), and an
-activity whose JSON has a lone surrogate escape (`"\\ud800"`) is refused because it
-cannot be stored as text (asyncpg and SQLite's UTF-8 both reject it).
+A pure helper of the inbox and the ping (bridge/inbox.py, ping.py). Ids and actors
+are compared, stored, logged and shown: an id with a right-to-left override, a
+zero-width space, a newline or a NUL is refused rather than cleaned (cleaning would
+make it another id), and an activity whose JSON has a lone surrogate escape
+(`"\\ud800"`) is refused because it is not text: PostgreSQL's json type rejects it (it
+was a 500 there) and no UTF-8 log line or page can carry it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import re
 import unicodedata
 from typing import Any
 
-# Control, format (bidi overrides and isolates, zero-width, BOM), separators, surrogates, unassigned.
-_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Cs", "Co", "Cn"})
+# Control, format (bidi overrides and isolates, zero-width, BOM), separators, surrogates.
+_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Cs"})
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF][0-9a-fA-F]{2}")
 
 

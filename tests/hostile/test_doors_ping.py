@@ -78,7 +78,7 @@ DOOR: list[Case] = [
     Case("target with a NUL", 400, "target contains U+0000", form(ON_BLOG, TARGET + "\x00")),
     Case("JSON instead of a form", 400, "source and target are required",
          {"json": {"source": ON_BLOG, "target": TARGET}}),
-    Case("form over 1 MB", 413, "the form is larger than 1048576 bytes",
+    Case("form over 1 MB", 413, "Maximum request body size 1048576 exceeded.",
          form(ON_BLOG, TARGET, padding="x" * (1024 * 1024 + 10))),
 ]
 
