@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bridge import db
 from bridge.config import load_config
@@ -35,12 +36,16 @@ COUNT = 300
 
 @pytest.fixture
 def postgres() -> Iterator[ThrowawayPostgres]:
+    # tortoise caches each table's compiled INSERT per connection name, whatever the
+    # dialect: in a suite run on SQLite this test's PostgreSQL would get `?` placeholders.
+    EXECUTOR_CACHE.clear()
     server = ThrowawayPostgres().init()
     server.start()
     try:
         yield server
     finally:
         server.remove()
+        EXECUTOR_CACHE.clear()  # and the next SQLite test would get `$1`
 
 
 async def _ready(port: int) -> int:
