@@ -117,12 +117,13 @@ BODY_CASES: list[Case] = [
     Case("content type that only contains json", 415, "unsupported_media_type", raw(b"{}", "text/json-ish")),
 ]
 
-_WRONG = {"null": None, "number": 1, "float": 1.5, "boolean": True, "list": [], "object": {}, "empty string": ""}
+_WRONG = {"null": None, "a number": 1, "a float": 1.5, "a boolean": True, "an empty list": [], "an object": {},
+          "an empty string": ""}
 for _field in ("id", "type", "actor"):
     for _label, _value in _WRONG.items():
-        if _field == "actor" and _label == "object":
+        if _field == "actor" and _label == "an object":
             _value = {"type": "Person"}  # an actor object without an id
-        BODY_CASES.append(Case(f"{_field} is a {_label}", 400, "invalid_activity", fields(**{_field: _value})))
+        BODY_CASES.append(Case(f"{_field} is {_label}", 400, "invalid_activity", fields(**{_field: _value})))
     BODY_CASES.append(Case(f"{_field} missing", 400, "invalid_activity", fields(**{_field: ...})))
 
 BODY_CASES += [
