@@ -131,7 +131,8 @@ def key_document(doc: Mapping[str, Any]) -> PublicKeyInfo | None:
 def is_actor(doc: Mapping[str, Any]) -> bool:
     kind = doc.get("type")
     kinds = kind if isinstance(kind, list) else [kind]
-    return any(k in ACTOR_TYPES for k in kinds) or ("inbox" in doc and "publicKey" in doc)
+    # isinstance: a `type` of {} or [[]] must not raise (it did: a TypeError, a 500 at the inbox)
+    return any(isinstance(k, str) and k in ACTOR_TYPES for k in kinds) or ("inbox" in doc and "publicKey" in doc)
 
 
 def actor_from_as2(doc: Mapping[str, Any]) -> ActorInfo:

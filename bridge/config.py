@@ -8,6 +8,7 @@ print one line and exit 2. Secrets may come from the environment
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -211,6 +212,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses on nested arrays and inline tables
+        raise ConfigError(str(path), "not valid TOML: nested too deeply") from None
     return parse_config(data, path=path, env=env)
 
 
@@ -415,8 +418,8 @@ def _numbers(data: Mapping[str, Any], section: str, defaults: Any) -> dict[str, 
         default = getattr(defaults, name)
         kind: type = int if isinstance(default, int) else float
         value: float = _get(table, f"{section}.{name}", kind, default)
-        if value <= 0:
-            raise ConfigError(f"{section}.{name}", "must be greater than 0")
+        if not math.isfinite(value) or value <= 0:  # TOML has nan and inf; a nan timeout never fires
+            raise ConfigError(f"{section}.{name}", "must be greater than 0 (and finite)")
         values[name] = value
     return values
 
@@ -486,8 +489,8 @@ def _database_url(key: str, value: str, base_dir: Path) -> str:
 
 
 def _positive(key: str, value: float) -> float:
-    if value <= 0:
-        raise ConfigError(key, "must be greater than 0")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(key, "must be greater than 0 (and finite)")
     return value
 
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
@@ -160,3 +160,18 @@ async def _migration_lock(db: DatabaseConfig) -> AsyncIterator[None]:
 async def ping() -> None:
     """Raise if the database does not answer a trivial query."""
     await connections.get("default").execute_query("SELECT 1")
+
+
+_T = TypeVar("_T")
+
+
+async def in_own_task(work: Awaitable[_T]) -> _T:
+    """Await `work` in a task of its own, for loops that live as long as the process.
+
+    tortoise-orm 1.1.9 sets the task's current transaction before it sends BEGIN and
+    does not undo it when BEGIN fails (`TransactionContextPooled.__aenter__`): after a
+    PostgreSQL restart a long-lived task that opens transactions would reuse that dead,
+    released connection forever ("connection has been released back to the pool").
+    A child task gets a copy of the context, so whatever leaks dies with it."""
+    return await asyncio.ensure_future(work)
+

@@ -2,8 +2,10 @@
 
 In order, each failing closed with a JSON `{"error": reason, "detail": …}`, logged
 once (`inbox.rejected reason=… actor=… key_id=…`) and nothing written:
-1. the body, read in chunks, at most 1 MB (413 before reading more);
-2. a JSON object with an id, a type and an actor (400);
+1. a JSON content type, or none (415: a form or a page is not an activity); the body,
+   read in chunks, at most 1 MB (413 before reading more);
+2. a JSON object with an id, a type and an actor, without lone surrogates, the id and
+   actor without control, format or space characters (400: bridge/textguard.py);
 3. an activity whose actor is blocked, or on a blocked domain (bridge/moderation.py):
    answered 202 and dropped, before any key of the blocked server is fetched;
 4. the HTTP signature, then the signer's right to send it (bridge/verify.py: 401,
@@ -37,6 +39,7 @@ from .moderation import block_reason
 from .queue import enqueue
 from .remote import RemoteActors
 from .signatures import HttpRequest, Reason, Rejection, authority_of
+from .textguard import has_lone_surrogate, unsafe_char
 from .urls import SHARED_INBOX_PATH
 from .verify import KeyResolver, Verified, verify_request
 
@@ -86,6 +89,9 @@ async def shared_inbox(request: web.Request) -> web.StreamResponse:
 async def _receive(request: web.Request, *, recipient: str | None) -> web.StreamResponse:
     base_url = request.app[CONFIG].server.base_url
     trust = request.app[TRUST]
+    if not _json_media_type(request.headers.get("Content-Type")):
+        return _refuse(Rejection(Reason.UNSUPPORTED_MEDIA_TYPE,
+                                 f"content type {request.content_type!r} is not JSON (send application/activity+json)"), None)
     body = await _read_body(request)
     if isinstance(body, Rejection):
         return _refuse(body, None)
@@ -126,6 +132,15 @@ def _as_signed(request: web.Request, base_url: str, body: bytes) -> HttpRequest:
     return HttpRequest.of(request.method, public, headers, body)
 
 
+def _json_media_type(value: str | None) -> bool:
+    """No Content-Type (some servers send none), or application/json or any +json type
+    (application/activity+json, application/ld+json; profile=…)."""
+    if value is None or not value.strip():
+        return True
+    media = value.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 async def _read_body(request: web.Request) -> bytes | Rejection:
     too_big = Rejection(Reason.BODY_TOO_LARGE, f"the body is larger than {MAX_BODY_BYTES} bytes")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
@@ -157,6 +172,11 @@ def _parse(body: bytes) -> dict[str, Any] | Rejection:
         return Rejection(Reason.INVALID_ACTIVITY, "the activity has no actor")
     if len(activity["id"]) > 2000 or len(activity["type"]) > 64:
         return Rejection(Reason.INVALID_ACTIVITY, "the activity id or type is too long")
+    for name, value in (("id", activity["id"]), ("type", activity["type"]), ("actor", id_of(activity["actor"]))):
+        if bad := unsafe_char(value or ""):
+            return Rejection(Reason.INVALID_ACTIVITY, f"the activity {name} contains {bad}")
+    if has_lone_surrogate(body, activity):
+        return Rejection(Reason.INVALID_ACTIVITY, "the body holds a lone UTF-16 surrogate (not storable text)")
     return activity
 
 

@@ -9,6 +9,7 @@ a lower q. The bridge has no HTML of its own: a browser is redirected to the blo
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -69,5 +70,17 @@ def as2_response(request: web.Request, doc: Any, *, human: str | None, status: i
     return json_response(doc, kind or AS2_CONTENT_TYPE, status, {"Vary": "Accept"})
 
 
+log = logging.getLogger("bridge.public")
+
+
 def error_response(status: int, reason: str) -> web.Response:
+    """A refusal of a public GET: `{"error": reason}`, logged once (`public.refused`)."""
+    log.info("public.refused status=%d reason=%r", status, reason)  # %r: the reason may quote the query
     return json_response({"error": reason}, "application/json", status)
+
+
+def refusal(status: int, reason: str) -> web.HTTPException:
+    """`error_response` as an exception, for helpers deep in a view."""
+    kind = {400: web.HTTPBadRequest, 404: web.HTTPNotFound}[status]
+    log.info("public.refused status=%d reason=%r", status, reason)
+    return kind(text=json.dumps({"error": reason}), content_type="application/json", headers=CORS)

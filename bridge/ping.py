@@ -22,6 +22,7 @@ from .fetch import FetchError, HTTPStatusError, fetch
 from .models import Job
 from .polling import publish_now
 from .queue import JobContext, enqueue
+from .textguard import unsafe_char
 from .urls import is_ours
 
 log = logging.getLogger("bridge.ping")
@@ -37,6 +38,9 @@ def check_ping(config: Config, source: str, target: str) -> tuple[BlogConfig | N
         return None, "source and target are required"
     if len(source) > _MAX_URL or len(target) > _MAX_URL or not source.startswith(("http://", "https://")):
         return None, "source must be an http(s) URL"
+    for name, value in (("source", source), ("target", target)):
+        if bad := unsafe_char(value):  # a newline would forge log lines; a bidi override, what is shown
+            return None, f"{name} contains {bad}"
     if not is_ours(config.server.base_url, target):
         return None, "target is not on this bridge"
     blog = next((b for b in config.blogs if b.owns(source)), None)
@@ -53,7 +57,12 @@ def links_to(body: bytes, target: str) -> bool:
 
 async def receive_ping(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
-    form = await request.post()
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge as exc:  # over the app's client_max_size (bridge/app.py)
+        why = exc.text or "the form is too large"
+        log.info("ping.refused source=None target=None reason=%s", why)
+        return web.json_response({"error": "too_large", "detail": why}, status=413)
     source, target = str(form.get("source", "")).strip(), str(form.get("target", "")).strip()
     blog, why = check_ping(config, source, target)
     if blog is None:

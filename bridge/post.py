@@ -192,11 +192,12 @@ def normalize_url(url: str) -> str:
     """A URL for comparisons: lower-case scheme and host, no fragment, no trailing slash."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
-    if parts.port and not (
-        (parts.scheme == "http" and parts.port == 80)
-        or (parts.scheme == "https" and parts.port == 443)
-    ):
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # a port out of range or not a number: compare it as written
+        port, host = None, parts.netloc.lower()
+    if port and not ((parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)):
+        host = f"{host}:{port}"
     path = parts.path.rstrip("/")
     return urlunsplit((parts.scheme.lower(), host, path, parts.query, ""))
 

@@ -14,7 +14,6 @@ The route patterns below mirror bridge/urls.py: change them together or ids stop
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +30,7 @@ from .config import BlogConfig, Config
 from .documents import NoActorKey, actor_document, actor_key, blog_language, post_object
 from .keys import INSTANCE_ACTOR
 from .models import BlogPost, Follower, FollowState, PostState
-from .negotiation import CORS, as2_response, error_response, json_response, negotiate
+from .negotiation import CORS, as2_response, error_response, json_response, negotiate, refusal
 from .nodeinfo import CONTENT_TYPE as NODEINFO_TYPE
 from .nodeinfo import DOCUMENT_PATH, NODEINFO_PATH, nodeinfo_document, nodeinfo_links
 from .post import Post, post_from_dict
@@ -42,6 +41,7 @@ from .webfinger import (JRD_CONTENT_TYPE, WEBFINGER_PATH, XRD_CONTENT_TYPE, Reso
                         find_account, host_meta_jrd, host_meta_xrd)
 
 PAGE_SIZE = 20  # items per collection page (Mastodon's outbox pages hold 20 too)
+_MAX_ID_DIGITS = 18  # a row id fits in a signed 64-bit integer
 
 
 @dataclass
@@ -117,7 +117,7 @@ class _Views:
     def _blog(self, request: web.Request) -> BlogConfig:
         blog = self.blogs.get(request.match_info["name"])
         if blog is None:
-            raise web.HTTPNotFound(text=json.dumps({"error": "no such account"}), content_type="application/json")
+            raise refusal(404, "no such account")
         return blog
 
     async def actor(self, request: web.Request) -> web.Response:
@@ -147,9 +147,12 @@ class _Views:
 
     async def _row(self, request: web.Request) -> tuple[BlogConfig, BlogPost]:
         blog = self._blog(request)
-        row = await BlogPost.get_or_none(id=int(request.match_info["id"]), blog=blog.name)
+        number = request.match_info["id"]  # \d+ also matches other scripts' digits and 10**100
+        row = None
+        if number.isascii() and len(number) <= _MAX_ID_DIGITS:
+            row = await BlogPost.get_or_none(id=int(number), blog=blog.name)
         if row is None:
-            raise web.HTTPNotFound(text=json.dumps({"error": "no such post"}), content_type="application/json")
+            raise refusal(404, "no such post")
         return blog, row
 
     def _gone(self, blog: BlogConfig, row: BlogPost, object_id: str) -> web.Response:
@@ -295,16 +298,16 @@ def _cursor(request: web.Request, name: str) -> int | None:
     value = request.query.get(name)
     if value is None:
         return None
-    if not value.isdigit():
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"{name}: expected a post id"}), content_type="application/json")
+    # isdigit() alone lets "²" and "١٢" through, and a 30-digit id overflows PostgreSQL's bigint.
+    if not (value.isascii() and value.isdigit() and len(value) <= _MAX_ID_DIGITS):
+        raise refusal(400, f"{name}: expected a post id")
     return int(value)
 
 
 async def _anchor(blog: str, post_id: int) -> BlogPost:
     row = await BlogPost.get_or_none(id=post_id, blog=blog)
     if row is None or row.published is None:
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"no dated post {post_id} to page from"}),
-                                 content_type="application/json")
+        raise refusal(400, f"no dated post {post_id} to page from")
     return row
 
 

@@ -33,6 +33,7 @@ from tortoise.transactions import in_transaction
 from . import metrics
 from .clock import Clock, utcnow
 from .config import Config, QueueConfig
+from .db import in_own_task
 from .models import Job, JobState
 from .retry import Deferred, Outcome, RetryPolicy, decide
 
@@ -283,7 +284,7 @@ class Worker:
                 # Claim in batches while busy: one claim round trip per few jobs, not per job.
                 if free > 0 and (free >= self._claim_batch or not self._inflight):
                     try:
-                        claimed = await self.claim(free)
+                        claimed = await in_own_task(self.claim(free))  # see bridge/db.py
                         await self._maybe_prune()
                         failures = 0
                     except Exception as exc:  # a database restart must not end the worker

@@ -209,7 +209,10 @@ async def read_feed(session: aiohttp.ClientSession, feed_url: str, *, etag: str 
         return FeedResult(url=result.url, feed=None, not_modified=True,
                           etag=result.etag or etag, last_modified=result.last_modified or last_modified)
     if result.content_type in ("text/html", "application/xhtml+xml"):
-        feed = feeds.feed_from_mf2(microformats.parse_page(result.text, result.url))
+        page = microformats.parse_page(result.text, result.url)
+        if not microformats.has_microformats(page):  # a maintenance or error page, not an empty h-feed
+            raise ValueError(f"{result.url}: an HTML page without microformats, not a feed")
+        feed = feeds.feed_from_mf2(page)
     else:
         feed = feeds.parse_feed(result.body, result.url, result.headers.get("Content-Type"))
     return FeedResult(url=result.url, feed=feeds.with_author(feed), etag=result.etag,

@@ -57,6 +57,7 @@ class Reason(StrEnum):
     NOT_JSON = "not_json"
     INVALID_ACTIVITY = "invalid_activity"
     NO_SUCH_ACTOR = "no_such_actor"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 
 
 _STATUS = {
@@ -65,6 +66,7 @@ _STATUS = {
     Reason.INVALID_ACTIVITY: 400,
     Reason.BODY_TOO_LARGE: 413,
     Reason.NO_SUCH_ACTOR: 404,
+    Reason.UNSUPPORTED_MEDIA_TYPE: 415,
 }
 
 
