@@ -6,9 +6,11 @@ once (`inbox.rejected reason=… actor=… key_id=…`) and nothing written:
 2. a JSON object with an id, a type and an actor (400);
 3. the HTTP signature, then the signer's right to send it (bridge/verify.py: 401,
    400 for a malformed signature header);
-4. stored with its `inbox.process` job in one transaction (with the signer's actor
-   document when it was just fetched), then 202. A redelivery (same activity id)
-   is answered 202 and stored once.
+4. stored with its `inbox.process` job, then 202 once committed: grouped with the other
+   requests of the moment into one transaction (bridge/inbox_store.py), or, when the
+   signer's actor document was just fetched, in a transaction of its own with it. A
+   redelivery (same activity id) is answered 202 and stored once.
+Signers' keys are read from memory for a minute (bridge/inbox_store.py `KeyCache`).
 Handling the activities (Follow, Create…) is the `inbox.process` job's work.
 """
 
@@ -29,6 +31,7 @@ from .clock import utcnow
 from .actor_doc import host_of, id_of, is_http_url
 from .appkeys import CONFIG, HTTP
 from .delivery import host_answered
+from .inbox_store import INBOX_JOB, Accepted, InboxWriter, KeyCache
 from .models import InboxActivity
 from .queue import enqueue
 from .remote import RemoteActors
@@ -39,7 +42,7 @@ from .verify import KeyResolver, Verified, verify_request
 log = logging.getLogger("bridge.inbox")
 
 MAX_BODY_BYTES = 1024 * 1024  # an activity is a few kB; Mastodon's own limit is 1 MB
-INBOX_JOB = "inbox.process"
+__all__ = ["INBOX_JOB", "TRUST", "Trust", "add_routes"]
 _CHUNK = 64 * 1024
 
 
@@ -50,6 +53,7 @@ class Trust:
 
     keys: KeyResolver
     clock: Callable[[], datetime] = field(default=utcnow)
+    writer: InboxWriter = field(default_factory=InboxWriter)
 
 
 TRUST = web.AppKey("inbox_trust", Trust)
@@ -64,7 +68,7 @@ def add_routes(app: web.Application) -> None:
 
 async def _trust(app: web.Application) -> AsyncIterator[None]:
     if TRUST not in app:  # a caller may bring its own resolver or clock
-        app[TRUST] = Trust(RemoteActors(app[HTTP], app[CONFIG].server.base_url))
+        app[TRUST] = Trust(KeyCache(RemoteActors(app[HTTP], app[CONFIG].server.base_url)))
     yield
 
 
@@ -150,6 +154,10 @@ def _parse(body: bytes) -> dict[str, Any] | Rejection:
 
 async def _store(activity: dict[str, Any], verified: Verified, recipient: str | None, trust: Trust) -> bool:
     """Store the activity with its job (and a freshly fetched signer); False if it was already there."""
+    key = verified.key
+    if key.actor is None and not key.schemes:  # nothing to remember of the signer: group commit
+        return await trust.writer.store(Accepted(activity, verified.actor, verified.key_id, verified.scheme.value,
+                                                 recipient))
     if await InboxActivity.exists(activity_id=activity["id"]):
         return False
     try:
