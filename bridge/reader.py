@@ -194,7 +194,7 @@ async def _author_page(session: aiohttp.ClientSession, url: str, log: _Log) -> P
     except FetchError as error:
         log.problems.append(f"rel=author: {error}")
         return None
-    return microformats.profile_from_mf2(microformats.parse_page(result.text, result.url))
+    return microformats.profile_from_mf2(await microformats.parse_page_off_loop(result.text, result.url))
 
 
 async def read_feed(session: aiohttp.ClientSession, feed_url: str, *, etag: str | None = None,
@@ -209,7 +209,7 @@ async def read_feed(session: aiohttp.ClientSession, feed_url: str, *, etag: str 
         return FeedResult(url=result.url, feed=None, not_modified=True,
                           etag=result.etag or etag, last_modified=result.last_modified or last_modified)
     if result.content_type in ("text/html", "application/xhtml+xml"):
-        feed = feeds.feed_from_mf2(microformats.parse_page(result.text, result.url))
+        feed = feeds.feed_from_mf2(await microformats.parse_page_off_loop(result.text, result.url))
     else:
         feed = feeds.parse_feed(result.body, result.url, result.headers.get("Content-Type"))
     return FeedResult(url=result.url, feed=feeds.with_author(feed), etag=result.etag,
@@ -226,7 +226,7 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
     """
     log = _Log()
     page_result = await log.get(session, url)
-    page = microformats.parse_page(page_result.text, page_result.url)
+    page = await microformats.parse_page_off_loop(page_result.text, page_result.url)
     links: Sequence[Link] = (*microformats.rel_links(page), *page_result.links)
 
     wordpress_data, oembed = await asyncio.gather(
@@ -234,7 +234,7 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
         log.json(session, wordpress.oembed_link(links), "oembed"),
     )
     oembed = oembed if isinstance(oembed, Mapping) else None
-    post, _ = build_post(page, page_result.url, wordpress_data=wordpress_data, oembed=oembed)
+    post, _ = await asyncio.to_thread(build_post, page, page_result.url, wordpress_data=wordpress_data, oembed=oembed)
 
     author_profile = None
     if _author_incomplete(post):
@@ -252,8 +252,8 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
             feed = (await read_feed(session, declared)).feed
         except (FetchError, ValueError) as error:
             log.problems.append(f"feed: {error}")
-    post, profile = build_post(page, page_result.url, wordpress_data=wordpress_data,
-                               oembed=oembed, feed=feed, author_profile=author_profile)
+    post, profile = await asyncio.to_thread(build_post, page, page_result.url, wordpress_data=wordpress_data,
+                                            oembed=oembed, feed=feed, author_profile=author_profile)
     if declared and not profile.feed_url:
         profile = replace(profile, feed_url=declared,
                           sources={**profile.sources, "feed_url": "meta"})
@@ -267,7 +267,7 @@ async def discover_feed(session: aiohttp.ClientSession, home_url: str) -> Link |
     else the home page itself when it carries an h-feed (type "text/html").
     """
     result = await fetch(session, home_url)
-    page = microformats.parse_page(result.text, result.url)
+    page = await microformats.parse_page_off_loop(result.text, result.url)
     return _discover(page, result)
 
 
@@ -291,7 +291,7 @@ async def read_profile(session: aiohttp.ClientSession, home_url: str, *,
     Operator overrides are applied by the caller with merge.with_overrides().
     """
     result = await fetch(session, home_url)
-    home = microformats.parse_page(result.text, result.url)
+    home = await microformats.parse_page_off_loop(result.text, result.url)
     link = Link(url=feed_url, rels=("alternate",)) if feed_url else _discover(home, result)
     feed = None
     if link is not None:
