@@ -179,11 +179,11 @@ async def empty_postgres(url: str) -> None:
 
 
 def write_config(directory: Path, database_url: str, *, concurrency: int, level: str = "warning",
-                 port: int = 0, blogs: Sequence[str] = ("blog",)) -> Path:
+                 port: int = 0, blogs: Sequence[str] = ("blog",), blog_url: str = "https://{name}.example/") -> Path:
     """A bridge config for benches: private addresses allowed (the sink is on 127.0.0.1),
     every inbox on one host, so the per-host limit is the global one."""
     path = directory / "config.toml"
-    blog_tables = "".join(f'[[blogs]]\nname = "{name}"\nurl = "https://{name}.example/"\n' for name in blogs)
+    blog_tables = "".join(f'[[blogs]]\nname = "{name}"\nurl = "{blog_url.format(name=name)}"\n' for name in blogs)
     path.write_text(f"""[server]\nbase_url = "https://bridge.example"\nlisten = "127.0.0.1:{port or 8080}"\n
 [database]\nurl = "{database_url}"\n[security]\nallow_private_addresses = true\n[log]\nlevel = "{level}"\n
 [queue]\nconcurrency = {concurrency}\npoll_seconds = 0.05\n

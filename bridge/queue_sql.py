@@ -15,6 +15,7 @@ isoformat(" "), the format the ORM stores, so text comparisons order like the in
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -56,12 +57,23 @@ async def claim_jobs(owner: str, now: datetime, lease_expires: datetime, limit: 
 
 
 def _job(row: dict[str, Any]) -> Job:
-    """A Job instance from a claimed row, without the ORM's per-field conversions."""
-    created = row["created_at"]
-    if isinstance(created, str):
-        row["created_at"] = datetime.fromisoformat(created)
-    # Partial on purpose (like `.only()`): saving it would write only these fields.
-    return Job._init_from_db(**row)
+    """A Job instance from a claimed row, without the ORM's per-field conversions (what
+    `Model._init_from_db` does for a partial row, for these six columns only)."""
+    created, payload = row["created_at"], row["payload"]
+    job = Job.__new__(Job)
+    job.__dict__.update(
+        _partial=True,  # like `.only()`: saving it would write only these fields
+        _saved_in_db=True,
+        _custom_generated_pk=False,
+        _await_when_save={},
+        id=row["id"],
+        kind=row["kind"],
+        payload=json.loads(payload) if isinstance(payload, (str, bytes)) else payload,
+        attempts=row["attempts"],
+        lease_owner=row["lease_owner"],
+        created_at=datetime.fromisoformat(created) if isinstance(created, str) else created,
+    )
+    return job
 
 
 async def record_done(owner: str, ids: list[int], now: datetime) -> int:
