@@ -179,6 +179,8 @@ class Worker:
     owner: str = field(default_factory=worker_name)
     clock: Clock = utcnow
     _inflight: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
+    # Jobs whose handler is done, waiting for their group commit: they no longer hold a slot.
+    _settling: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _stopping: bool = field(default=False, init=False)
     _last_prune: float = field(default=float("-inf"), init=False)
@@ -270,11 +272,20 @@ class Worker:
         self._inflight.pop(job_id, None)
         self._wakeup.set()  # a slot is free
 
+    def _free_slot(self, job_id: int) -> None:
+        """The job's work is done, only its record is pending: its slot goes to the next job
+        (a commit's latency is not spent holding a delivery back)."""
+        task = self._inflight.pop(job_id, None)
+        if task is not None:
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+            self._wakeup.set()
+
     async def _drain(self) -> None:
         """Let in-flight jobs finish within the grace period, then give the rest back."""
-        if not self._inflight:
+        if not self._inflight and not self._settling:
             return
-        tasks = list(self._inflight.values())
+        tasks = [*self._inflight.values(), *self._settling]
         log.info("worker.draining owner=%s jobs=%d grace_s=%s", self.owner, len(tasks), self.settings.shutdown_grace_seconds)
         _done, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_seconds)
         for task in pending:
@@ -316,6 +327,7 @@ class Worker:
         except Exception as exc:
             await self._failed(job, exc, time.monotonic() - started)
         else:
+            self._free_slot(job.id)
             await self._record_done(job)
             log.info(
                 "job.done kind=%s id=%d attempt=%d ms=%d",
