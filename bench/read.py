@@ -55,7 +55,7 @@ def median_ms(work: Callable[[], Any], runs: int = RUNS) -> float:
 def read(html: str, url: str, responses: dict[str, bytes], *, fresh: bool = True) -> Any:
     """reader.read_post's work after the fetches, then the AS2 object: everything but the network."""
     if fresh:
-        microformats._parsed.clear()  # a page never seen: parsed
+        microformats.PARSED_PAGES.clear()  # a page never seen: parsed
     page = microformats.parse_page(html, url)
     links = microformats.rel_links(page)
 

@@ -16,10 +16,6 @@ themes mislead it (bridge/mf1.py); mf2 classes inside an mf1 root (a hand-writte
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
@@ -31,6 +27,7 @@ from bs4 import BeautifulSoup, Tag
 from . import content as content_html
 from . import mf1
 from .post import Author, Link, Media, Post, Profile, parse_datetime, same_url
+from .recent import Recent, text_key
 
 _RESPONSE_PROPERTIES = {
     "in-reply-to": "in_reply_to",
@@ -50,36 +47,19 @@ class Mf2Page:
         self.soup = soup
         self._mf2 = mf2
 
+    @classmethod
+    def parse(cls, html: str, url: str) -> Mf2Page:
+        soup = BeautifulSoup(html, "lxml")
+        return cls(url, soup, mf2py.parse(doc=soup, url=url))
 
-PARSED_PAGES = 16  # pages kept parsed: a tree is ~20x its HTML, so a few only
-_parsed: OrderedDict[tuple[str, bytes], Mf2Page] = OrderedDict()
-_parsed_lock = threading.Lock()  # parse_page runs in threads (off the event loop)
+
+PARSED_PAGES = Recent[Mf2Page](16)  # the last pages parsed (parse_page runs in threads too)
 
 
 def parse_page(html: str, url: str) -> Mf2Page:
     """Parse a page once (lxml) and run mf2py over the tree; `url` resolves relative URLs.
-
-    A page parsed lately with the same URL and bytes is not parsed again (polling and a
-    publish read the same unchanged pages); the tree is only ever read, never changed."""
-    key = (url, hashlib.sha256(html.encode("utf-8", "surrogatepass")).digest())
-    with _parsed_lock:
-        hit = _parsed.get(key)
-        if hit is not None:
-            _parsed.move_to_end(key)
-            return hit
-    soup = BeautifulSoup(html, "lxml")
-    page = Mf2Page(url, soup, mf2py.parse(doc=soup, url=url))
-    with _parsed_lock:
-        _parsed[key] = page
-        while len(_parsed) > PARSED_PAGES:
-            _parsed.popitem(last=False)
-    return page
-
-
-async def parse_page_off_loop(html: str, url: str) -> Mf2Page:
-    """`parse_page` in a worker thread: a 60 KB legacy-class page takes mf2py tens of
-    milliseconds, during which the event loop would serve no one."""
-    return await asyncio.to_thread(parse_page, html, url)
+    A page parsed lately (same URL, same bytes) is not parsed again; trees are only read."""
+    return PARSED_PAGES.get_or_make(text_key(url, html), lambda: Mf2Page.parse(html, url))
 
 
 def parse_with(html: str, url: str, html_parser: str = "html5lib") -> dict[str, Any]:

@@ -68,6 +68,12 @@ class FeedResult:
 ESSENTIAL = ("content_html", "published")
 
 
+async def parse_off_loop(html: str, url: str) -> microformats.Mf2Page:
+    """`microformats.parse_page` in a worker thread: a 60 KB legacy-class page takes mf2py
+    tens of milliseconds, during which the event loop would serve no one."""
+    return await asyncio.to_thread(microformats.parse_page, html, url)
+
+
 def post_candidates(page: microformats.Mf2Page, final_url: str, *,
                     wordpress_data: WordPressData | None = None,
                     oembed: Mapping[str, Any] | None = None,
@@ -194,7 +200,7 @@ async def _author_page(session: aiohttp.ClientSession, url: str, log: _Log) -> P
     except FetchError as error:
         log.problems.append(f"rel=author: {error}")
         return None
-    return microformats.profile_from_mf2(await microformats.parse_page_off_loop(result.text, result.url))
+    return microformats.profile_from_mf2(await parse_off_loop(result.text, result.url))
 
 
 async def read_feed(session: aiohttp.ClientSession, feed_url: str, *, etag: str | None = None,
@@ -209,7 +215,7 @@ async def read_feed(session: aiohttp.ClientSession, feed_url: str, *, etag: str 
         return FeedResult(url=result.url, feed=None, not_modified=True,
                           etag=result.etag or etag, last_modified=result.last_modified or last_modified)
     if result.content_type in ("text/html", "application/xhtml+xml"):
-        feed = feeds.feed_from_mf2(await microformats.parse_page_off_loop(result.text, result.url))
+        feed = feeds.feed_from_mf2(await parse_off_loop(result.text, result.url))
     else:
         feed = feeds.parse_feed(result.body, result.url, result.headers.get("Content-Type"))
     return FeedResult(url=result.url, feed=feeds.with_author(feed), etag=result.etag,
@@ -226,7 +232,7 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
     """
     log = _Log()
     page_result = await log.get(session, url)
-    page = await microformats.parse_page_off_loop(page_result.text, page_result.url)
+    page = await parse_off_loop(page_result.text, page_result.url)
     links: Sequence[Link] = (*microformats.rel_links(page), *page_result.links)
 
     wordpress_data, oembed = await asyncio.gather(
@@ -267,7 +273,7 @@ async def discover_feed(session: aiohttp.ClientSession, home_url: str) -> Link |
     else the home page itself when it carries an h-feed (type "text/html").
     """
     result = await fetch(session, home_url)
-    page = await microformats.parse_page_off_loop(result.text, result.url)
+    page = await parse_off_loop(result.text, result.url)
     return _discover(page, result)
 
 
@@ -291,7 +297,7 @@ async def read_profile(session: aiohttp.ClientSession, home_url: str, *,
     Operator overrides are applied by the caller with merge.with_overrides().
     """
     result = await fetch(session, home_url)
-    home = await microformats.parse_page_off_loop(result.text, result.url)
+    home = await parse_off_loop(result.text, result.url)
     link = Link(url=feed_url, rels=("alternate",)) if feed_url else _discover(home, result)
     feed = None
     if link is not None:
