@@ -149,7 +149,19 @@ def _parse(body: bytes) -> dict[str, Any] | Rejection:
         return Rejection(Reason.INVALID_ACTIVITY, "the activity has no actor")
     if len(activity["id"]) > 2000 or len(activity["type"]) > 64:
         return Rejection(Reason.INVALID_ACTIVITY, "the activity id or type is too long")
+    if b"\\u0000" in body and _has_nul(activity):  # PostgreSQL stores no NUL in text or jsonb
+        return Rejection(Reason.INVALID_ACTIVITY, "the activity contains a NUL character")
     return activity
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 async def _store(activity: dict[str, Any], verified: Verified, recipient: str | None, trust: Trust) -> bool:

@@ -7,7 +7,8 @@ collects the activities accepted while the previous batch was being committed an
 stores them together: one multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` of
 the activities, one INSERT of their `inbox.process` jobs, one commit. A request waits
 for the commit of its batch before its 202, so an answered activity is durable; a
-failed batch fails each of its requests (the sender retries). An activity id already
+failed batch is stored again one activity at a time, so only the activity the database
+refuses fails (its sender gets a 5xx and retries). An activity id already
 stored, or twice in one batch, is stored once and answered 202 as a duplicate.
 
 Also here: `KeyCache`, the verified keys of recent signers held in memory for a minute,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -78,6 +80,13 @@ async def store_batch(items: Sequence[Accepted]) -> list[bool]:
     return fresh
 
 
+def raise_in(waiter: asyncio.Future[bool]) -> None:
+    """Pass the exception being handled to the request waiting on `waiter`."""
+    exc = sys.exc_info()[1]
+    if not waiter.done() and exc is not None:
+        waiter.set_exception(exc)
+
+
 @dataclass
 class InboxWriter:
     """Group commit of accepted activities (one per app)."""
@@ -100,10 +109,19 @@ class InboxWriter:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
             try:
                 results = await store_batch([item for item, _ in batch])
-            except Exception as exc:
-                for _item, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_exception(exc)
+            except Exception:
+                if len(batch) == 1:
+                    raise_in(batch[0][1])
+                    continue
+                # One bad row (say a body the database refuses) must not fail the others: each alone.
+                for item, waiter in batch:
+                    try:
+                        (fresh,) = await store_batch([item])
+                    except Exception:
+                        raise_in(waiter)
+                    else:
+                        if not waiter.done():
+                            waiter.set_result(fresh)
                 continue
             for (_item, waiter), fresh in zip(batch, results, strict=True):
                 if not waiter.done():

@@ -168,6 +168,19 @@ async def test_a_burst_is_stored_in_few_commits_each_answered_once_durable(w: Wo
     assert len(w.peer.seen) == 1  # the key came from the cache for the whole burst
 
 
+async def test_a_nul_character_is_refused_alone_and_its_burst_is_stored(w: World) -> None:
+    assert (await w.post(w.activity()))[0] == 202
+    bad = w.activity(id=f"{w.alice}/statuses/9/activity")
+    bad["object"] = {**bad["object"], "id": f"{w.alice}/statuses/9", "content": "<p>a\x00b</p>"}  # no database stores NUL
+    good = [w.activity(id=f"{w.alice}/statuses/{n}/activity") for n in range(10, 16)]
+    answers = await asyncio.gather(*(w.post(a, path="/inbox") for a in [*good[:3], bad, *good[3:]]))
+    assert [status for status, _ in answers] == [202] * 3 + [400] + [202] * 3
+    assert answers[3][1]["error"] == "invalid_activity" and "NUL" in answers[3][1]["detail"]
+    stored = set(await InboxActivity.all().values_list("activity_id", flat=True))
+    assert stored == {f"{w.alice}/statuses/1/activity", *(a["id"] for a in good)}
+    assert await Job.filter(kind=INBOX_JOB).count() == 7
+
+
 async def test_a_rotated_remote_key_is_fetched_again_once(w: World) -> None:
     assert (await w.post(w.activity()))[0] == 202
     new_private, new_public = keypair("alice-2")
