@@ -1,21 +1,24 @@
-"""One post to 10,000 followers on 1,000 shared inboxes: deliveries per second through the
-queue, next to the ceiling of the same machine.
+"""One post to many followers: deliveries per second through the bridge's queue, next to the
+ceiling of the same machine, measured in the same run.
 
-- setup: a database (SQLite file, or --database postgres://…) migrated, keys made,
-  10,000 accepted followers whose shared inboxes are 1,000 distinct URLs on a sink;
-- sink: another process (this file with --sink) serving every inbox on 127.0.0.1; it
-  verifies each request's HTTP signature against the blog's public key and counts the
-  verified ones (a request that fails verification is answered 401 and counted apart);
-- bridge: one `deliver.actor_update` job (the same fan-out as a post's Create) run by an
-  in-process queue Worker with the app's guarded HTTP client: fan-out to 1,000 delivery
-  jobs, each signed when sent; timed from enqueue until the sink has verified 1,000;
-- ceiling: the same 1,000 signed POSTs (signed one by one as they leave, same key, same
-  body size) from a bare aiohttp client, same concurrency, no queue and no database.
-All inboxes are on one host here, so `delivery.per_host_concurrency` is set to the
-global `delivery.concurrency` (with real followers they spread over many hosts).
+For each size (10,000 followers on 1,000 shared inboxes; 100,000 on 10,000):
+- setup: a database (SQLite file, or --database postgres://…, emptied first) migrated, keys
+  made, the followers inserted, their shared inboxes all served by a sink;
+- sink: another process serving every inbox on 127.0.0.1; it verifies each request's HTTP
+  signature against the blog's public key and counts the verified ones (401 and counted
+  apart when verification fails);
+- bridge: its own process (so its peak memory is its own), running the queue Worker with the
+  app's handlers and guarded HTTP client: one `deliver.actor_update` job (the same fan-out as
+  a post's Create) → one delivery job per shared inbox, each signed when sent; timed from
+  the enqueue until the sink has verified every inbox;
+- ceiling: the same signed POSTs (same key, same body, signed as they leave in a pool of
+  SIGNING_THREADS threads) from a bare aiohttp client at the same concurrency, no queue,
+  no database.
+All inboxes are on one host here, so `delivery.per_host_concurrency` is the global
+`delivery.concurrency` (with real followers they spread over many hosts).
 
-Run: python bench/fanout.py [--database postgres://postgres@127.0.0.1:5432/bench]
-(the PostgreSQL database is emptied first: name one that holds nothing else)
+Run: python bench/fanout.py [--database postgres://postgres@127.0.0.1:5432/bench_perf]
+     [--sizes 10000:1000,100000:10000] [--runs 3]
 """
 
 from __future__ import annotations
@@ -24,176 +27,195 @@ import argparse
 import asyncio
 import json
 import os
-import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import (  # noqa: E402
+    Sink, add_followers, empty_postgres, machine, peak_rss_mb, print_json_line, spread, stop, write_config,
+)
 
 import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
 
-FOLLOWERS, INBOXES, CONCURRENCY = 10_000, 1_000, 64
-
-
-# -- the sink (its own process) --------------------------------------------------------------
-
-def run_sink(port: int, public_pem: str) -> None:
-    from bridge.signatures import HttpRequest, verify
-
-    counts = {"verified": 0, "refused": 0}
-
-    async def inbox(request: web.Request) -> web.Response:
-        body = await request.read()
-        signed = HttpRequest.of("POST", f"http://{request.host}{request.raw_path}", list(request.headers.items()), body)
-        verdict = verify(signed, public_pem, __import__("datetime").datetime.now(__import__("datetime").UTC))
-        if hasattr(verdict, "reason"):
-            counts["refused"] += 1
-            return web.Response(status=401)
-        counts["verified"] += 1
-        return web.Response(status=202)
-
-    async def count(request: web.Request) -> web.Response:
-        return web.json_response(counts)
-
-    async def reset(request: web.Request) -> web.Response:
-        counts.update(verified=0, refused=0)
-        return web.json_response(counts)
-
-    app = web.Application()
-    app.router.add_post("/inbox/{n}", inbox)
-    app.router.add_get("/count", count)
-    app.router.add_post("/reset", reset)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+CONCURRENCY = 64
 
 
-# -- the bridge side -----------------------------------------------------------------------
+# -- the bridge side, in its own process --------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def sink_count(session: aiohttp.ClientSession, port: int) -> dict[str, int]:
-    async with session.get(f"http://127.0.0.1:{port}/count") as response:
-        return await response.json()  # type: ignore[no-any-return]
-
-
-async def wait_for(session: aiohttp.ClientSession, port: int, n: int, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while (await sink_count(session, port))["verified"] < n:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out: {await sink_count(session, port)}")
-        await asyncio.sleep(0.02)
-
-
-async def main(database: str) -> None:
+async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
+    """Run the fan-out to the end in this process; print seconds and peak memory as JSON."""
     from bridge import db
     from bridge.app import BUILTIN_HANDLERS, new_http_session
     from bridge.config import load_config
-    from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, active_key, ensure_keys, signing_key
-    from bridge.models import Follower, Job, OutboundActivity
+    from bridge.keys import ACTOR_UPDATE_JOB
     from bridge.queue import JobContext, Worker, enqueue
+
+    config = load_config(Path(config_path), env={})
+    await db.open_db(config.database)
+    session = new_http_session(config)
+    worker = Worker(config.queue, BUILTIN_HANDLERS, context=JobContext(config=config, http=session))
+    running = asyncio.create_task(worker.run())
+    sink = Sink(sink_port)
+    async with aiohttp.ClientSession() as probe:
+        await asyncio.sleep(0.2)  # the worker is polling
+        cpu = time.process_time()
+        started = time.time()  # the sink's clock: the same machine
+        await enqueue(ACTOR_UPDATE_JOB, {"actor": "blog", "reason": "bench"})
+        ended = await sink.wait_for(probe, expect)
+        cpu = time.process_time() - cpu
+    worker.stop()
+    await running
+    await session.close()
+    await db.close_db()
+    print(json.dumps({"seconds": ended - started, "cpu_seconds": cpu, "peak_rss_mb": peak_rss_mb()}), flush=True)
+
+
+# -- one measured run ---------------------------------------------------------------------
+
+async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int) -> tuple[float, float]:
+    """Seconds (and CPU seconds of this process) for `n` signed POSTs from a bare aiohttp
+    client, signing in a thread pool."""
     from bridge.signatures import HttpRequest, Scheme, sign_request
+
+    pool = ThreadPoolExecutor(max_workers=threads)
+    loop = asyncio.get_running_loop()
+    todo = iter(range(n))
+    async with aiohttp.ClientSession() as bare:
+        async def sender() -> None:
+            for i in todo:
+                target = sink.inbox.format(n=i)
+                request = HttpRequest.of("POST", target, {"Content-Type": "application/activity+json"}, body)
+                headers = await loop.run_in_executor(
+                    pool, lambda: sign_request(request, key, datetime.now(UTC), Scheme.CAVAGE))
+                async with bare.post(target, data=body, headers=headers) as response:
+                    assert response.status == 202, response.status
+
+        cpu = time.process_time()
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+    pool.shutdown()
+    return seconds, cpu
+
+
+async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]:
+    from bridge import db
+    from bridge.config import load_config
+    from bridge.http_signing import SIGNING_THREADS
+    from bridge.delivery import activity_body
+    from bridge.documents import actor_document
+    from bridge.keys import INSTANCE_ACTOR, active_key, ensure_keys, signing_key
+    from bridge.models import Job, OutboundActivity
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     url = database if database != "sqlite" else f"sqlite://{tmp / 'bench.db'}"
     if url.startswith("postgres"):
-        import asyncpg
-
-        conn = await asyncpg.connect(url)
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
-        await conn.close()
-    path = tmp / "config.toml"
-    path.write_text(f"""[server]\nbase_url = "https://bridge.example"\n[database]\nurl = "{url}"\n
-[security]\nallow_private_addresses = true\n[log]\nlevel = "warning"\n
-[queue]\nconcurrency = {CONCURRENCY}\npoll_seconds = 0.05\n
-[delivery]\nconcurrency = {CONCURRENCY}\nper_host_concurrency = {CONCURRENCY}\n
-[[blogs]]\nname = "blog"\nurl = "https://blog.example/"\n""")
+        await empty_postgres(url)
+    path = write_config(tmp, url, concurrency=CONCURRENCY)
     config = load_config(path, env={})
     await db.migrate(config.database)
     await ensure_keys(["blog", INSTANCE_ACTOR])
-    public_pem = (await active_key("blog")).public_pem
-    port = free_port()
-    sink = subprocess.Popen([sys.executable, __file__, "--sink", str(port)], stdin=subprocess.PIPE)
-    assert sink.stdin is not None
-    sink.stdin.write(public_pem.encode())
-    sink.stdin.close()
-    inbox = f"http://127.0.0.1:{port}/inbox/{{n}}"
-    await Follower.bulk_create([
-        Follower(blog="blog", actor_uri=f"https://h{n % INBOXES}.example/users/u{n}",
-                 inbox=f"https://h{n % INBOXES}.example/users/u{n}/inbox", shared_inbox=inbox.format(n=n % INBOXES))
-        for n in range(FOLLOWERS)
-    ], batch_size=1000)
+    sink_proc, sink = Sink.start((await active_key("blog")).public_pem)
+    await add_followers("blog", followers, inboxes, sink.inbox)
     try:
         async with aiohttp.ClientSession() as probe:
-            for _ in range(200):
-                try:
-                    await sink_count(probe, port)
-                    break
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.05)
-
-            # The bridge: queue, fan-out, deliveries.
-            session = new_http_session(config)
-            worker = Worker(config.queue, BUILTIN_HANDLERS, context=JobContext(config=config, http=session))
-            running = asyncio.create_task(worker.run())
-            started = time.perf_counter()
-            await enqueue(ACTOR_UPDATE_JOB, {"actor": "blog", "reason": "bench"})
-            await wait_for(probe, port, INBOXES)
-            bridge_s = time.perf_counter() - started
-            worker.stop()
-            await running
-            await session.close()
-            jobs = await Job.filter(kind="deliver").count()
-            counted = await sink_count(probe, port)
-
-            # The ceiling: the same signed POSTs, no queue, no database.
-            await probe.post(f"http://127.0.0.1:{port}/reset")
+            await sink.ready(probe)
             key = await signing_key(config.server.base_url, "blog")
-            body = json.dumps((await OutboundActivity.first()).body).encode()  # type: ignore[union-attr]
-            queue: asyncio.Queue[int] = asyncio.Queue()
-            for n in range(INBOXES):
-                queue.put_nowait(n)
-
-            async with aiohttp.ClientSession() as bare:
-                async def sender() -> None:
-                    while not queue.empty():
-                        target = inbox.format(n=queue.get_nowait())
-                        headers = sign_request(HttpRequest.of("POST", target, {"Content-Type": "application/activity+json"}, body),
-                                               key, __import__("datetime").datetime.now(__import__("datetime").UTC), Scheme.CAVAGE)
-                        async with bare.post(target, data=body, headers=headers) as response:
-                            assert response.status == 202, response.status
-
-                started = time.perf_counter()
-                await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
-                ceiling_s = time.perf_counter() - started
-            assert (await sink_count(probe, port))["verified"] == INBOXES
+            # The same Update of the actor the bridge will send (its id aside).
+            doc = await actor_document(config.server.base_url, config.blog("blog"))
+            probe_body = activity_body({"@context": doc["@context"], "id": doc["id"] + "#updates/bench", "type": "Update",
+                                        "actor": doc["id"], "object": {k: v for k, v in doc.items() if k != "@context"}})
+            # The ceiling before and after the bridge: the load of a shared machine drifts.
+            before = await ceiling(sink, key, probe_body, inboxes, SIGNING_THREADS)
+            await sink.reset(probe)
+            bridge = subprocess.run([sys.executable, __file__, "--bridge", str(path), str(sink.port), str(inboxes)],
+                                    stdout=subprocess.PIPE, check=True, text=True)
+            measured = json.loads(bridge.stdout.strip().splitlines()[-1])
+            await asyncio.sleep(0.5)  # stragglers (a delivery sent twice) would show now
+            counted = await sink.counts(probe)
+            jobs = await Job.filter(kind="deliver").count()
+            await sink.reset(probe)
+            row = await OutboundActivity.first()
+            assert row is not None
+            body = activity_body(row.body)
+            after = await ceiling(sink, key, body, inboxes, SIGNING_THREADS)
+            assert (await sink.counts(probe))["verified"] == inboxes
     finally:
-        sink.terminate()
-        sink.wait()
+        stop(sink_proc)
         await db.close_db()
-    rate, ceiling = INBOXES / bridge_s, INBOXES / ceiling_s
-    print(f"database: {'sqlite' if url.startswith('sqlite') else 'postgres'}")
-    print(f"followers: {FOLLOWERS}, shared inboxes: {INBOXES}, delivery jobs: {jobs}, "
-          f"verified by the sink: {counted['verified']}, refused: {counted['refused']}")
-    print(f"bridge:  {bridge_s:6.2f} s  {rate:7.0f} deliveries/s (fan-out + queue + signing + sending)")
-    print(f"ceiling: {ceiling_s:6.2f} s  {ceiling:7.0f} signed POSTs/s (bare aiohttp, no queue, no database)")
-    print(f"ratio:   {rate / ceiling:.2f}")
+    ceiling_s = (before[0] + after[0]) / 2
+    rate, top = inboxes / measured["seconds"], inboxes / ceiling_s
+    return {"body_bytes": len(body), "cpu_ms": measured["cpu_seconds"] * 1000 / inboxes,
+            "ceiling_cpu_ms": (before[1] + after[1]) * 1000 / 2 / inboxes, "followers": followers, "inboxes": inboxes, "jobs": jobs, "verified": counted["verified"],
+            "refused": counted["refused"], "repeated": counted["repeated"], "seconds": measured["seconds"],
+            "rate": rate, "ceiling_seconds": ceiling_s, "ceiling": top, "ratio": rate / top,
+            "peak_rss_mb": measured["peak_rss_mb"]}
+
+
+async def main(database: str, sizes: list[tuple[int, int]], runs: int) -> None:
+    kind = "sqlite" if database == "sqlite" else "postgres"
+    print(f"machine: {machine()} (shared with other work: absolute figures wobble, ratios less)")
+    print(f"database: {kind}, concurrency {CONCURRENCY}; the ceiling is measured before and after the bridge "
+          f"(mean of both)")
+    for followers, inboxes in sizes:
+        results = []
+        for run in range(runs):
+            r = await one_run(database, followers, inboxes)
+            results.append(r)
+            print(f"  run {run + 1}: {followers} followers, {inboxes} inboxes, jobs {r['jobs']}, verified "
+                  f"{r['verified']}, refused {r['refused']}, repeated {r['repeated']}: bridge {r['seconds']:.2f} s "
+                  f"{r['rate']:.0f}/s, peak {r['peak_rss_mb']:.0f} MB; ceiling {r['ceiling_seconds']:.2f} s "
+                  f"{r['ceiling']:.0f}/s; ratio {r['ratio']:.2f}; CPU per delivery {r['cpu_ms']:.2f} ms "
+                  f"(ceiling {r['ceiling_cpu_ms']:.2f} ms)", flush=True)
+
+        def col(name: str) -> list[float]:
+            return [r[name] for r in results]
+
+        print(f"{followers} followers / {inboxes} shared inboxes ({kind}):")
+        print(f"  bridge:  {spread(col('rate'), '{:.0f}')} deliveries/s; time to last delivery "
+              f"{spread(col('seconds'))} s; peak memory {spread(col('peak_rss_mb'), '{:.0f}')} MB")
+        print(f"  ceiling: {spread(col('ceiling'), '{:.0f}')} signed POSTs/s (bare aiohttp, signing in a thread pool)")
+        print(f"  ratio:   {spread(col('ratio'))}")
+        print(f"  CPU per delivery in the sending process: bridge {spread(col('cpu_ms'))} ms, "
+              f"ceiling {spread(col('ceiling_cpu_ms'))} ms")
+        print_json_line("fanout", {"database": kind, "followers": followers, "inboxes": inboxes,
+                                   "rate": statistics.median(col("rate")), "rates": col("rate"),
+                                   "seconds": statistics.median(col("seconds")), "ceiling": statistics.median(col("ceiling")),
+                                   "ceilings": col("ceiling"), "ratio": statistics.median(col("ratio")),
+                                   "ratios": col("ratio"), "peak_rss_mb": max(col("peak_rss_mb")),
+                                   "cpu_ms": statistics.median(col("cpu_ms")),
+                                   "ceiling_cpu_ms": statistics.median(col("ceiling_cpu_ms"))})
+
+
+def sizes_arg(text: str) -> list[tuple[int, int]]:
+    return [(int(f), int(i)) for f, i in (part.split(":") for part in text.split(","))]
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--bridge":
+        profile = os.environ.get("BENCH_PROFILE")  # a pyinstrument text profile of the bridge process
+        if profile:
+            from pyinstrument import Profiler
+
+            with Profiler(async_mode="disabled") as profiler:
+                asyncio.run(bridge_side(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+            Path(profile).write_text(profiler.output_text(show_all=os.environ.get("BENCH_PROFILE_ALL") == "1"))
+        else:
+            asyncio.run(bridge_side(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+        sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="sqlite", help="sqlite (a temporary file) or a postgres:// URL")
-    parser.add_argument("--sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", type=sizes_arg, default=sizes_arg("10000:1000,100000:10000"),
+                        help="followers:inboxes,… (default 10000:1000,100000:10000)")
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    if args.sink:
-        run_sink(args.sink, sys.stdin.read())
-    else:
-        os.environ.pop("BRIDGE_CONFIG", None)
-        asyncio.run(main(args.database))
+    os.environ.pop("BRIDGE_CONFIG", None)
+    asyncio.run(main(args.database, args.sizes, args.runs))

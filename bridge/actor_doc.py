@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -77,6 +78,7 @@ def origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
+@lru_cache(maxsize=4096)  # a fan-out asks it of the same inboxes over and over
 def host_of(url: str) -> str:
     """host[:port], lower-cased: what "on the actor's host" compares."""
     return urlsplit(url).netloc.lower()

@@ -136,6 +136,7 @@ class Limits:
 # Hosts that answered 2xx lately (process-local): no need to read or reset their failure record.
 HEALTHY_SECONDS = 30.0
 _healthy: dict[str, float] = {}
+_answered: dict[str, float] = {}  # hosts whose signed request reset their record lately
 
 
 _limits: dict[DeliveryConfig, Limits] = {}
@@ -282,6 +283,7 @@ async def _settle(job: Job, result: PostResult, host: str, settings: DeliveryCon
 async def _host_failed(host: str, error: str, settings: DeliveryConfig) -> None:
     """Count a failure day for the host; past the limit it becomes unavailable."""
     _healthy.pop(host, None)
+    _answered.pop(host, None)
     now = utcnow()
     row, _ = await RemoteHost.get_or_create(host=host)
     days = failure_days(row.failures, row.last_failure_at, now)
@@ -293,7 +295,12 @@ async def _host_failed(host: str, error: str, settings: DeliveryConfig) -> None:
 
 
 async def host_answered(host: str) -> None:
-    """The host sent us a signed request: it is up again."""
+    """The host sent us a signed request: it is up again (one write per host and
+    HEALTHY_SECONDS at most: a busy sender's every request does not reach the database)."""
+    now = time.monotonic()
+    if now - _answered.get(host, float("-inf")) < HEALTHY_SECONDS:
+        return
     await RemoteHost.filter(host=host).exclude(failures=0, unavailable_since=None).update(
         failures=0, unavailable_since=None, last_failure_at=None)
+    _answered[host] = now
 

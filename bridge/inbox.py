@@ -10,9 +10,11 @@ once (`inbox.rejected reason=… actor=… key_id=…`) and nothing written:
    answered 202 and dropped, before any key of the blocked server is fetched;
 4. the HTTP signature, then the signer's right to send it (bridge/verify.py: 401,
    400 for a malformed signature header);
-5. stored with its `inbox.process` job in one transaction (with the signer's actor
-   document when it was just fetched), then 202. A redelivery (same activity id)
-   is answered 202 and stored once.
+5. stored with its `inbox.process` job, then 202 once committed: grouped with the other
+   requests of the moment into one transaction (bridge/inbox_store.py), or, when the
+   signer's actor document was just fetched, in a transaction of its own with it. A
+   redelivery (same activity id) is answered 202 and stored once.
+Signers' keys are read from memory for a minute (bridge/inbox_store.py `KeyCache`).
 Handling the activities (Follow, Create…) is the `inbox.process` job's work.
 """
 
@@ -34,6 +36,7 @@ from .clock import utcnow
 from .actor_doc import host_of, id_of, is_http_url
 from .appkeys import CONFIG, HTTP
 from .delivery import host_answered
+from .inbox_store import INBOX_JOB, Accepted, InboxWriter, KeyCache
 from .models import InboxActivity
 from .moderation import block_reason
 from .queue import enqueue
@@ -46,7 +49,7 @@ from .verify import KeyResolver, Verified, verify_request
 log = logging.getLogger("bridge.inbox")
 
 MAX_BODY_BYTES = 1024 * 1024  # an activity is a few kB; Mastodon's own limit is 1 MB
-INBOX_JOB = "inbox.process"
+__all__ = ["INBOX_JOB", "TRUST", "Trust", "add_routes"]
 _CHUNK = 64 * 1024
 
 
@@ -57,6 +60,7 @@ class Trust:
 
     keys: KeyResolver
     clock: Callable[[], datetime] = field(default=utcnow)
+    writer: InboxWriter = field(default_factory=InboxWriter)
 
 
 TRUST = web.AppKey("inbox_trust", Trust)
@@ -71,7 +75,7 @@ def add_routes(app: web.Application) -> None:
 
 async def _trust(app: web.Application) -> AsyncIterator[None]:
     if TRUST not in app:  # a caller may bring its own resolver or clock
-        app[TRUST] = Trust(RemoteActors(app[HTTP], app[CONFIG].server.base_url))
+        app[TRUST] = Trust(KeyCache(RemoteActors(app[HTTP], app[CONFIG].server.base_url)))
     yield
 
 
@@ -177,11 +181,27 @@ def _parse(body: bytes) -> dict[str, Any] | Rejection:
             return Rejection(Reason.INVALID_ACTIVITY, f"the activity {name} contains {bad}")
     if has_lone_surrogate(body, activity):
         return Rejection(Reason.INVALID_ACTIVITY, "the body holds a lone UTF-16 surrogate (not storable text)")
+    if b"\\u0000" in body and _has_nul(activity):  # PostgreSQL stores no NUL in text or jsonb
+        return Rejection(Reason.INVALID_ACTIVITY, "the activity contains a NUL character")
     return activity
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 async def _store(activity: dict[str, Any], verified: Verified, recipient: str | None, trust: Trust) -> bool:
     """Store the activity with its job (and a freshly fetched signer); False if it was already there."""
+    key = verified.key
+    if key.actor is None and not key.schemes:  # nothing to remember of the signer: group commit
+        return await trust.writer.store(Accepted(activity, verified.actor, verified.key_id, verified.scheme.value,
+                                                 recipient))
     if await InboxActivity.exists(activity_id=activity["id"]):
         return False
     try:

@@ -27,6 +27,7 @@ from bs4 import BeautifulSoup, Tag
 from . import content as content_html
 from . import mf1
 from .post import Author, Link, Media, Post, Profile, parse_datetime, same_url
+from .recent import Recent, text_key
 
 _RESPONSE_PROPERTIES = {
     "in-reply-to": "in_reply_to",
@@ -46,11 +47,19 @@ class Mf2Page:
         self.soup = soup
         self._mf2 = mf2
 
+    @classmethod
+    def parse(cls, html: str, url: str) -> Mf2Page:
+        soup = BeautifulSoup(html, "lxml")
+        return cls(url, soup, mf2py.parse(doc=soup, url=url))
+
+
+PARSED_PAGES = Recent[Mf2Page](16)  # the last pages parsed (parse_page runs in threads too)
+
 
 def parse_page(html: str, url: str) -> Mf2Page:
-    """Parse a page once (lxml) and run mf2py over the tree; `url` resolves relative URLs."""
-    soup = BeautifulSoup(html, "lxml")
-    return Mf2Page(url, soup, mf2py.parse(doc=soup, url=url))
+    """Parse a page once (lxml) and run mf2py over the tree; `url` resolves relative URLs.
+    A page parsed lately (same URL, same bytes) is not parsed again; trees are only read."""
+    return PARSED_PAGES.get_or_make(text_key(url, html), lambda: Mf2Page.parse(html, url))
 
 
 def parse_with(html: str, url: str, html_parser: str = "html5lib") -> dict[str, Any]:

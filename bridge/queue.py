@@ -3,9 +3,9 @@
 A job is a row (see `models.Job`). Workers claim ready jobs with a lease; a
 job whose worker died is claimed again once its lease expires, so every job
 runs at least once and, while its worker lives, by one worker only:
-- PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then ``UPDATE`` in one transaction;
-- SQLite (one writer at a time): a conditional ``UPDATE … WHERE <still claimable>``
-  per row, which only one process can win.
+- PostgreSQL: ``WITH picked AS (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … RETURNING``;
+- SQLite (one writer at a time): the same ``UPDATE … RETURNING``, which only one
+  process can win (bridge/queue_sql.py holds these hot statements).
 A worker renews the leases of the jobs it is running, and on shutdown lets
 them finish within a grace period or gives them back.
 """
@@ -26,15 +26,15 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from tortoise import connections
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.functions import Count
-from tortoise.transactions import in_transaction
 
 from . import metrics
 from .clock import Clock, utcnow
 from .config import Config, QueueConfig
 from .db import in_own_task
 from .models import Job, JobState
+from .queue_sql import claim_jobs, record_done
 from .retry import Deferred, Outcome, RetryPolicy, decide
 
 log = logging.getLogger("bridge.queue")
@@ -181,6 +181,8 @@ class Worker:
     owner: str = field(default_factory=worker_name)
     clock: Clock = utcnow
     _inflight: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
+    # Jobs whose handler is done, waiting for their group commit: they no longer hold a slot.
+    _settling: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _stopping: bool = field(default=False, init=False)
     _last_prune: float = field(default=float("-inf"), init=False)
@@ -199,59 +201,12 @@ class Worker:
         return RetryPolicy(s.retry_base_seconds, s.retry_max_seconds, s.max_attempts)
 
     # -- claiming ---------------------------------------------------------
-    def _claimable(self, now: datetime) -> Q:
-        return Q(state=JobState.QUEUED, run_after__lte=now) | Q(state=JobState.RUNNING, lease_expires__lt=now)
-
     async def claim(self, limit: int) -> list[Job]:
-        """Lease up to `limit` ready jobs to this worker."""
+        """Lease up to `limit` ready jobs to this worker (one statement: bridge/queue_sql.py)."""
         if limit <= 0:
             return []
         now = self.clock()
-        lease = {
-            "state": JobState.RUNNING,
-            "lease_owner": self.owner,
-            "lease_expires": now + timedelta(seconds=self.settings.lease_seconds),
-            "attempts": F("attempts") + 1,
-        }
-        order = ("run_after", "id")
-        if connections.get("default").capabilities.dialect == "postgres":
-            async with in_transaction():
-                # Rows, not values_list(): tortoise drops FOR UPDATE from values queries.
-                locked = await (
-                    Job.filter(self._claimable(now))
-                    .order_by(*order)
-                    .limit(limit)
-                    .only("id")
-                    .select_for_update(skip_locked=True)
-                )
-                ids = [job.id for job in locked]
-                if ids:
-                    await Job.filter(Q(id__in=ids) & self._claimable(now)).update(**lease)
-        else:
-            ids = await self._claim_sqlite(now, limit)
-        if not ids:
-            return []
-        # Only what handlers read: parsing every timestamp of every claimed row adds up in a fan-out.
-        fields = ("id", "kind", "payload", "attempts", "lease_owner", "created_at")
-        return list(await Job.filter(id__in=ids, lease_owner=self.owner).order_by(*order).only(*fields))
-
-    async def _claim_sqlite(self, now: datetime, limit: int) -> list[int]:
-        """One UPDATE … RETURNING: atomic under SQLite's single writer, one round trip a batch.
-
-        Raw SQL because tortoise cannot express UPDATE … WHERE id IN (SELECT … LIMIT).
-        Datetimes go through tortoise's sqlite adapter (isoformat(" ")), the format the
-        ORM stores, so the text comparisons order like the instants they name.
-        """
-        _count, rows = await connections.get("default").execute_query(
-            "UPDATE jobs SET state = ?, lease_owner = ?, lease_expires = ?, attempts = attempts + 1, updated_at = ? "
-            "WHERE id IN (SELECT id FROM jobs WHERE (state = ? AND run_after <= ?) OR (state = ? AND lease_expires < ?) "
-            "ORDER BY run_after, id LIMIT ?) RETURNING id",
-            [
-                JobState.RUNNING.value, self.owner, now + timedelta(seconds=self.settings.lease_seconds), now,
-                JobState.QUEUED.value, now, JobState.RUNNING.value, now, limit,
-            ],
-        )
-        return [row["id"] for row in rows]
+        return await claim_jobs(self.owner, now, now + timedelta(seconds=self.settings.lease_seconds), limit)
 
     # -- running ----------------------------------------------------------
     async def run_once(self, limit: int | None = None) -> int:
@@ -319,11 +274,20 @@ class Worker:
         self._inflight.pop(job_id, None)
         self._wakeup.set()  # a slot is free
 
+    def _free_slot(self, job_id: int) -> None:
+        """The job's work is done, only its record is pending: its slot goes to the next job
+        (a commit's latency is not spent holding a delivery back)."""
+        task = self._inflight.pop(job_id, None)
+        if task is not None:
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+            self._wakeup.set()
+
     async def _drain(self) -> None:
         """Let in-flight jobs finish within the grace period, then give the rest back."""
-        if not self._inflight:
+        if not self._inflight and not self._settling:
             return
-        tasks = list(self._inflight.values())
+        tasks = [*self._inflight.values(), *self._settling]
         log.info("worker.draining owner=%s jobs=%d grace_s=%s", self.owner, len(tasks), self.settings.shutdown_grace_seconds)
         _done, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_seconds)
         for task in pending:
@@ -365,6 +329,7 @@ class Worker:
         except Exception as exc:
             await self._failed(job, exc, time.monotonic() - started)
         else:
+            self._free_slot(job.id)
             await self._record_done(job)
             metrics.job_finished(job.kind, "done")
             log.info(
@@ -412,9 +377,7 @@ class Worker:
                 ids = [job_id for job_id, _waiter in batch]
                 try:
                     # Guarded by owner and state: a job whose lease another worker took is left to it.
-                    updated = await Job.filter(id__in=ids, state=JobState.RUNNING, lease_owner=self.owner).update(
-                        state=JobState.DONE, lease_owner=None, lease_expires=None, finished_at=self.clock()
-                    )
+                    updated = await record_done(self.owner, ids, self.clock())
                 except Exception as exc:
                     for _job_id, waiter in batch:
                         if not waiter.done():

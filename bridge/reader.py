@@ -68,6 +68,12 @@ class FeedResult:
 ESSENTIAL = ("content_html", "published")
 
 
+async def parse_off_loop(html: str, url: str) -> microformats.Mf2Page:
+    """`microformats.parse_page` in a worker thread: a 60 KB legacy-class page takes mf2py
+    tens of milliseconds, during which the event loop would serve no one."""
+    return await asyncio.to_thread(microformats.parse_page, html, url)
+
+
 def post_candidates(page: microformats.Mf2Page, final_url: str, *,
                     wordpress_data: WordPressData | None = None,
                     oembed: Mapping[str, Any] | None = None,
@@ -194,7 +200,7 @@ async def _author_page(session: aiohttp.ClientSession, url: str, log: _Log) -> P
     except FetchError as error:
         log.problems.append(f"rel=author: {error}")
         return None
-    return microformats.profile_from_mf2(microformats.parse_page(result.text, result.url))
+    return microformats.profile_from_mf2(await parse_off_loop(result.text, result.url))
 
 
 async def read_feed(session: aiohttp.ClientSession, feed_url: str, *, etag: str | None = None,
@@ -209,7 +215,7 @@ async def read_feed(session: aiohttp.ClientSession, feed_url: str, *, etag: str 
         return FeedResult(url=result.url, feed=None, not_modified=True,
                           etag=result.etag or etag, last_modified=result.last_modified or last_modified)
     if result.content_type in ("text/html", "application/xhtml+xml"):
-        page = microformats.parse_page(result.text, result.url)
+        page = await parse_off_loop(result.text, result.url)
         if not microformats.has_microformats(page):  # a maintenance or error page, not an empty h-feed
             raise ValueError(f"{result.url}: an HTML page without microformats, not a feed")
         feed = feeds.feed_from_mf2(page)
@@ -229,7 +235,7 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
     """
     log = _Log()
     page_result = await log.get(session, url)
-    page = microformats.parse_page(page_result.text, page_result.url)
+    page = await parse_off_loop(page_result.text, page_result.url)
     links: Sequence[Link] = (*microformats.rel_links(page), *page_result.links)
 
     wordpress_data, oembed = await asyncio.gather(
@@ -237,7 +243,7 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
         log.json(session, wordpress.oembed_link(links), "oembed"),
     )
     oembed = oembed if isinstance(oembed, Mapping) else None
-    post, _ = build_post(page, page_result.url, wordpress_data=wordpress_data, oembed=oembed)
+    post, _ = await asyncio.to_thread(build_post, page, page_result.url, wordpress_data=wordpress_data, oembed=oembed)
 
     author_profile = None
     if _author_incomplete(post):
@@ -255,8 +261,8 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
             feed = (await read_feed(session, declared)).feed
         except (FetchError, ValueError) as error:
             log.problems.append(f"feed: {error}")
-    post, profile = build_post(page, page_result.url, wordpress_data=wordpress_data,
-                               oembed=oembed, feed=feed, author_profile=author_profile)
+    post, profile = await asyncio.to_thread(build_post, page, page_result.url, wordpress_data=wordpress_data,
+                                            oembed=oembed, feed=feed, author_profile=author_profile)
     if declared and not profile.feed_url:
         profile = replace(profile, feed_url=declared,
                           sources={**profile.sources, "feed_url": "meta"})
@@ -270,7 +276,7 @@ async def discover_feed(session: aiohttp.ClientSession, home_url: str) -> Link |
     else the home page itself when it carries an h-feed (type "text/html").
     """
     result = await fetch(session, home_url)
-    page = microformats.parse_page(result.text, result.url)
+    page = await parse_off_loop(result.text, result.url)
     return _discover(page, result)
 
 
@@ -294,7 +300,7 @@ async def read_profile(session: aiohttp.ClientSession, home_url: str, *,
     Operator overrides are applied by the caller with merge.with_overrides().
     """
     result = await fetch(session, home_url)
-    home = microformats.parse_page(result.text, result.url)
+    home = await parse_off_loop(result.text, result.url)
     link = Link(url=feed_url, rels=("alternate",)) if feed_url else _discover(home, result)
     feed = None
     if link is not None:

@@ -228,11 +228,13 @@ def check_signature(candidate: Candidate, public_key_pem: str) -> Verified | Rej
 # -- digests ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=32)  # a fan-out sends one body to every inbox: hashed once (bytes cache their hash)
 def digest_header(body: bytes) -> str:
     """RFC 3230 `Digest`, as Mastodon sends and checks it."""
     return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
 
 
+@lru_cache(maxsize=32)
 def content_digest_header(body: bytes) -> str:
     """RFC 9530 `Content-Digest`."""
     return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii") + ":"

@@ -10,6 +10,7 @@ table changed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +29,7 @@ from http_message_signatures.resolvers import MappingKeyResolver
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, SecurityConfig
 from bridge.inbox import INBOX_JOB, TRUST, Trust
+from bridge.inbox_store import KeyCache
 from bridge.keys import INSTANCE_ACTOR, active_key
 from bridge.models import InboxActivity, Job, RemoteActor
 from bridge.remote import RemoteActors
@@ -84,7 +86,7 @@ async def world(config: Config, *, strict: bool = False, resolver: FakeResolver 
     peer = await Peer.start(clock=clock)
     session = new_http_session(config, resolver=resolver, allowed_networks=[ip_network(a) for a in allowed])
     app = make_app(config, workers=False)
-    app[TRUST] = Trust(RemoteActors(session, config.server.base_url, clock=clock), clock=clock)
+    app[TRUST] = Trust(KeyCache(RemoteActors(session, config.server.base_url, clock=clock)), clock=clock)
     private, public = keypair("alice")
     alice = peer.actor("alice", public)
     try:
@@ -146,6 +148,37 @@ async def test_the_shared_inbox_and_a_redelivery(w: World) -> None:
     assert await InboxActivity.all().count() == 1 and await Job.filter(kind=INBOX_JOB).count() == 1
     assert (await InboxActivity.get()).recipient is None
     assert len(w.peer.seen) == 1  # the second time the key came from the cache
+
+
+async def test_a_burst_is_stored_in_few_commits_each_answered_once_durable(w: World) -> None:
+    assert (await w.post(w.activity()))[0] == 202  # her key is fetched and stored with this one
+    ids = [f"{w.alice}/statuses/{n}/activity" for n in range(2, 32)]
+    # 30 at once, plus a redelivery of one of them in the same burst: one group commit or a few.
+    answers = await asyncio.gather(*(w.post(w.activity(id=i), path="/inbox") for i in [*ids, ids[0]]))
+    assert [status for status, _ in answers] == [202] * 31
+    stored = {row.activity_id: row for row in await InboxActivity.all()}
+    assert set(stored) == {f"{w.alice}/statuses/1/activity", *ids}
+    jobs = await Job.filter(kind=INBOX_JOB).order_by("id")
+    assert sorted(job.payload["activity_id"] for job in jobs) == sorted(stored)  # one job each, no twin
+    for job in jobs:
+        row = stored[job.payload["activity_id"]]
+        assert job.payload == {"inbox_activity": row.id, "activity_id": row.activity_id, "type": "Create",
+                               "recipient": row.recipient}
+        assert row.actor == w.alice and row.body["id"] == row.activity_id and row.key_id == f"{w.alice}#main-key"
+    assert len(w.peer.seen) == 1  # the key came from the cache for the whole burst
+
+
+async def test_a_nul_character_is_refused_alone_and_its_burst_is_stored(w: World) -> None:
+    assert (await w.post(w.activity()))[0] == 202
+    bad = w.activity(id=f"{w.alice}/statuses/9/activity")
+    bad["object"] = {**bad["object"], "id": f"{w.alice}/statuses/9", "content": "<p>a\x00b</p>"}  # no database stores NUL
+    good = [w.activity(id=f"{w.alice}/statuses/{n}/activity") for n in range(10, 16)]
+    answers = await asyncio.gather(*(w.post(a, path="/inbox") for a in [*good[:3], bad, *good[3:]]))
+    assert [status for status, _ in answers] == [202] * 3 + [400] + [202] * 3
+    assert answers[3][1]["error"] == "invalid_activity" and "NUL" in answers[3][1]["detail"]
+    stored = set(await InboxActivity.all().values_list("activity_id", flat=True))
+    assert stored == {f"{w.alice}/statuses/1/activity", *(a["id"] for a in good)}
+    assert await Job.filter(kind=INBOX_JOB).count() == 7
 
 
 async def test_a_rotated_remote_key_is_fetched_again_once(w: World) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bridge import content, merge, metaformats, microformats
+from bridge import content, merge, metaformats, microformats, reader
 from bridge.post import Author, Media, Mention, Post, post_type
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -364,3 +364,14 @@ def test_fingerprint_and_image_key() -> None:
         "https://b.example/wp-content/uploads/2019/06/wall.jpg"
     assert image_key("https://b.example/u/photo-scaled.jpg") == "https://b.example/u/photo.jpg"
     assert image_key("https://b.example/u/2019-06.png") == "https://b.example/u/2019-06.png"
+
+
+async def test_an_unchanged_page_is_not_parsed_again_and_parsing_runs_off_the_loop() -> None:
+    html = '<article class="h-entry"><h1 class="p-name">Hello</h1><a class="u-url" href="/p/1">x</a></article>'
+    first = await reader.parse_off_loop(html, "https://blog.example/p/1")
+    assert microformats.parse_page(html, "https://blog.example/p/1") is first  # the same bytes: the same tree
+    assert microformats.parse_page(html, "https://blog.example/p/2") is not first  # another URL resolves otherwise
+    changed = microformats.parse_page(html.replace("Hello", "Hello again"), "https://blog.example/p/1")
+    assert changed is not first
+    post = microformats.post_from_mf2(changed)
+    assert post is not None and post.title == "Hello again" and post.url == "https://blog.example/p/1"

@@ -250,3 +250,17 @@ async def test_enqueue_many_skips_keys_already_there() -> None:
     await enqueue_many([("k", {"n": 1}, "a"), ("k", {"n": 2}, "b")])
     await enqueue_many([("k", {"n": 3}, "b"), ("k", {"n": 4}, "c")])
     assert sorted(await Job.all().values_list("payload", flat=True), key=lambda p: p["n"]) == [{"n": 1}, {"n": 2}, {"n": 4}]
+
+
+async def test_a_claim_leases_at_most_its_limit_oldest_first_and_others_get_the_rest() -> None:
+    # PostgreSQL may run an `IN (SELECT … LIMIT)` more than once: the claim must not lease more.
+    jobs = [await enqueue("batch", {"n": n}) for n in range(7)]
+    clock = Clock()
+    first = await worker({}, clock, owner="w1").claim(3)
+    assert [job.id for job in first] == [job.id for job in jobs[:3]]
+    assert all(job.lease_owner == "w1" and job.attempts == 1 and job.payload["n"] == n for n, job in enumerate(first))
+    second = await worker({}, clock, owner="w2").claim(10)
+    assert [job.id for job in second] == [job.id for job in jobs[3:]]
+    assert await Job.filter(state=JobState.RUNNING, lease_owner="w1").count() == 3
+    assert await Job.filter(state=JobState.RUNNING, lease_owner="w2").count() == 4
+    assert await Job.filter(state=JobState.QUEUED).count() == 0

@@ -1,0 +1,220 @@
+"""What the benchmarks share: the machine they ran on, summaries of repeated runs, a
+verifying sink in its own process, a bench database, and the bench config.
+
+Every benchmark measures its ceiling in the same run as the bridge and prints both with
+the ratio; repeated runs (`--runs`) report the median and the spread (min–max).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+
+def machine() -> str:
+    """Cores, CPU model, Python, OS: printed with every result."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} cores, {model}, Python {platform.python_version()} "
+            f"({platform.python_implementation()}), {platform.system()} {platform.release()}")
+
+
+def spread(values: Sequence[float], fmt: str = "{:.2f}") -> str:
+    """`median (min–max, n runs)`."""
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return (f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))}, "
+            f"{len(values)} runs)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int | None = None) -> float:
+    """Peak resident memory (VmHWM) of a process, this one by default, in MB."""
+    for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# -- the sink: every inbox of a fan-out, verifying, in its own process --------------------
+
+def run_sink(port: int, public_pem: str) -> None:
+    """Serve POST /inbox/{n}: verify the HTTP signature (401 if it fails) and count. It also
+    counts inboxes delivered twice, and twice *at the same time* (a request for an inbox
+    arriving while another for it is still being answered): the scale-out proof."""
+    from bridge.signatures import HttpRequest, verify
+
+    counts: dict[str, float] = {"verified": 0, "refused": 0, "repeated": 0, "concurrent": 0, "last_at": 0.0}
+    seen: set[str] = set()
+    busy: set[str] = set()
+
+    async def inbox(request: web.Request) -> web.Response:
+        path = request.raw_path
+        if path in busy:
+            counts["concurrent"] += 1
+        busy.add(path)
+        try:
+            body = await request.read()
+            signed = HttpRequest.of("POST", f"http://{request.host}{path}", list(request.headers.items()), body)
+            verdict = verify(signed, public_pem, datetime.now(UTC))
+            if hasattr(verdict, "reason"):
+                counts["refused"] += 1
+                return web.Response(status=401)
+            if path in seen:
+                counts["repeated"] += 1
+            seen.add(path)
+            counts["verified"] += 1
+            counts["last_at"] = time.time()  # when the last one was verified: the end of a run
+            await asyncio.sleep(0)  # an answer is not instant: a twin sent meanwhile is caught
+            return web.Response(status=202)
+        finally:
+            busy.discard(path)
+
+    async def count(request: web.Request) -> web.Response:
+        return web.json_response(counts)
+
+    async def reset(request: web.Request) -> web.Response:
+        counts.update(verified=0, refused=0, repeated=0, concurrent=0, last_at=0.0)
+        seen.clear()
+        return web.json_response(counts)
+
+    app = web.Application()
+    app.router.add_post("/inbox/{n}", inbox)
+    app.router.add_get("/count", count)
+    app.router.add_post("/reset", reset)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+class Sink:
+    """A client of the sink process: its counts, a reset, a wait."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.inbox = f"http://127.0.0.1:{port}/inbox/{{n}}"
+
+    @staticmethod
+    def start(public_pem: str) -> tuple[subprocess.Popen[bytes], Sink]:
+        """The sink process, verifying with `public_pem`, and a client of it."""
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--sink", str(port)],
+                                stdin=subprocess.PIPE)
+        assert proc.stdin is not None
+        proc.stdin.write(public_pem.encode())
+        proc.stdin.close()
+        return proc, Sink(port)
+
+    async def counts(self, session: aiohttp.ClientSession) -> dict[str, Any]:
+        async with session.get(f"http://127.0.0.1:{self.port}/count") as response:
+            return await response.json()  # type: ignore[no-any-return]
+
+    async def ready(self, session: aiohttp.ClientSession) -> None:
+        for _ in range(400):
+            try:
+                await self.counts(session)
+                return
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+        raise SystemExit("the sink did not start")
+
+    async def reset(self, session: aiohttp.ClientSession) -> None:
+        async with session.post(f"http://127.0.0.1:{self.port}/reset"):
+            pass
+
+    async def wait_for(self, session: aiohttp.ClientSession, n: int, timeout: float = 1800) -> float:
+        """Wait until `n` requests are verified; when the last was (time.time(), the sink's
+        clock): asked rarely, so the waiting costs the process under test next to nothing."""
+        deadline = time.monotonic() + timeout
+        while (counts := await self.counts(session))["verified"] < n:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"timed out: {counts}")
+            await asyncio.sleep(0.1)
+        return float(counts["last_at"])
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    proc.wait()
+
+
+# -- the bench database and config --------------------------------------------------------
+
+async def empty_postgres(url: str) -> None:
+    """Empty a PostgreSQL bench database (its public schema): name one that holds nothing else."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+
+
+def write_config(directory: Path, database_url: str, *, concurrency: int, level: str = "warning",
+                 port: int = 0, blogs: Sequence[str] = ("blog",), blog_url: str = "https://{name}.example/") -> Path:
+    """A bridge config for benches: private addresses allowed (the sink is on 127.0.0.1),
+    every inbox on one host, so the per-host limit is the global one."""
+    path = directory / "config.toml"
+    blog_tables = "".join(f'[[blogs]]\nname = "{name}"\nurl = "{blog_url.format(name=name)}"\n' for name in blogs)
+    path.write_text(f"""[server]\nbase_url = "https://bridge.example"\nlisten = "127.0.0.1:{port or 8080}"\n
+[database]\nurl = "{database_url}"\n[security]\nallow_private_addresses = true\n[log]\nlevel = "{level}"\n
+[queue]\nconcurrency = {concurrency}\npoll_seconds = 0.05\n
+[delivery]\nconcurrency = {concurrency}\nper_host_concurrency = {concurrency}\n
+{blog_tables}""")
+    return path
+
+
+async def add_followers(blog: str, followers: int, inboxes: int, inbox_url: str) -> None:
+    """`followers` accepted followers of `blog`, spread over `inboxes` shared inboxes."""
+    from tortoise import connections
+
+    from bridge.clock import utcnow
+
+    conn = connections.get("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = "$1, $2, $3, $4, $5, $6, $7" if postgres else "?, ?, ?, ?, ?, ?, ?"
+    sql = (f"INSERT INTO followers (blog, actor_uri, inbox, shared_inbox, state, created_at, accepted_at) "
+           f"VALUES ({marks})")
+    now = utcnow()
+    for start in range(0, followers, 5000):
+        rows = [[blog, f"https://h{n % inboxes}.example/users/u{n}", f"https://h{n % inboxes}.example/users/u{n}/inbox",
+                 inbox_url.format(n=n % inboxes), "accepted", now, now]
+                for n in range(start, min(followers, start + 5000))]
+        await conn.execute_many(sql, rows)
+
+
+def print_json_line(label: str, data: dict[str, Any]) -> None:
+    """A machine-readable line for bench/all.py (after the human-readable ones)."""
+    print(f"@{label} " + json.dumps(data), flush=True)
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--sink":
+    run_sink(int(sys.argv[2]), sys.stdin.read())

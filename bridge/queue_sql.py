@@ -1,0 +1,103 @@
+"""The queue's hot statements in plain SQL: claiming a batch of jobs and recording a batch done.
+
+A fan-out runs thousands of jobs a second; through the ORM, building the queries and
+parsing every timestamp of every claimed row cost more than the statements themselves
+(bench/fanout.py, the profile in docs/performance.md). Each is one statement:
+- claim, PostgreSQL: ``WITH … (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … RETURNING``:
+  rows another transaction holds are skipped, and the claimable condition is checked
+  again on the locked row version, so no job is leased to two workers at once;
+- claim, SQLite: one UPDATE … RETURNING, atomic under SQLite's single writer;
+- both read expired leases and due jobs in two index scans (the (state, run_after)
+  index gives due jobs in order): no sort of every claimable row per claim;
+- done: one UPDATE for the batch, guarded by owner and state (a job whose lease another
+  worker took is left to it).
+Datetimes go through the drivers' adapters (tortoise's sqlite adapter writes
+isoformat(" "), the format the ORM stores, so text comparisons order like the instants).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from tortoise import connections
+
+from .models import Job, JobState
+
+# What handlers read of a claimed job.
+CLAIMED_COLUMNS = "id, kind, payload, attempts, lease_owner, created_at"
+
+
+def _postgres(conn: Any) -> bool:
+    return bool(conn.capabilities.dialect == "postgres")
+
+
+async def claim_jobs(owner: str, now: datetime, lease_expires: datetime, limit: int) -> list[Job]:
+    """Lease up to `limit` ready jobs (queued and due, or running with an expired lease) to `owner`."""
+    conn = connections.get("default")
+    running, queued = JobState.RUNNING.value, JobState.QUEUED.value
+    # Two index scans, expired leases then due jobs, never one scan with an OR: with an OR
+    # both databases sort every claimable row on each claim (10,000 rows during a fan-out).
+    if _postgres(conn):
+        # CTEs, not `id IN (SELECT … LIMIT)`: PostgreSQL may run such a subquery more than
+        # once and lease more than `limit` rows; a CTE that locks is run once. Due jobs by
+        # run_after alone: the index's order, no sort (ties come in insertion order).
+        claimable = "((j.state = $4 AND j.run_after <= $5) OR (j.state = $1 AND j.lease_expires < $5))"
+        returned = ", ".join(f"j.{c.strip()}" for c in CLAIMED_COLUMNS.split(","))
+        sql = ("WITH expired AS (SELECT id FROM jobs WHERE state = $1 AND lease_expires < $5 ORDER BY id "
+               "LIMIT $6 FOR UPDATE SKIP LOCKED), "
+               "due AS (SELECT id FROM jobs WHERE state = $4 AND run_after <= $5 ORDER BY run_after "
+               "LIMIT $6 FOR UPDATE SKIP LOCKED), "
+               "picked AS (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT $6) "
+               f"UPDATE jobs j SET state = $1, lease_owner = $2, lease_expires = $3, attempts = j.attempts + 1, "
+               f"updated_at = $5 FROM picked WHERE j.id = picked.id AND {claimable} RETURNING {returned}")
+        params: list[Any] = [running, owner, lease_expires, queued, now, limit]
+    else:
+        sql = ("UPDATE jobs SET state = ?, lease_owner = ?, lease_expires = ?, attempts = attempts + 1, "
+               "updated_at = ? WHERE id IN ("
+               "SELECT id FROM (SELECT id FROM jobs WHERE state = ? AND lease_expires < ? ORDER BY id LIMIT ?) "
+               "UNION ALL "
+               "SELECT id FROM (SELECT id FROM jobs WHERE state = ? AND run_after <= ? ORDER BY run_after, id LIMIT ?) "
+               f"LIMIT ?) RETURNING {CLAIMED_COLUMNS}")
+        params = [running, owner, lease_expires, now, running, now, limit, queued, now, limit, limit]
+    rows = await conn.execute_query_dict(sql, params)  # execute_query drops RETURNING rows on asyncpg
+    jobs = [_job(row) for row in rows]
+    jobs.sort(key=lambda job: job.id)  # RETURNING promises no order
+    return jobs
+
+
+def _job(row: dict[str, Any]) -> Job:
+    """A Job instance from a claimed row, without the ORM's per-field conversions (what
+    `Model._init_from_db` does for a partial row, for these six columns only)."""
+    created, payload = row["created_at"], row["payload"]
+    job = Job.__new__(Job)
+    job.__dict__.update(
+        _partial=True,  # like `.only()`: saving it would write only these fields
+        _saved_in_db=True,
+        _custom_generated_pk=False,
+        _await_when_save={},
+        id=row["id"],
+        kind=row["kind"],
+        payload=json.loads(payload) if isinstance(payload, (str, bytes)) else payload,
+        attempts=row["attempts"],
+        lease_owner=row["lease_owner"],
+        created_at=datetime.fromisoformat(created) if isinstance(created, str) else created,
+    )
+    return job
+
+
+async def record_done(owner: str, ids: list[int], now: datetime) -> int:
+    """Mark these running jobs of `owner` done; how many were still ours."""
+    conn = connections.get("default")
+    if _postgres(conn):
+        sql = ("UPDATE jobs SET state = $1, lease_owner = NULL, lease_expires = NULL, finished_at = $2, "
+               "updated_at = $2 WHERE id = ANY($3::bigint[]) AND state = $4 AND lease_owner = $5")
+        params: list[Any] = [JobState.DONE.value, now, ids, JobState.RUNNING.value, owner]
+    else:
+        marks = ", ".join("?" * len(ids))
+        sql = ("UPDATE jobs SET state = ?, lease_owner = NULL, lease_expires = NULL, finished_at = ?, "
+               f"updated_at = ? WHERE id IN ({marks}) AND state = ? AND lease_owner = ?")
+        params = [JobState.DONE.value, now, now, *ids, JobState.RUNNING.value, owner]
+    count, _rows = await conn.execute_query(sql, params)
+    return int(count)
