@@ -14,7 +14,7 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 from bridge import db
 from bridge.config import Config, load_config
 from bridge.keys import INSTANCE_ACTOR
-from bridge.models import ActorKey, Job, JobState
+from bridge.models import ActorKey, Job, JobState, RevokedSession
 
 MIGRATIONS = sorted(p.stem for p in (Path(db.__file__).parent / "migrations").glob("0*.py"))
 
@@ -35,6 +35,25 @@ async def test_data_survives_the_upgrade_from_the_first_migration(config: Config
         await ActorKey.create(actor="blog", algorithm="rsa", private_pem="x", public_pem="y")  # the new table works
         assert await db.migrate(config.database) == []  # idempotent
         assert await db.pending_migrations(config.database) == []
+    finally:
+        await db.close_db()
+
+
+async def test_logouts_recorded_as_jobs_survive_the_upgrade(config: Config) -> None:
+    """Before 0009 a logout was a finished `admin.logout` job row: it becomes a revocation,
+    so a session logged out before the upgrade stays logged out after it."""
+    from datetime import timedelta
+
+    try:
+        await db.migrate(config.database, target="0008_interactions")
+        expires = db_now().replace(microsecond=0) + timedelta(hours=3)
+        await Job.create(kind="admin.logout", payload={}, state=JobState.DONE, run_after=expires, finished_at=expires,
+                         dedupe_key="admin.logout:s1d-Abc_9")
+        other = await Job.create(kind="deliver", payload={}, run_after=db_now())
+        assert await db.migrate(config.database) == ["0009_admin_sessions"]
+        revoked = await RevokedSession.get(sid="s1d-Abc_9")
+        assert revoked.expires_at == expires
+        assert await Job.all().values_list("id", flat=True) == [other.id]
     finally:
         await db.close_db()
 
