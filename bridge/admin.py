@@ -179,7 +179,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return render(request, "disabled.html", status=503)
     limiter = request.app[LIMITER]
     address = admin_auth.client_address(request)
-    wait = limiter.retry_after(address)
+    wait = await limiter.retry_after(address)
     if wait:
         log.warning("admin.login_limited address=%s retry_after=%.0f", address, wait)
         response = await login_form(request, status=429,
@@ -194,11 +194,12 @@ async def login(request: web.Request) -> web.StreamResponse:
         return await login_form(request, status=403, error="The form expired (CSRF check). Please try again.",
                                 next_path=_field(form, "next"))
     if not admin_auth.token_matches(config.server.admin_token, _field(form, "token")):
-        limiter.failed(address)
+        await limiter.failed(address)
         log.warning("admin.login_failed address=%s", address)
         return await login_form(request, status=401, error="That is not the admin token.",
                                 next_path=_field(form, "next"))
     cookie, session = admin_auth.new_session(key, config.admin.session_hours)
+    await admin_auth.prune_revoked(utcnow())
     log.info("admin.login address=%s session=%s", address, session.sid[:6])
     response = web.HTTPSeeOther(_safe_next(_field(form, "next")))
     response.set_cookie(COOKIE, cookie, path="/admin", httponly=True, samesite="Strict", secure=_secure(request),

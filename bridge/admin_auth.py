@@ -6,14 +6,13 @@ derived from the admin token and a per-install secret (the instance actor's priv
 key, which only this install's database holds): any bridge process on the same
 database accepts it, without a session table, and changing the admin token or rotating
 the instance key ends every session. Logging out records the session id as revoked in
-the database (a finished `admin.logout` job row whose dedupe key is the session id, kept
-until the session would have expired anyway), so a stolen copy of the cookie stops
-working on every process at once. The CSRF token of a session is an HMAC of its id:
+the database (a `RevokedSession` row, kept until the session would have expired anyway),
+so a stolen copy of the cookie stops working on every process at once. The CSRF token of a session is an HMAC of its id:
 nothing to store, different for each session, checked on every POST.
 
-The login limit counts failed attempts per client address in this process (a second
-process doubles the allowance at most). Behind a reverse proxy on loopback, the client
-address is the last hop of `X-Forwarded-For`.
+The login limit counts failed attempts per client address in the database
+(`LoginFailure` rows), so it holds across every bridge process. Behind a reverse proxy on
+loopback, the client address is the last hop of `X-Forwarded-For`.
 """
 
 from __future__ import annotations
@@ -22,17 +21,17 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import deque
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from .clock import Clock, utcnow
 from .keys import INSTANCE_ACTOR, active_key
-from .models import Job, JobState
+from .models import LoginFailure, RevokedSession
 
 COOKIE = "bridge_admin"
-LOGOUT_JOB = "admin.logout"  # never enqueued to run: a revocation record (state done)
+ADDRESS_MAX = 64  # WARNING: LoginFailure.address's max_length
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +89,18 @@ def token_matches(configured: str, offered: str) -> bool:
 
 
 async def revoke(session: Session) -> None:
-    """Record the session as logged out, for every process."""
+    """Record the session as logged out, for every process (twice is a no-op)."""
     expires = datetime.fromtimestamp(session.expires, UTC)
-    await Job.bulk_create([Job(kind=LOGOUT_JOB, payload={}, state=JobState.DONE, run_after=expires,
-                               finished_at=expires, dedupe_key=f"{LOGOUT_JOB}:{session.sid}")],
-                          ignore_conflicts=True)
+    await RevokedSession.bulk_create([RevokedSession(sid=session.sid, expires_at=expires)], ignore_conflicts=True)
 
 
 async def is_revoked(session: Session) -> bool:
-    return await Job.filter(dedupe_key=f"{LOGOUT_JOB}:{session.sid}").exists()
+    return await RevokedSession.filter(sid=session.sid).exists()
+
+
+async def prune_revoked(now: datetime) -> int:
+    """Forget revocations of sessions that have expired anyway (their cookies are refused)."""
+    return await RevokedSession.filter(expires_at__lte=now).delete()
 
 
 def client_address(request: web.Request) -> str:
@@ -110,32 +112,32 @@ def client_address(request: web.Request) -> str:
     return remote
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoginLimiter:
-    """Failed logins per client address in a sliding window."""
+    """Failed logins per client address in a sliding window, counted in the database.
+
+    Two processes checking at the same instant may each let one more guess through before
+    the count catches up; the limit is still shared, not multiplied by the process count."""
 
     attempts: int
     window_seconds: float
-    failures: dict[str, deque[float]] = field(default_factory=dict)
+    clock: Clock = utcnow
 
-    def _recent(self, address: str, now: float) -> deque[float]:
-        times = self.failures.setdefault(address, deque())
-        while times and now - times[0] >= self.window_seconds:
-            times.popleft()
-        return times
-
-    def retry_after(self, address: str, now: float | None = None) -> float:
+    async def retry_after(self, address: str) -> float:
         """0 when this address may try; else the seconds until it may."""
-        now = time.monotonic() if now is None else now
-        times = self._recent(address, now)
-        if len(times) < self.attempts:
-            if not times:
-                self.failures.pop(address, None)
+        now = self.clock()
+        since = now - timedelta(seconds=self.window_seconds)
+        recent = LoginFailure.filter(address=address[:ADDRESS_MAX], failed_at__gt=since)
+        if await recent.count() < self.attempts:
             return 0.0
-        return max(1.0, self.window_seconds - (now - times[0]))
+        # A slot frees when the `attempts`-th newest failure leaves the window.
+        edge = await recent.order_by("-failed_at").offset(self.attempts - 1).first()
+        if edge is None:  # deleted meanwhile by another process's prune
+            return 0.0
+        return max(1.0, self.window_seconds - (now - edge.failed_at).total_seconds())
 
-    def failed(self, address: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        self._recent(address, now).append(now)
-        if len(self.failures) > 10_000:  # a spray from many addresses: forget the oldest
-            self.failures.pop(next(iter(self.failures)))
+    async def failed(self, address: str) -> None:
+        """Count a failure, and forget failures that no window counts any more (all addresses)."""
+        now = self.clock()
+        await LoginFailure.create(address=address[:ADDRESS_MAX], failed_at=now)
+        await LoginFailure.filter(failed_at__lte=now - timedelta(seconds=self.window_seconds)).delete()

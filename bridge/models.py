@@ -361,3 +361,35 @@ class RemoteObject(Model):
 
     def __str__(self) -> str:
         return f"remote object {self.object_id}"
+
+
+class RevokedSession(Model):
+    """A dashboard session ended by logout (`admin_auth.revoke`). Sessions are signed
+    cookies, not rows: only their revocation is stored, so every process refuses a stolen
+    copy. Kept until the session would have expired anyway, then pruned."""
+
+    sid = fields.CharField(max_length=64, primary_key=True)
+    revoked_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "admin_revoked_sessions"
+
+    def __str__(self) -> str:
+        return f"revoked session {self.sid[:6]}"
+
+
+class LoginFailure(Model):
+    """One failed dashboard login from a client address: the login limit counts these in
+    its window, so it holds across every bridge process on the database."""
+
+    id = fields.BigIntField(primary_key=True)
+    address = fields.CharField(max_length=64)
+    failed_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "admin_login_failures"
+        indexes = (("address", "failed_at"),)
+
+    def __str__(self) -> str:
+        return f"login failure from {self.address} at {self.failed_at}"

@@ -33,7 +33,7 @@ from . import metrics
 from .clock import Clock, utcnow
 from .config import Config, QueueConfig
 from .db import in_own_task
-from .models import Job, JobState
+from .models import Job, JobState, RevokedSession
 from .queue_sql import claim_jobs, record_done
 from .retry import Deferred, Outcome, RetryPolicy, decide
 
@@ -442,8 +442,9 @@ class Worker:
         self._last_prune = time.monotonic()
         cutoff = self.clock() - timedelta(days=self.settings.keep_done_days)
         deleted = await Job.filter(state=JobState.DONE, finished_at__lt=cutoff).delete()
-        if deleted:
-            log.info("queue.pruned done_jobs=%d", deleted)
+        revocations = await RevokedSession.filter(expires_at__lte=self.clock()).delete()
+        if deleted or revocations:
+            log.info("queue.pruned done_jobs=%d revoked_sessions=%d", deleted, revocations)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge import admin_auth
 from bridge.app import make_app
+from bridge.clock import utcnow
 from bridge.config import load_config
+from bridge.models import Job, LoginFailure, RevokedSession
 
 from .admin_seed import TOKEN
 
@@ -91,6 +94,35 @@ async def test_failed_logins_are_limited_per_address(client: TestClient) -> None
     assert other.status == 303
 
 
+async def test_failed_logins_elsewhere_count_here(client: TestClient) -> None:
+    """A password spray spread over several bridge processes: the failures another process
+    recorded (its own limiter, the same database) limit this one too."""
+    other_process = admin_auth.LoginLimiter(attempts=3, window_seconds=15 * 60)
+    for _ in range(3):
+        await other_process.failed("198.51.100.7")
+    csrf = await login_csrf(client)
+    limited = await client.post("/admin/login", data={"token": TOKEN, "csrf": csrf},
+                                headers={"X-Forwarded-For": "198.51.100.7"})
+    assert limited.status == 429 and int(limited.headers["Retry-After"]) > 0
+    # Only from a proxy on loopback is X-Forwarded-For believed: the limited address is not
+    # 127.0.0.1, which still gets in.
+    assert await other_process.retry_after("127.0.0.1") == 0
+
+
+async def test_the_login_window_slides_and_old_failures_are_forgotten(client: TestClient) -> None:
+    start = utcnow()
+    now = [start]
+    limiter = admin_auth.LoginLimiter(attempts=2, window_seconds=600, clock=lambda: now[0])
+    await limiter.failed("192.0.2.1")
+    now[0] = start + timedelta(seconds=100)
+    await limiter.failed("192.0.2.1")
+    assert await limiter.retry_after("192.0.2.1") == 500  # until the first failure leaves the window
+    now[0] = start + timedelta(seconds=600)
+    assert await limiter.retry_after("192.0.2.1") == 0
+    await limiter.failed("192.0.2.2")  # any failure prunes every address's stale ones
+    assert await LoginFailure.filter(address="192.0.2.1").count() == 1
+
+
 def test_sessions_are_signed_expire_and_are_bound_to_the_key() -> None:
     key, other = b"k" * 32, b"o" * 32
     cookie, session = admin_auth.new_session(key, hours=1, now=1000.0)
@@ -116,6 +148,18 @@ async def test_logout_revokes_the_session_for_every_process(client: TestClient) 
     # The old cookie, replayed, is refused: the revocation is in the database, not in this process.
     replay = await client.get("/admin", headers={"Cookie": f"bridge_admin={cookie}"}, allow_redirects=False)
     assert replay.status == 303 and replay.headers["Location"].startswith("/admin/login")
+    revoked = await RevokedSession.get(sid=cookie.split(".")[0])
+    assert revoked.expires_at.timestamp() == int(cookie.split(".")[1])
+    assert not await Job.exists()  # a revocation is not a job
+
+
+async def test_revocations_are_pruned_once_their_sessions_expire(client: TestClient) -> None:
+    await RevokedSession.create(sid="expired", expires_at=utcnow() - timedelta(seconds=1))
+    await RevokedSession.create(sid="current", expires_at=utcnow() + timedelta(hours=1))
+    csrf = await login_csrf(client)
+    response = await client.post("/admin/login", data={"token": TOKEN, "csrf": csrf}, allow_redirects=False)
+    assert response.status == 303
+    assert await RevokedSession.all().values_list("sid", flat=True) == ["current"]
 
 
 def test_admin_config_keys_default_as_documented_and_name_the_key_when_wrong(write_config: Any) -> None:

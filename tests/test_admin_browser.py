@@ -234,6 +234,13 @@ async def test_operator_session_in_a_real_browser(site: tuple[str, Config, Seede
         assert mobile.url == f"{base}{path}"
         width = await mobile.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width} px wide on a phone"
+        # Every section of the menu in view: the nav wraps, it does not scroll sideways.
+        links = await mobile.eval_on_selector_all(
+            "header.top nav a", "els => els.map(e => { const r = e.getBoundingClientRect();"
+                     " return [e.textContent.trim(), r.left, r.right]; })")
+        assert [label for label, _, _ in links][-2:] == ["Hosts", "Jobs"]
+        hidden = [label for label, left, right in links if left < 0 or right > 390]
+        assert not hidden, f"{path}: {hidden} off screen on a phone"
         await shot(mobile, f"phone-{name}")
     await phone.close()
 

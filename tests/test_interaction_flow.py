@@ -70,7 +70,8 @@ def note(n: int, actor: str = ALICE, in_reply_to: str = f"{BASE}/users/blog/post
 
 
 def create(obj: dict[str, Any], verb: str = "Create") -> dict[str, Any]:
-    return {"id": f"{obj['id']}/{verb.lower()}/{obj.get('content', '')[-8:-4]}", "type": verb,
+    suffix = obj.get("content", "")[-8:-4].replace(" ", "-")  # ids hold no spaces (bridge/textguard.py)
+    return {"id": f"{obj['id']}/{verb.lower()}/{suffix}", "type": verb,
             "actor": obj["attributedTo"], "object": obj}
 
 

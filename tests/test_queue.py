@@ -10,7 +10,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from bridge.config import Config, QueueConfig
-from bridge.models import Job, JobState
+from bridge.models import Job, JobState, RevokedSession
 from bridge.queue import JobContext, Worker, enqueue, enqueue_many, queue_depth, retry_dead, utcnow
 from bridge.retry import Deferred, PermanentError, RetryLater
 
@@ -229,8 +229,12 @@ async def test_finished_jobs_are_pruned_after_their_keep_time() -> None:
     w = worker({"ping": Recorder()}, clock, keep_done_days=7)
     await w.run_once()
     await Job.filter(id=old.id).update(finished_at=clock.now - timedelta(days=8))
+    # Dashboard logouts are kept only while the session could still be used.
+    await RevokedSession.create(sid="expired", expires_at=clock.now - timedelta(seconds=1))
+    await RevokedSession.create(sid="current", expires_at=clock.now + timedelta(hours=1))
     await w._maybe_prune()
     assert await Job.all().values_list("id", flat=True) == [recent.id]
+    assert await RevokedSession.all().values_list("sid", flat=True) == ["current"]
 
 
 async def test_a_deferred_job_comes_back_later_without_spending_an_attempt() -> None:
