@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
+from tortoise.context import get_current_context
 
 from . import __version__, admin, db, inbox, interaction_pages, metrics_http, ping, public
 from .appkeys import CONFIG, HTTP, WORKER
@@ -111,8 +112,16 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     applied = await prepare_storage(config)
     log.info("db.ready url=%s migrations_applied=%d", config.database.redacted_url, len(applied))
+    opened = get_current_context()
     yield
-    await db.close_db()
+    if opened is None:
+        await db.close_db()
+        return
+    # tortoise keeps its connections in a contextvar: the cleanup may run in another task than
+    # the startup (a test fixture's teardown does), where they would be invisible and stay
+    # open (aiosqlite's worker threads then keep the process from exiting).
+    with opened:
+        await db.close_db()
 
 
 async def _http_client(app: web.Application) -> AsyncIterator[None]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import HTTP, WORKER, make_app
@@ -47,3 +49,26 @@ async def test_app_without_workers_leaves_jobs_queued(config: Config) -> None:
         assert (await Job.get(id=job.id)).state is JobState.QUEUED
         assert WORKER not in app
         assert (await client.get("/healthz")).status == 200
+
+
+async def test_cleanup_in_another_task_closes_the_database(config: Config, is_postgres: bool) -> None:
+    """tortoise keeps its connections in a contextvar; a test fixture's teardown (or any
+    runner) may clean the app up in another task than the one that started it. The
+    connections must be closed anyway: an open aiosqlite connection's thread keeps the
+    process from exiting (a CI run hung on it)."""
+    if is_postgres:
+        pytest.skip("aiosqlite's connection threads are what is counted here")
+
+    def sqlite_threads() -> int:
+        return sum(1 for t in threading.enumerate() if "_connection_worker_thread" in t.name and t.is_alive())
+
+    before = sqlite_threads()
+    server = TestServer(make_app(config, workers=False))
+    await asyncio.create_task(server.start_server())
+    assert sqlite_threads() > before
+    await asyncio.create_task(server.close())
+    for _ in range(50):  # the thread ends once it has handled the close
+        if sqlite_threads() == before:
+            break
+        await asyncio.sleep(0.05)
+    assert sqlite_threads() == before
