@@ -24,6 +24,7 @@ from . import __version__, admin_auth, admin_data
 from .admin_auth import COOKIE, LoginLimiter, Session
 from .appkeys import CONFIG
 from .clock import utcnow
+from .models import Job, JobState, RemoteHost
 from .queue import retry_dead
 
 log = logging.getLogger("bridge.admin")
@@ -83,6 +84,8 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     from . import admin_interactions
 
     context.setdefault("session", None)
+    if template == "error.html" and status >= 400:
+        refused(request, status, f"{context.get('title')}: {context.get('reason')}")
     html = request.app[JINJA].get_template(template).render(
         interactions_nav=admin_interactions.BUILT, version=__version__, base_url=config.server.base_url, path=request.path, notice=notice,
         blogs=[b.name for b in config.blogs], **context)
@@ -95,8 +98,30 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     return response
 
 
+def refused(request: web.Request, status: int, reason: str) -> None:
+    """The one log record of a refused dashboard request (`admin.refused`)."""
+    level = logging.WARNING if status in (401, 403, 429) else logging.INFO
+    log.log(level, "admin.refused status=%d method=%s path=%s address=%s reason=%r", status, request.method,
+            request.path, admin_auth.client_address(request), reason[:300])
+
+
 def _int(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdigit() else default
+    return admin_data.number(value, default)
+
+
+async def _form(request: web.Request) -> Any:
+    """The POSTed form; None (refusal logged) when it is over the app's client_max_size."""
+    try:
+        return await request.post()
+    except web.HTTPRequestEntityTooLarge as exc:
+        refused(request, 413, exc.text or "the form is too large")
+        return None
+
+
+def _too_large(request: web.Request) -> web.Response:
+    response = web.Response(text="The form is too large.", status=413, content_type="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _secure(request: web.Request) -> bool:
@@ -130,11 +155,13 @@ def page(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             if request.method == "POST":
                 return render(request, "error.html", status=403, title="Not logged in",
                               reason="Your session has ended. Log in again, then repeat the action.")
+            refused(request, 303, "not logged in: sent to the login form")
             raise web.HTTPSeeOther("/admin/login?" + urlencode({"next": request.path_qs}))
         if request.method == "POST":
-            form = await request.post()
+            form = await _form(request)
+            if form is None:
+                return _too_large(request)
             if not admin_auth.check_csrf(session, _field(form, "csrf")):
-                log.warning("admin.csrf_refused path=%s", request.path)
                 return render(request, "error.html", status=403, title="Request refused",
                               reason="The form's security token is missing or wrong (CSRF check). "
                                      "Reload the page and try again.")
@@ -164,6 +191,8 @@ async def login_form(request: web.Request, *, error: str = "", status: int = 200
         return render(request, "disabled.html", status=503)
     if await current_session(request) is not None and not error:
         raise web.HTTPSeeOther("/admin")
+    if status >= 400:
+        refused(request, status, error)
     key = await admin_auth.signing_key(config.server.admin_token)
     nonce = request.cookies.get(LOGIN_COOKIE) or admin_auth.new_session(key, 1)[1].sid
     response = render(request, "login.html", status=status, error=error, csrf=admin_auth.csrf_token(key, "login:" + nonce),
@@ -181,12 +210,13 @@ async def login(request: web.Request) -> web.StreamResponse:
     address = admin_auth.client_address(request)
     wait = await limiter.retry_after(address)
     if wait:
-        log.warning("admin.login_limited address=%s retry_after=%.0f", address, wait)
         response = await login_form(request, status=429,
                                     error=f"Too many failed attempts. Try again in {int(wait // 60) + 1} minutes.")
         response.headers["Retry-After"] = str(int(wait))
         return response
-    form = await request.post()
+    form = await _form(request)
+    if form is None:
+        return _too_large(request)
     key = await admin_auth.signing_key(config.server.admin_token)
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not admin_auth.check_csrf(Session("", 0, admin_auth.csrf_token(key, "login:" + nonce)),
@@ -195,7 +225,6 @@ async def login(request: web.Request) -> web.StreamResponse:
                                 next_path=_field(form, "next"))
     if not admin_auth.token_matches(config.server.admin_token, _field(form, "token")):
         await limiter.failed(address)
-        log.warning("admin.login_failed address=%s", address)
         return await login_form(request, status=401, error="That is not the admin token.",
                                 next_path=_field(form, "next"))
     cookie, session = admin_auth.new_session(key, config.admin.session_hours)
@@ -254,6 +283,9 @@ async def remove_follower(request: web.Request, session: Session) -> web.StreamR
     form = await request.post()
     config = request.app[CONFIG]
     blog = _field(form, "blog") or None
+    if not _field(form, "actor").strip():
+        return render(request, "error.html", status=400, session=session, title="Bad request",
+                      reason="Name a follower.")
     if blog is not None:
         config.blog(blog)  # a blog that is not configured: ConfigError → 400 below
     try:
@@ -274,19 +306,23 @@ async def posts_page(request: web.Request, session: Session) -> web.StreamRespon
 
 @page
 async def post_page(request: web.Request, session: Session) -> web.StreamResponse:
-    post_id = _int(request.match_info["id"], 0)
-    post, deliveries = await admin_data.post_deliveries(request.app[CONFIG], post_id)
+    post_id = admin_data.row_id(request.match_info["id"])
+    post, deliveries = await admin_data.post_deliveries(request.app[CONFIG], post_id) if post_id else (None, [])
     if post is None:
         return render(request, "error.html", status=404, session=session, title="No such post",
-                      reason=f"There is no post {post_id}.")
+                      reason=f"There is no post {request.match_info['id'][:40]}.")
     return render(request, "post.html", session=session, post=post, title=admin_data._title(post.data),
                   deliveries=deliveries)
 
 
 @page
 async def redeliver(request: web.Request, session: Session) -> web.StreamResponse:
-    post_id = _int(request.match_info["id"], 0)
-    ids = await admin_data.redeliver_post(request.app[CONFIG], post_id)
+    post_id = admin_data.row_id(request.match_info["id"])
+    post, deliveries = await admin_data.post_deliveries(request.app[CONFIG], post_id) if post_id else (None, [])
+    if post_id is None or post is None:
+        return render(request, "error.html", status=404, session=session, title="No such post",
+                      reason=f"There is no post {request.match_info['id'][:40]}.")
+    ids = [d.job_id for d in deliveries if d.state == JobState.DEAD.value]
     count = await retry_dead(ids) if ids else 0
     log.info("admin.redeliver post=%d jobs=%d", post_id, count)
     raise _back(request, f"/admin/posts/{post_id}", "redelivered" if count else "nothing", count)
@@ -300,7 +336,13 @@ async def hosts_page(request: web.Request, session: Session) -> web.StreamRespon
 @page
 async def reset_host(request: web.Request, session: Session) -> web.StreamResponse:
     form = await request.post()
-    done = await admin_data.reset_host(_field(form, "host"))
+    host = _field(form, "host").strip()
+    if not host:
+        return render(request, "error.html", status=400, session=session, title="Bad request", reason="Name a host.")
+    if not await RemoteHost.exists(host=host[:255]):
+        return render(request, "error.html", status=404, session=session, title="No such host",
+                      reason=f"No delivery to {host[:100]} has been recorded.")
+    done = await admin_data.reset_host(host)
     raise _back(request, "/admin/hosts", "reset" if done else "nothing")
 
 
@@ -318,8 +360,11 @@ async def retry_jobs(request: web.Request, session: Session) -> web.StreamRespon
     which = _field(form, "job")
     if which == "all":
         count = await retry_dead()
-    elif which.isdigit():
-        count = await retry_dead([int(which)])
+    elif (job_id := admin_data.row_id(which)) is not None:
+        if not await Job.exists(id=job_id):
+            return render(request, "error.html", status=404, session=session, title="No such job",
+                          reason=f"There is no job {job_id}.")
+        count = await retry_dead([job_id])
     else:
         return render(request, "error.html", status=400, session=session, title="Bad request",
                       reason="Name a job id, or all.")

@@ -70,7 +70,9 @@ def read_cookie(key: bytes, cookie: str | None, now: float | None = None) -> Ses
     if not cookie or cookie.count(".") != 2:
         return None
     sid, expires, mac = cookie.split(".")
-    if not expires.isdigit() or not hmac.compare_digest(mac, _mac(key, f"{sid}.{expires}")):
+    # Bytes, not str: compare_digest raises TypeError on a str with non-ASCII characters.
+    if not (expires.isascii() and expires.isdigit()) or \
+            not hmac.compare_digest(mac.encode(), _mac(key, f"{sid}.{expires}").encode()):
         return None
     if int(expires) <= (now if now is not None else time.time()):
         return None
@@ -78,7 +80,8 @@ def read_cookie(key: bytes, cookie: str | None, now: float | None = None) -> Ses
 
 
 def check_csrf(session: Session, submitted: str | None) -> bool:
-    return bool(submitted) and hmac.compare_digest(session.csrf, submitted or "")
+    # Bytes, not str: compare_digest raises TypeError on a str with non-ASCII characters.
+    return bool(submitted) and hmac.compare_digest(session.csrf.encode(), (submitted or "").encode())
 
 
 def token_matches(configured: str, offered: str) -> bool:

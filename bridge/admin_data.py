@@ -255,3 +255,23 @@ async def reset_host(host: str) -> bool:
 async def dead_jobs(offset: int = 0) -> tuple[list[Job], int]:
     query = Job.filter(state=JobState.DEAD)
     return await query.order_by("-finished_at", "-id").offset(offset).limit(PAGE), await query.count()
+
+
+MAX_ROW_ID = 2**63 - 1  # the BIGINT primary keys
+
+
+def row_id(raw: str | None) -> int | None:
+    """A row id as typed in a path or a form: ASCII digits (never `²` or `١٢`, which
+    `str.isdigit` accepts), 1 to a BIGINT's maximum; None for anything else."""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ROW_ID else None
+
+
+def number(raw: str | None, default: int) -> int:
+    """A paging offset or a count from a query string: ASCII digits within a BIGINT, else the default."""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        return default
+    return int(raw)
+

@@ -11,6 +11,7 @@ from aiohttp import web
 from tortoise.functions import Count
 
 from . import interactions_admin
+from .admin_data import number, row_id
 from .appkeys import CONFIG
 from .content import text_of
 from .models import Interaction, InteractionState
@@ -41,7 +42,7 @@ def add_routes(app: web.Application, page: Callable[..., Any], render: Callable[
     async def interactions_page(request: web.Request, session: Any) -> web.StreamResponse:
         held = request.query.get("held") == "1"
         blog = request.query.get("blog") or None
-        offset = int(request.query.get("offset", "0")) if request.query.get("offset", "0").isdigit() else 0
+        offset = number(request.query.get("offset"), 0)
         rows = await interactions_admin.list_interactions(held=True if held else None, blog=blog, limit=PAGE + 1,
                                                           offset=offset)
         counts = await held_by_blog() or {}
@@ -53,11 +54,12 @@ def add_routes(app: web.Application, page: Callable[..., Any], render: Callable[
     async def act(request: web.Request, session: Any) -> web.StreamResponse:
         action = request.match_info["action"]
         raw = request.match_info["id"]
-        if action not in ACTIONS or not raw.isdigit():
+        interaction_id = row_id(raw)
+        if action not in ACTIONS or interaction_id is None:
             return render(request, "error.html", status=404, session=session, title="No such action",
-                          reason=f"{action} {raw}")
+                          reason=f"{action[:40]} {raw[:40]}")
         try:
-            await ACTIONS[action](int(raw))
+            await ACTIONS[action](interaction_id)
         except interactions_admin.UnknownInteraction as exc:
             return render(request, "error.html", status=404, session=session, title="No such interaction",
                           reason=str(exc))

@@ -129,7 +129,8 @@ def _tags(value: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def reply_from_as2(obj: Mapping[str, Any], actor: str, activity: Mapping[str, Any] | None = None) -> Interaction:
     """A Note (Article, Question, Page) as a reply. Raises ValueError when it is none."""
-    if obj.get("type") not in REPLY_TYPES or not is_http_url(obj.get("id")):
+    # isinstance first: a list or an object as `type` is unhashable (a TypeError, not "not a post").
+    if not isinstance(obj.get("type"), str) or obj["type"] not in REPLY_TYPES or not is_http_url(obj.get("id")):
         raise ValueError(f"not a post: {obj.get('type')!r}")
     mentions, hashtags = _tags(obj.get("tag"))
     language = None

@@ -69,7 +69,7 @@ async def handle(ctx: JobContext, row: InboxActivity) -> bool:
         obj = activity.get("object")
         if kind == "Create" and isinstance(obj, str) and host_of(obj) == host_of(row.actor):
             obj = await _fetch_object(ctx, obj)  # sent by reference: read it from its server
-        if isinstance(obj, dict) and obj.get("type") in REPLY_TYPES:
+        if isinstance(obj, dict) and isinstance(obj.get("type"), str) and obj["type"] in REPLY_TYPES:
             await _reply(ctx, row, obj, update=kind == "Update")
             return True
         if kind == "Update" and id_of(obj) == row.actor:

@@ -8,16 +8,23 @@ followers-only or direct, or unknown → 404 (nothing public was ever there).
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from aiohttp import web
 
 from .appkeys import CONFIG
 from .hentry_page import Author, render_gone, render_interaction
 from .interaction import Interaction as Seen, interaction_from_row_values
+from .negotiation import error_response
 from .models import BlogPost, Interaction, InteractionState, Visibility
 from .ping import PING_PATH
 from .urls import interaction_page
 
 _HTML = "text/html"
+_PREFIX = "/interactions/"
+_ID = re.compile(r"[0-9]{1,19}")
+MAX_ID = 2**63 - 1  # the BIGINT primary key
 _PUBLIC = (Visibility.PUBLIC, Visibility.UNLISTED)
 
 
@@ -48,10 +55,8 @@ async def page_html(base_url: str, row: Interaction) -> str:
 
 async def interaction_view(request: web.Request) -> web.Response:
     base = request.app[CONFIG].server.base_url
-    try:
-        row = await Interaction.get_or_none(id=int(request.match_info["id"]))
-    except ValueError:
-        row = None
+    interaction_id = page_id(request.match_info["id"])
+    row = await Interaction.get_or_none(id=interaction_id) if interaction_id is not None else None
     headers = {"Link": f'<{base}{PING_PATH}>; rel="webmention"', "X-Robots-Tag": "noindex",
                "Content-Security-Policy": "default-src 'none'; img-src https: http:; style-src 'none'"}
     # Made private by an edit after the blog had it: gone, so the blog drops it too.
@@ -59,9 +64,33 @@ async def interaction_view(request: web.Request) -> web.Response:
     if row is not None and (row.state in (InteractionState.DELETED, InteractionState.REJECTED) or withdrawn):
         return web.Response(status=410, text=render_gone(base + PING_PATH), content_type=_HTML, headers=headers)
     if row is None or row.state is not InteractionState.PUBLISHED or row.visibility not in _PUBLIC:
-        return web.json_response({"error": "not_found", "detail": "no such interaction"}, status=404)
+        return error_response(404, "no such interaction")
     return web.Response(text=await page_html(base, row), content_type=_HTML, charset="utf-8", headers=headers)
 
 
+def page_id(raw: str) -> int | None:
+    """The id in /interactions/ID: ASCII digits (not `²` or `١٢`) within the BIGINT key; None otherwise."""
+    if not _ID.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
+async def answerable(base_url: str, target: str) -> str:
+    """Why a webmention to `target` (a page of the bridge) cannot be taken; "" when it can.
+    An interaction page is a target only while it is served (published and public)."""
+    path = urlsplit(target).path
+    if not path.startswith(_PREFIX):
+        return ""
+    interaction_id = page_id(path[len(_PREFIX):])
+    if interaction_id is None:
+        return "target is not an interaction page"
+    row = await Interaction.get_or_none(id=interaction_id)
+    if row is None or row.state is not InteractionState.PUBLISHED or row.visibility not in _PUBLIC:
+        return "target is no published interaction"
+    return ""
+
+
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/interactions/{id:[0-9]+}", interaction_view)
+    # Any id reaches the view, so a bad one is refused (and logged) like an unknown one.
+    app.router.add_get(_PREFIX + "{id}", interaction_view)

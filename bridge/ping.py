@@ -65,7 +65,11 @@ async def receive_ping(request: web.Request) -> web.Response:
         return web.json_response({"error": "too_large", "detail": why}, status=413)
     source, target = str(form.get("source", "")).strip(), str(form.get("target", "")).strip()
     blog, why = check_ping(config, source, target)
-    if blog is None:
+    if blog is not None:  # the blog answering back: the interaction page it answers must be served
+        from .interaction_pages import answerable
+
+        why = await answerable(config.server.base_url, target)
+    if blog is None or why:
         log.info("ping.refused source=%s target=%s reason=%s", source, target, why)
         return web.json_response({"error": "invalid_request", "detail": why}, status=400)
     await enqueue(PING_JOB, {"blog": blog.name, "source": source, "target": target})

@@ -70,7 +70,7 @@ async def resolve(remote: RemoteActors, base_url: str, urls: Iterable[str]) -> d
             log.info("reply_target.unresolved url=%s error=%s", url, exc)
             continue
         object_id, kind = id_of(doc), doc.get("type")
-        if not object_id or kind not in REPLY_TYPES:
+        if not object_id or not isinstance(kind, str) or kind not in REPLY_TYPES:  # a list type: unhashable
             log.info("reply_target.unresolved url=%s reason=not a post (%s)", url, kind)
             continue
         author = id_of(doc.get("attributedTo")) or id_of(doc.get("actor"))

@@ -4,7 +4,8 @@ target's fetch returned: its final URL after redirects, its `Link` headers and i
 The spec's order: the first HTTP `Link` header with `rel` containing `webmention`, else the
 first `<link>` or `<a>` element in document order whose `rel` contains it. Relative URLs
 are resolved against the final URL (webmention.rocks #23: after redirects); an empty
-`href` is the page itself; a query string is kept as it is. The HTML is read by a real
+`href` is the page itself; a query string is kept as it is; the first candidate that is
+no URL at all (a malformed IPv6 host) means no endpoint. The HTML is read by a real
 tokenizer (the stdlib's), so markup in comments, in `<script>`/`<style>` text or written
 as escaped text, or inside text-only elements (`<textarea>`, `<title>`…) is not markup
 and is never taken.
@@ -29,13 +30,22 @@ def rels(value: str | None) -> list[str]:
     return [token.lower() for token in (value or "").split()]
 
 
+def _resolve(base: str, href: str) -> str | None:
+    """`href` made absolute against `base`; None when it is no URL at all (`http://[zz]/`:
+    urljoin raises ValueError on a malformed IPv6 host)."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
+
+
 def _from_link_headers(values: Iterable[str], base: str) -> str | None:
     for header in values:
         # Each link-value: <uri-reference> followed by ;-separated params (RFC 8288 §3).
         for match in re.finditer(r'<([^>]*)>((?:\s*;\s*[^;,]+(?:="[^"]*"|=[^;,]*)?)*)', header):
             for param in re.finditer(r';\s*([^\s=;,]+)\s*(?:=\s*("[^"]*"|[^;,]*))?', match.group(2)):
                 if param.group(1).lower() == "rel" and REL in rels((param.group(2) or "").strip('"')):
-                    return urljoin(base, match.group(1).strip())
+                    return _resolve(base, match.group(1).strip())
     return None
 
 
@@ -65,7 +75,7 @@ def _from_html(html: str, base: str) -> str | None:
     parser = _FirstWebmentionLink()
     parser.feed(html)
     parser.close()
-    return None if parser.href is None else urljoin(base, parser.href)
+    return None if parser.href is None else _resolve(base, parser.href)
 
 
 def discover_endpoint(final_url: str, link_headers: Iterable[str], html: str | None,

@@ -17,7 +17,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from bridge import db
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, load_config
+from bridge.clock import utcnow
 from bridge.fetch import FetchError
+from bridge.models import Interaction, InteractionKind, InteractionState, Job, Visibility
 from bridge.ping import PING_JOB, ping_job
 from bridge.queue import JobContext, enqueue
 from tests.fedi import Peer
@@ -146,3 +148,81 @@ async def test_a_failing_source_raises_so_the_job_is_retried(env: tuple[Config, 
         with pytest.raises(FetchError):
             await ping_job(job, JobContext(config=config, http=session))
         assert await snapshot() == before
+
+
+# The blog answering back: a webmention whose target is one of our interaction pages
+# (README "The blog answers back"). The page answered must be one the bridge serves:
+# a published, public interaction; a malformed or unknown id, or an interaction held,
+# private, rejected or deleted, is refused at the door (no job queued).
+INTERACTIONS = [("published", InteractionState.PUBLISHED, Visibility.PUBLIC),
+                ("held", InteractionState.HELD, Visibility.PUBLIC),
+                ("followers-only", InteractionState.PRIVATE, Visibility.FOLLOWERS),
+                ("rejected", InteractionState.REJECTED, Visibility.PUBLIC),
+                ("deleted", InteractionState.DELETED, Visibility.PUBLIC)]
+NOT_A_PAGE, NOT_PUBLISHED = "target is not an interaction page", "target is no published interaction"
+ANSWER_BACK: list[Case] = [
+    *[Case(f"answer to interaction page id {label}", 400, NOT_A_PAGE, form(ON_BLOG, TARGET + "interactions/" + raw))
+      for label, raw in (("not a number", "abc"), ("negative", "-1"), ("zero", "0"), ("empty", ""),
+                         ("30 digits", "9" * 30), ("2^63", str(2**63)), ("superscript two", "\u00b2"),
+                         ("superscript two, percent-encoded", "%C2%B2"), ("Arabic-Indic", "\u0661\u0662"),
+                         ("fullwidth one", "\uff11"), ("float", "1.5"), ("with a trailing slash", "{published}/"),
+                         ("with a path after it", "{published}/x"), ("SQL", "1%20OR%201=1"))],
+    Case("answer to an unknown interaction", 400, NOT_PUBLISHED, form(ON_BLOG, TARGET + "interactions/999999")),
+    Case("answer to the largest id", 400, NOT_PUBLISHED, form(ON_BLOG, TARGET + f"interactions/{2**63 - 1}")),
+    *[Case(f"answer to a {label} interaction", 400, NOT_PUBLISHED, form(ON_BLOG, TARGET + "interactions/{" + label + "}"))
+      for label, _state, _vis in INTERACTIONS[1:]],
+    Case("answer to an interaction page over http", 400, "target is not on this bridge",
+         form(ON_BLOG, "http://bridge.example/interactions/{published}")),
+    Case("answer from another site to a published interaction", 400, "source is not a page of a blog bridged here",
+         form("https://elsewhere.example/reply", TARGET + "interactions/{published}")),
+]
+
+
+async def _interactions() -> dict[str, str]:
+    made = {}
+    for n, (label, state, visibility) in enumerate(INTERACTIONS):
+        row = await Interaction.create(
+            blog="blog", kind=InteractionKind.REPLY, object_id=f"https://social.example/notes/{n}",
+            actor_uri="https://social.example/users/alice", host="social.example", target_url=TARGET,
+            state=state, visibility=visibility, published=utcnow(), content="<p>hi</p>")
+        made[label] = str(row.id)
+    return made
+
+
+def _fill_ids(value: Any, made: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for label, row_id in made.items():
+            value = value.replace("{" + label + "}", row_id)
+        return value
+    if isinstance(value, dict):
+        return {k: _fill_ids(v, made) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("case", ANSWER_BACK, ids=ids(ANSWER_BACK))
+async def test_answer_back_door_refuses(env: tuple[Config, Peer], caplog: pytest.LogCaptureFixture, case: Case) -> None:
+    config, blog = env
+    made = await _interactions()
+    watch(caplog, "bridge.ping")
+    async with TestClient(TestServer(make_app(config, workers=False))) as client:
+        before = await snapshot()
+        caplog.clear()
+        response = await client.post("/webmention", **_fill_ids(_fill(case.send, blog), made))
+        answer = await response.json()
+        after = await snapshot()
+        record("webmention ping", case, got_status=response.status, got_reason=answer.get("detail", ""),
+               detail=answer.get("error", ""), db_unchanged=before == after)
+        assert (response.status, answer.get("detail")) == (case.status, case.reason), answer
+        assert_logged_once(caplog, "ping.refused", "reason=")
+        assert after == before
+
+
+async def test_an_answer_to_a_published_interaction_is_taken(env: tuple[Config, Peer]) -> None:
+    """The rows' baseline: the same webmention to a served interaction page is queued."""
+    config, blog = env
+    made = await _interactions()
+    async with TestClient(TestServer(make_app(config, workers=False))) as client:
+        response = await client.post("/webmention", data={"source": blog.url("/2025/01/02/hello/"),
+                                                          "target": f"{TARGET}interactions/{made['published']}"})
+        assert response.status == 202, await response.text()
+    assert await Job.filter(kind=PING_JOB).count() == 1
