@@ -19,6 +19,10 @@ All inboxes are on one host here, so `delivery.per_host_concurrency` is the glob
 
 Run: python bench/fanout.py [--database postgres://postgres@127.0.0.1:5432/bench_perf]
      [--sizes 10000:1000,100000:10000] [--runs 3]
+Also printed: the CPU of the event loop's thread beside the ceiling's, the CPU the local
+PostgreSQL server spent during the bridge's run, and when the first delivery arrived.
+Profiles of the bridge process: BENCH_PROFILE=out.txt (pyinstrument), BENCH_PYSPY=out.txt
+(py-spy's collapsed stacks per thread, lower overhead), BENCH_LOG=1 (its log lines).
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (  # noqa: E402
-    Sink, add_followers, empty_postgres, machine, peak_rss_mb, print_json_line, spread, stop, write_config,
+    Sink, add_followers, empty_postgres, machine, peak_rss_mb, postgres_cpu_seconds, print_json_line, spread, stop,
+    write_config,
 )
 
 import aiohttp  # noqa: E402
@@ -51,8 +56,13 @@ CONCURRENCY = 64
 
 async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
     """Run the fan-out to the end in this process; print seconds and peak memory as JSON."""
+    if os.environ.get("BENCH_LOG"):  # the bridge's log lines, with milliseconds since the start
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(relativeCreated)d %(message)s")
     from bridge import db
     from bridge.app import BUILTIN_HANDLERS, new_http_session
+    from bridge.delivery import warm_signing_keys
     from bridge.config import load_config
     from bridge.keys import ACTOR_UPDATE_JOB
     from bridge.queue import JobContext, Worker, enqueue
@@ -62,26 +72,30 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
     session = new_http_session(config)
     worker = Worker(config.queue, BUILTIN_HANDLERS, context=JobContext(config=config, http=session))
     running = asyncio.create_task(worker.run())
+    await warm_signing_keys(worker.context)  # as the app does when its worker starts
     sink = Sink(sink_port)
     async with aiohttp.ClientSession() as probe:
         await asyncio.sleep(0.2)  # the worker is polling
         cpu = time.process_time()
+        main_cpu = time.thread_time()
         started = time.time()  # the sink's clock: the same machine
         await enqueue(ACTOR_UPDATE_JOB, {"actor": "blog", "reason": "bench"})
         ended = await sink.wait_for(probe, expect)
         cpu = time.process_time() - cpu
+        main_cpu = time.thread_time() - main_cpu
     worker.stop()
     await running
     await session.close()
     await db.close_db()
-    print(json.dumps({"seconds": ended - started, "cpu_seconds": cpu, "peak_rss_mb": peak_rss_mb()}), flush=True)
+    print(json.dumps({"started": started, "seconds": ended - started, "cpu_seconds": cpu,
+                      "main_cpu_seconds": main_cpu, "peak_rss_mb": peak_rss_mb()}), flush=True)
 
 
 # -- one measured run ---------------------------------------------------------------------
 
-async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int) -> tuple[float, float]:
-    """Seconds (and CPU seconds of this process) for `n` signed POSTs from a bare aiohttp
-    client, signing in a thread pool."""
+async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int) -> tuple[float, float, float]:
+    """Seconds, CPU seconds of this process and of its event loop's thread, for `n` signed
+    POSTs from a bare aiohttp client, signing in a thread pool."""
     from bridge.signatures import HttpRequest, Scheme, sign_request
 
     pool = ThreadPoolExecutor(max_workers=threads)
@@ -98,12 +112,14 @@ async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int) -> tu
                     assert response.status == 202, response.status
 
         cpu = time.process_time()
+        main_cpu = time.thread_time()
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu
+        main_cpu = time.thread_time() - main_cpu
     pool.shutdown()
-    return seconds, cpu
+    return seconds, cpu, main_cpu
 
 
 async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]:
@@ -136,9 +152,14 @@ async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]
             # The ceiling before and after the bridge: the load of a shared machine drifts.
             before = await ceiling(sink, key, probe_body, inboxes, SIGNING_THREADS)
             await sink.reset(probe)
-            bridge = subprocess.run([sys.executable, __file__, "--bridge", str(path), str(sink.port), str(inboxes)],
-                                    stdout=subprocess.PIPE, check=True, text=True)
+            command = [sys.executable, __file__, "--bridge", str(path), str(sink.port), str(inboxes)]
+            if os.environ.get("BENCH_PYSPY"):  # py-spy's collapsed stacks of the bridge process (low overhead)
+                command = ["py-spy", "record", "--nonblocking", "--threads", "-r", "500", "-f", "raw", "-o",
+                           os.environ["BENCH_PYSPY"], "--", *command]
+            db_cpu = postgres_cpu_seconds()
+            bridge = subprocess.run(command, stdout=subprocess.PIPE, check=True, text=True)
             measured = json.loads(bridge.stdout.strip().splitlines()[-1])
+            db_cpu = postgres_cpu_seconds() - db_cpu if url.startswith("postgres") else 0.0
             await asyncio.sleep(0.5)  # stragglers (a delivery sent twice) would show now
             counted = await sink.counts(probe)
             jobs = await Job.filter(kind="deliver").count()
@@ -154,7 +175,10 @@ async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]
     ceiling_s = (before[0] + after[0]) / 2
     rate, top = inboxes / measured["seconds"], inboxes / ceiling_s
     return {"body_bytes": len(body), "cpu_ms": measured["cpu_seconds"] * 1000 / inboxes,
-            "ceiling_cpu_ms": (before[1] + after[1]) * 1000 / 2 / inboxes, "followers": followers, "inboxes": inboxes, "jobs": jobs, "verified": counted["verified"],
+            "ceiling_cpu_ms": (before[1] + after[1]) * 1000 / 2 / inboxes,
+            "loop_cpu_ms": measured["main_cpu_seconds"] * 1000 / inboxes,
+            "ceiling_loop_cpu_ms": (before[2] + after[2]) * 1000 / 2 / inboxes,
+            "db_cpu_ms": db_cpu * 1000 / inboxes, "first_ms": (counted["first_at"] - measured["started"]) * 1000, "followers": followers, "inboxes": inboxes, "jobs": jobs, "verified": counted["verified"],
             "refused": counted["refused"], "repeated": counted["repeated"], "seconds": measured["seconds"],
             "rate": rate, "ceiling_seconds": ceiling_s, "ceiling": top, "ratio": rate / top,
             "peak_rss_mb": measured["peak_rss_mb"]}
@@ -174,7 +198,9 @@ async def main(database: str, sizes: list[tuple[int, int]], runs: int) -> None:
                   f"{r['verified']}, refused {r['refused']}, repeated {r['repeated']}: bridge {r['seconds']:.2f} s "
                   f"{r['rate']:.0f}/s, peak {r['peak_rss_mb']:.0f} MB; ceiling {r['ceiling_seconds']:.2f} s "
                   f"{r['ceiling']:.0f}/s; ratio {r['ratio']:.2f}; CPU per delivery {r['cpu_ms']:.2f} ms "
-                  f"(ceiling {r['ceiling_cpu_ms']:.2f} ms)", flush=True)
+                  f"(ceiling {r['ceiling_cpu_ms']:.2f} ms), of which the event loop's thread {r['loop_cpu_ms']:.2f} ms "
+                  f"(ceiling {r['ceiling_loop_cpu_ms']:.2f} ms)" + (f", PostgreSQL {r['db_cpu_ms']:.2f} ms" if kind == "postgres" else "")
+                  + f"; first delivery after {r['first_ms']:.0f} ms", flush=True)
 
         def col(name: str) -> list[float]:
             return [r[name] for r in results]
@@ -192,7 +218,11 @@ async def main(database: str, sizes: list[tuple[int, int]], runs: int) -> None:
                                    "ceilings": col("ceiling"), "ratio": statistics.median(col("ratio")),
                                    "ratios": col("ratio"), "peak_rss_mb": max(col("peak_rss_mb")),
                                    "cpu_ms": statistics.median(col("cpu_ms")),
-                                   "ceiling_cpu_ms": statistics.median(col("ceiling_cpu_ms"))})
+                                   "ceiling_cpu_ms": statistics.median(col("ceiling_cpu_ms")),
+                                   "loop_cpu_ms": statistics.median(col("loop_cpu_ms")),
+                                   "ceiling_loop_cpu_ms": statistics.median(col("ceiling_loop_cpu_ms")),
+                                   "db_cpu_ms": statistics.median(col("db_cpu_ms")),
+                                   "first_ms": statistics.median(col("first_ms"))})
 
 
 def sizes_arg(text: str) -> list[tuple[int, int]]:

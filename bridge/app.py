@@ -20,7 +20,7 @@ from . import __version__, admin, db, inbox, interaction_pages, metrics_http, pi
 from .appkeys import CONFIG, HTTP, WORKER
 from .config import Config
 from .fetch import user_agent
-from .delivery import DELIVER_JOB, deliver_job
+from .delivery import DELIVER_JOB, deliver_job, warm_signing_keys
 from .fanout import PUBLISH_JOB, actor_update_job, publish_job
 from .inbox import INBOX_JOB
 from .inbox_flow import inbox_job
@@ -138,9 +138,11 @@ def _queue_workers(handlers: Mapping[str, Handler]) -> Callable[[web.Application
         worker = Worker(config.queue, handlers, context=JobContext(config=config, http=app[HTTP]))
         app[WORKER] = worker
         task = asyncio.create_task(worker.run(), name="queue-worker")
+        warm = asyncio.create_task(warm_signing_keys(worker.context), name="warm-keys")
         scheduler = asyncio.create_task(_poll_scheduler(config), name="poll-scheduler")
         yield
         scheduler.cancel()
+        warm.cancel()
         worker.stop()  # stop claiming; in-flight jobs get the grace period, then go back to the queue
         await task
 

@@ -36,6 +36,7 @@ from .config import DeliveryConfig
 from .fetch import AddressRefused, FetchError
 from .http_signing import PostResult, remember_scheme, remembered_scheme, signed_post
 from .keys import signing_key
+from .signatures import SigningKey
 from .models import Job, OutboundActivity, RemoteHost
 from .queue import JobContext, memoized
 from .remote import forget_actor
@@ -152,6 +153,29 @@ def limits_for(settings: DeliveryConfig) -> Limits:
 # -- the job ---------------------------------------------------------------------------
 
 
+async def _signing_key(ctx: JobContext, actor: str) -> SigningKey:
+    assert ctx.config is not None
+    base_url = ctx.config.server.base_url
+
+    async def load() -> SigningKey:
+        key = await signing_key(base_url, actor)
+        await asyncio.to_thread(lambda: key.private_key)  # parsed and checked off the loop, once
+        return key
+
+    return await memoized(ctx, ("signing-key", actor), KEY_TTL, load)  # type: ignore[no-any-return]
+
+
+async def warm_signing_keys(ctx: JobContext) -> None:
+    """Read and check each blog's signing key before the first delivery needs it (a fan-out's
+    first deliveries would otherwise wait for it)."""
+    assert ctx.config is not None
+    for blog in ctx.config.blogs:
+        try:
+            await _signing_key(ctx, blog.name)
+        except Exception as exc:  # no key yet (made on first use), or a broken one: its delivery says so
+            log.info("keys.not_loaded actor=%s error=%s", blog.name, type(exc).__name__)
+
+
 def forget_signing_key(ctx: JobContext, actor: str) -> None:
     """Drop the remembered signing key of `actor` (after a key rotation)."""
     ctx.memo.pop(("signing-key", actor), None)
@@ -211,7 +235,7 @@ async def deliver_job(job: Job, ctx: JobContext) -> None:
     try:
         actor = payload["actor"]
         # Read once a while, not per delivery: a rotated key is picked up within KEY_TTL.
-        key = await memoized(ctx, ("signing-key", actor), KEY_TTL, lambda: signing_key(config.server.base_url, actor))
+        key = await _signing_key(ctx, actor)
         known_scheme = await memoized(ctx, ("scheme", host), SCHEME_TTL, lambda: remembered_scheme(host))
         activity, body = await _activity(ctx, payload)
         started = time.monotonic()

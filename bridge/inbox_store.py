@@ -23,13 +23,16 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from .actor_doc import ResolvedKey
 from .clock import utcnow
-from .queue import enqueue_many
+from .models import JobState
+from .queue import enqueue_many, wake_local_workers
 from .signatures import Rejection
 from .verify import KeyResolver
 
@@ -54,20 +57,27 @@ def job_payload(row_id: int, item: Accepted) -> dict[str, Any]:
             "recipient": item.recipient}
 
 
+_INSERT = ("INSERT INTO inbox_activities (activity_id, actor, type, recipient, key_id, signature_scheme, body, "
+           "received_at) VALUES {values} ON CONFLICT (activity_id) DO NOTHING RETURNING id, activity_id")
+
+
+def _insert(items: Sequence[Accepted], now: datetime, postgres: bool) -> tuple[str, list[Any]]:
+    values, params = [], []
+    for n, item in enumerate(items):
+        values.append("(" + ", ".join(f"${8 * n + k}" if postgres else "?" for k in range(1, 9)) + ")")
+        params += [item.activity["id"], item.actor, item.activity["type"], item.recipient, item.key_id,
+                   item.scheme, json.dumps(item.activity, ensure_ascii=False), now]
+    return _INSERT.format(values=", ".join(values)), params
+
+
 async def store_batch(items: Sequence[Accepted]) -> list[bool]:
     """Store the items and their jobs in one transaction; per item, whether it was new."""
     now = utcnow()
+    if connections.get("default").capabilities.dialect == "postgres":
+        return await _store_batch_postgres(items, now)
     async with in_transaction() as conn:
-        postgres = conn.capabilities.dialect == "postgres"
-        values, params = [], []
-        for n, item in enumerate(items):
-            values.append("(" + ", ".join(f"${8 * n + k}" if postgres else "?" for k in range(1, 9)) + ")")
-            params += [item.activity["id"], item.actor, item.activity["type"], item.recipient, item.key_id,
-                       item.scheme, json.dumps(item.activity, ensure_ascii=False), now]
-        rows = await conn.execute_query_dict(
-            "INSERT INTO inbox_activities (activity_id, actor, type, recipient, key_id, signature_scheme, body, "
-            f"received_at) VALUES {', '.join(values)} ON CONFLICT (activity_id) DO NOTHING RETURNING id, activity_id",
-            params)
+        sql, params = _insert(items, now, postgres=False)
+        rows = await conn.execute_query_dict(sql, params)
         new = {row["activity_id"]: row["id"] for row in rows}
         fresh: list[bool] = []
         jobs = []
@@ -77,6 +87,25 @@ async def store_batch(items: Sequence[Accepted]) -> list[bool]:
             if row_id is not None:
                 jobs.append((INBOX_JOB, job_payload(row_id, item), None))
         await enqueue_many(jobs, using_db=conn)  # type: ignore[arg-type]
+    return fresh
+
+
+async def _store_batch_postgres(items: Sequence[Accepted], now: datetime) -> list[bool]:
+    """PostgreSQL: the activities and their jobs in one statement (its own transaction, one
+    round trip, committed as durably as any other): the jobs' payloads are built from the
+    rows the INSERT returns, as `job_payload` builds them."""
+    insert, params = _insert(items, now, postgres=True)
+    n = len(params)
+    sql = (f"WITH stored AS ({insert.replace('RETURNING id, activity_id', 'RETURNING id, activity_id, type, recipient')}), "
+           "queued AS (INSERT INTO jobs (kind, payload, state, attempts, run_after, created_at, updated_at) "
+           f"SELECT ${n + 1}, jsonb_build_object('inbox_activity', id, 'activity_id', activity_id, 'type', type, "
+           f"'recipient', recipient), ${n + 2}, 0, ${n + 3}, ${n + 3}, ${n + 3} FROM stored) "
+           "SELECT id, activity_id FROM stored")
+    rows = await connections.get("default").execute_query_dict(sql, [*params, INBOX_JOB, JobState.QUEUED.value, now])
+    new = {row["activity_id"]: row["id"] for row in rows}
+    fresh = [new.pop(item.activity["id"], None) is not None for item in items]  # a twin later: a duplicate
+    if any(fresh):
+        wake_local_workers()
     return fresh
 
 

@@ -13,6 +13,7 @@ them finish within a grace period or gives them back.
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import json
 import logging
@@ -34,13 +35,14 @@ from .clock import Clock, utcnow
 from .config import Config, QueueConfig
 from .db import in_own_task
 from .models import Job, JobState, RevokedSession
-from .queue_sql import claim_jobs, record_done
+from .queue_sql import claim_jobs, record_done, settle_and_claim
 from .retry import Deferred, Outcome, RetryPolicy, decide
 
 log = logging.getLogger("bridge.queue")
 
 ENTRY_POINT_GROUP = "bridge.jobs"  # installed packages may add job kinds here
 _MAX_ERROR_CHARS = 2000
+READY_SECONDS = 2.0  # a job claimed ahead waits this long for a slot, then goes back
 
 
 
@@ -111,7 +113,7 @@ async def enqueue(
         # INSERT … ON CONFLICT DO NOTHING: no exception, so an open PostgreSQL transaction survives.
         await Job.bulk_create([Job(**values)], ignore_conflicts=True, using_db=using_db)
         job = await Job.filter(dedupe_key=dedupe_key).using_db(using_db).get()
-    _wake_local_workers()
+    wake_local_workers()
     return job
 
 
@@ -125,18 +127,21 @@ async def enqueue_many(jobs: list[tuple[str, Mapping[str, Any], str]], *, using_
     conn = using_db or connections.get("default")
     now = utcnow()
     columns = "kind, payload, state, attempts, run_after, dedupe_key, created_at, updated_at"
+    encoded = [json.dumps(payload, separators=(",", ":"), ensure_ascii=False) for _kind, payload, _key in jobs]
     if conn.capabilities.dialect == "postgres":
-        sql = (f"INSERT INTO jobs ({columns}) VALUES ($1, $2, $3, 0, $4, $5, $4, $4) "
-               "ON CONFLICT (dedupe_key) DO NOTHING")
+        # One statement for the whole batch (arrays unnested): executemany costs a round of
+        # the protocol per row, and a fan-out's rows are most of its database work.
+        await conn.execute_query(
+            f"INSERT INTO jobs ({columns}) SELECT kind, payload::jsonb, $4, 0, $5, dedupe_key, $5, $5 "
+            "FROM unnest($1::text[], $2::text[], $3::text[]) AS batch(kind, payload, dedupe_key) "
+            "ON CONFLICT (dedupe_key) DO NOTHING",
+            [[kind for kind, _payload, _key in jobs], encoded, [key for _kind, _payload, key in jobs],
+             JobState.QUEUED.value, now])
     else:
         sql = f"INSERT OR IGNORE INTO jobs ({columns}) VALUES (?, ?, ?, 0, ?, ?, ?, ?)"
-    rows = []
-    for kind, payload, key in jobs:
-        encoded = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        row: list[Any] = [kind, encoded, JobState.QUEUED.value, now, key]
-        rows.append(row if conn.capabilities.dialect == "postgres" else [*row, now, now])
-    await conn.execute_many(sql, rows)
-    _wake_local_workers()
+        await conn.execute_many(sql, [[kind, payload, JobState.QUEUED.value, now, key, now, now]
+                                      for (kind, _payload, key), payload in zip(jobs, encoded, strict=True)])
+    wake_local_workers()
 
 
 async def retry_dead(job_ids: list[int] | None = None) -> int:
@@ -146,7 +151,7 @@ async def retry_dead(job_ids: list[int] | None = None) -> int:
         query = query.filter(id__in=job_ids)
     count = await query.update(state=JobState.QUEUED, attempts=0, run_after=utcnow(), finished_at=None)
     if count:
-        _wake_local_workers()
+        wake_local_workers()
     return count
 
 
@@ -162,7 +167,8 @@ async def queue_depth() -> dict[str, int]:
 _local_wakeups: set[asyncio.Event] = set()
 
 
-def _wake_local_workers() -> None:
+def wake_local_workers() -> None:
+    """Tell this process's workers that jobs were just added (they need not wait for a poll)."""
     for event in _local_wakeups:
         event.set()
 
@@ -181,13 +187,19 @@ class Worker:
     owner: str = field(default_factory=worker_name)
     clock: Clock = utcnow
     _inflight: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
+    # Claimed ahead (at most one claim batch), started the moment a slot frees: a busy worker
+    # does not leave its slots empty while its next claim travels to the database and back.
+    _ready: collections.deque[tuple[float, Job]] = field(default_factory=collections.deque, init=False)
+    _progressed: bool = field(default=False, init=False)  # a job finished since the last claim
     # Jobs whose handler is done, waiting for their group commit: they no longer hold a slot.
     _settling: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _stopping: bool = field(default=False, init=False)
     _last_prune: float = field(default=float("-inf"), init=False)
-    # Group commit of finished jobs: (job id, waiter) pairs recorded by one UPDATE a round.
+    # Group commit of finished jobs: (job id, waiter) pairs recorded by one UPDATE a round,
+    # by `run()`'s loop with its next claim while it runs, else by a recorder task.
     _done: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list, init=False)
+    _looping: bool = field(default=False, init=False)
     _recording: bool = field(default=False, init=False)
     _recorder: asyncio.Task[None] | None = field(default=None, init=False)  # held: the loop keeps only weak refs
 
@@ -231,26 +243,36 @@ class Worker:
         renewer = asyncio.create_task(self._renew_leases(), name="lease-renewer")
         log.info("worker.start owner=%s concurrency=%d", self.owner, self.settings.concurrency)
         failures = 0
+        self._looping = True
         try:
             while not self._stopping:
                 self._wakeup.clear()
-                free = self.settings.concurrency - len(self._inflight)
+                self._give_back_stale()
+                # Claim in batches while busy (one round trip per few jobs, not per job), and
+                # one batch ahead of the free slots while jobs finish (not while all hang).
+                busy = len(self._inflight) + len(self._ready)
+                want = self.settings.concurrency - busy + (self._claim_batch if self._progressed else 0)
+                if want < self._claim_batch and busy:
+                    want = 0
+                if want:
+                    self._progressed = False
+                done, self._done = self._done, []
                 claimed: list[Job] = []
-                # Claim in batches while busy: one claim round trip per few jobs, not per job.
-                if free > 0 and (free >= self._claim_batch or not self._inflight):
+                if want or done:
                     try:
-                        claimed = await in_own_task(self.claim(free))  # see bridge/db.py
+                        # The jobs finished meanwhile are recorded with the claim: one round trip.
+                        claimed = await in_own_task(self._settle_and_claim(done, want))  # see bridge/db.py
                         await self._maybe_prune()
                         failures = 0
                     except Exception as exc:  # a database restart must not end the worker
+                        _fail_all(done, exc)  # unrecorded: their leases expire and they run again
                         failures += 1
                         log.warning("worker.claim_failed owner=%s failures=%d error=%s", self.owner, failures, _one_line(exc))
                         await asyncio.sleep(min(30.0, self.settings.poll_seconds * 2**failures))
-                for job in claimed:
-                    task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
-                    self._inflight[job.id] = task
-                    task.add_done_callback(functools.partial(self._finished, job.id))
-                if claimed and len(claimed) == free:
+                now = time.monotonic()
+                self._ready.extend((now, job) for job in claimed)
+                self._start_ready()
+                if (claimed and len(claimed) == want) or self._done:
                     await asyncio.sleep(0)
                     continue
                 if self._stopping:
@@ -260,6 +282,8 @@ class Worker:
                 except TimeoutError:
                     pass
         finally:
+            self._looping = False
+            self._start_recorder()  # what finished during the last round, and while draining
             _local_wakeups.discard(self._wakeup)
             await self._drain()
             renewer.cancel()
@@ -270,8 +294,29 @@ class Worker:
         self._stopping = True
         self._wakeup.set()
 
+    def _start_ready(self) -> None:
+        """Start claimed jobs while there are free slots."""
+        while self._ready and len(self._inflight) < self.settings.concurrency and not self._stopping:
+            _claimed_at, job = self._ready.popleft()
+            task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+            self._inflight[job.id] = task
+            task.add_done_callback(functools.partial(self._finished, job.id))
+
+    def _give_back_stale(self) -> None:
+        """Jobs claimed ahead that found no slot for a while (every slot held by slow jobs)
+        go back to the queue, for a worker with free slots."""
+        stale: list[Job] = []
+        while self._ready and (self._stopping or time.monotonic() - self._ready[0][0] > READY_SECONDS):
+            stale.append(self._ready.popleft()[1])
+        for job in stale:
+            task = asyncio.create_task(self._release(job), name=f"release-{job.id}")
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+
     def _finished(self, job_id: int, _task: asyncio.Task[None]) -> None:
-        self._inflight.pop(job_id, None)
+        if self._inflight.pop(job_id, None) is not None:
+            self._progressed = True
+        self._start_ready()
         self._wakeup.set()  # a slot is free
 
     def _free_slot(self, job_id: int) -> None:
@@ -281,10 +326,13 @@ class Worker:
         if task is not None:
             self._settling.add(task)
             task.add_done_callback(self._settling.discard)
+            self._progressed = True
+            self._start_ready()
             self._wakeup.set()
 
     async def _drain(self) -> None:
         """Let in-flight jobs finish within the grace period, then give the rest back."""
+        self._give_back_stale()  # those claimed ahead: at once (we are stopping)
         if not self._inflight and not self._settling:
             return
         tasks = [*self._inflight.values(), *self._settling]
@@ -360,15 +408,36 @@ class Worker:
             job.kind, job.id, job.attempts, elapsed * 1000, decision.delay, error,
         )
 
+    async def _settle_and_claim(self, done: list[tuple[int, asyncio.Future[None]]], limit: int) -> list[Job]:
+        now = self.clock()
+        ids = [job_id for job_id, _waiter in done]
+        recorded, jobs = await settle_and_claim(
+            self.owner, ids, now, now + timedelta(seconds=self.settings.lease_seconds), limit)
+        self._recorded(done, recorded)
+        return jobs
+
     async def _record_done(self, job: Job) -> None:
         """Mark the job done, together with the others finishing meanwhile (one UPDATE for
         all): a fan-out finishes hundreds of deliveries a second. Returns once recorded."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._done.append((job.id, waiter))
-        if not self._recording:
+        if self._looping:
+            self._wakeup.set()  # `run()` records it with its next claim
+        else:
+            self._start_recorder()
+        await waiter
+
+    def _start_recorder(self) -> None:
+        if self._done and not self._recording:
             self._recording = True
             self._recorder = asyncio.create_task(self._record_done_rounds())
-        await waiter
+
+    def _recorded(self, batch: list[tuple[int, asyncio.Future[None]]], updated: int) -> None:
+        if updated < len(batch):
+            log.warning("job.lease_lost owner=%s jobs=%d recorded=%d", self.owner, len(batch), updated)
+        for _job_id, waiter in batch:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def _record_done_rounds(self) -> None:
         try:
@@ -379,15 +448,9 @@ class Worker:
                     # Guarded by owner and state: a job whose lease another worker took is left to it.
                     updated = await record_done(self.owner, ids, self.clock())
                 except Exception as exc:
-                    for _job_id, waiter in batch:
-                        if not waiter.done():
-                            waiter.set_exception(exc)
+                    _fail_all(batch, exc)
                     continue
-                if updated < len(ids):
-                    log.warning("job.lease_lost owner=%s jobs=%d recorded=%d", self.owner, len(ids), updated)
-                for _job_id, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_result(None)
+                self._recorded(batch, updated)
         finally:
             self._recording = False
 
@@ -426,10 +489,11 @@ class Worker:
         interval = self.settings.lease_seconds / 3
         while True:
             await asyncio.sleep(interval)
-            if not self._inflight:
+            held = [*self._inflight, *(job.id for _at, job in self._ready)]
+            if not held:
                 continue
             try:
-                await Job.filter(id__in=list(self._inflight), lease_owner=self.owner, state=JobState.RUNNING).update(
+                await Job.filter(id__in=held, lease_owner=self.owner, state=JobState.RUNNING).update(
                     lease_expires=self.clock() + timedelta(seconds=self.settings.lease_seconds)
                 )
             except Exception as exc:
@@ -445,6 +509,12 @@ class Worker:
         revocations = await RevokedSession.filter(expires_at__lte=self.clock()).delete()
         if deleted or revocations:
             log.info("queue.pruned done_jobs=%d revoked_sessions=%d", deleted, revocations)
+
+
+def _fail_all(waiters: list[tuple[int, asyncio.Future[None]]], exc: BaseException) -> None:
+    for _job_id, waiter in waiters:
+        if not waiter.done():
+            waiter.set_exception(exc)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -10,7 +10,14 @@ parsing every timestamp of every claimed row cost more than the statements thems
 - both read expired leases and due jobs in two index scans (the (state, run_after)
   index gives due jobs in order): no sort of every claimable row per claim;
 - done: one UPDATE for the batch, guarded by owner and state (a job whose lease another
-  worker took is left to it).
+  worker took is left to it);
+- `settle_and_claim`, what a running worker does: the jobs finished since its last call
+  recorded done and the next jobs claimed in one transaction, one trip to the database
+  (a fan-out's claims otherwise queue behind its done records on the one connection).
+  Their commit does not wait for the disk (PostgreSQL: synchronous_commit off for that
+  transaction; SQLite: synchronous NORMAL while it runs): a claim or a done mark lost with
+  a database crash only makes its job run again, which a queue that runs every job at
+  least once allows. Everything else the bridge stores keeps waiting for the disk.
 Datetimes go through the drivers' adapters (tortoise's sqlite adapter writes
 isoformat(" "), the format the ORM stores, so text comparisons order like the instants).
 """
@@ -18,6 +25,7 @@ isoformat(" "), the format the ORM stores, so text comparisons order like the in
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -36,10 +44,22 @@ def _postgres(conn: Any) -> bool:
 async def claim_jobs(owner: str, now: datetime, lease_expires: datetime, limit: int) -> list[Job]:
     """Lease up to `limit` ready jobs (queued and due, or running with an expired lease) to `owner`."""
     conn = connections.get("default")
+    sql, params = _claim_sql(_postgres(conn), owner, now, lease_expires, limit)
+    rows = await conn.execute_query_dict(sql, params)  # execute_query drops RETURNING rows on asyncpg
+    return _jobs(rows)
+
+
+def _jobs(rows: list[dict[str, Any]]) -> list[Job]:
+    jobs = [_job(row) for row in rows]
+    jobs.sort(key=lambda job: job.id)  # RETURNING promises no order
+    return jobs
+
+
+def _claim_sql(postgres: bool, owner: str, now: datetime, lease_expires: datetime, limit: int) -> tuple[str, list[Any]]:
     running, queued = JobState.RUNNING.value, JobState.QUEUED.value
     # Two index scans, expired leases then due jobs, never one scan with an OR: with an OR
     # both databases sort every claimable row on each claim (10,000 rows during a fan-out).
-    if _postgres(conn):
+    if postgres:
         # CTEs, not `id IN (SELECT … LIMIT)`: PostgreSQL may run such a subquery more than
         # once and lease more than `limit` rows; a CTE that locks is run once. Due jobs by
         # run_after alone: the index's order, no sort (ties come in insertion order).
@@ -61,10 +81,7 @@ async def claim_jobs(owner: str, now: datetime, lease_expires: datetime, limit: 
                "SELECT id FROM (SELECT id FROM jobs WHERE state = ? AND run_after <= ? ORDER BY run_after, id LIMIT ?) "
                f"LIMIT ?) RETURNING {CLAIMED_COLUMNS}")
         params = [running, owner, lease_expires, now, running, now, limit, queued, now, limit, limit]
-    rows = await conn.execute_query_dict(sql, params)  # execute_query drops RETURNING rows on asyncpg
-    jobs = [_job(row) for row in rows]
-    jobs.sort(key=lambda job: job.id)  # RETURNING promises no order
-    return jobs
+    return sql, params
 
 
 def _job(row: dict[str, Any]) -> Job:
@@ -90,14 +107,78 @@ def _job(row: dict[str, Any]) -> Job:
 async def record_done(owner: str, ids: list[int], now: datetime) -> int:
     """Mark these running jobs of `owner` done; how many were still ours."""
     conn = connections.get("default")
-    if _postgres(conn):
-        sql = ("UPDATE jobs SET state = $1, lease_owner = NULL, lease_expires = NULL, finished_at = $2, "
-               "updated_at = $2 WHERE id = ANY($3::bigint[]) AND state = $4 AND lease_owner = $5")
-        params: list[Any] = [JobState.DONE.value, now, ids, JobState.RUNNING.value, owner]
-    else:
-        marks = ", ".join("?" * len(ids))
-        sql = ("UPDATE jobs SET state = ?, lease_owner = NULL, lease_expires = NULL, finished_at = ?, "
-               f"updated_at = ? WHERE id IN ({marks}) AND state = ? AND lease_owner = ?")
-        params = [JobState.DONE.value, now, now, *ids, JobState.RUNNING.value, owner]
+    sql, params = _done_sql(_postgres(conn), owner, ids, now)
     count, _rows = await conn.execute_query(sql, params)
     return int(count)
+
+
+def _done_sql(postgres: bool, owner: str, ids: list[int], now: datetime) -> tuple[str, list[Any]]:
+    if postgres:
+        sql = ("UPDATE jobs SET state = $1, lease_owner = NULL, lease_expires = NULL, finished_at = $2, "
+               "updated_at = $2 WHERE id = ANY($3::bigint[]) AND state = $4 AND lease_owner = $5")
+        return sql, [JobState.DONE.value, now, ids, JobState.RUNNING.value, owner]
+    marks = ", ".join("?" * len(ids))
+    sql = ("UPDATE jobs SET state = ?, lease_owner = NULL, lease_expires = NULL, finished_at = ?, "
+           f"updated_at = ? WHERE id IN ({marks}) AND state = ? AND lease_owner = ?")
+    return sql, [JobState.DONE.value, now, now, *ids, JobState.RUNNING.value, owner]
+
+
+async def settle_and_claim(
+    owner: str, done_ids: list[int], now: datetime, lease_expires: datetime, limit: int
+) -> tuple[int, list[Job]]:
+    """Record `done_ids` done (how many were still ours) and lease up to `limit` jobs, in one
+    transaction whose commit does not wait for the disk (see the module's docstring)."""
+    conn = connections.get("default")
+    if _postgres(conn):
+        return await _settle_and_claim_postgres(conn, owner, done_ids, now, lease_expires, limit)
+    done_sql, done_params = _done_sql(False, owner, done_ids, now)
+    claim_sql, claim_params = _claim_sql(False, owner, now, lease_expires, limit)
+
+    def work(db: sqlite3.Connection) -> tuple[int, list[dict[str, Any]]]:
+        # In the connection's own thread, as one call: no other statement of this process
+        # runs between these, and the connection is in autocommit mode (isolation_level None).
+        db.execute("PRAGMA synchronous = NORMAL")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                done = db.execute(done_sql, done_params).rowcount if done_ids else 0
+                rows = [dict(row) for row in db.execute(claim_sql, claim_params).fetchall()] if limit > 0 else []
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        finally:
+            db.execute("PRAGMA synchronous = FULL")
+        return done, rows
+
+    async with conn.acquire_connection() as connection:  # tortoise's lock: its statements wait
+        # aiosqlite runs `work` in its thread (`_execute`: aiosqlite has no public way to run
+        # several statements, with their results, in one hop).
+        done, rows = await connection._execute(work, connection._conn)
+    return done, _jobs(rows)
+
+
+async def _settle_and_claim_postgres(
+    conn: Any, owner: str, done_ids: list[int], now: datetime, lease_expires: datetime, limit: int
+) -> tuple[int, list[Job]]:
+    claim_sql, params = _claim_sql(True, owner, now, lease_expires, limit)
+    # The claim's UPDATE as a CTE beside the done UPDATE (one statement, one snapshot: they
+    # touch different rows, ours running vs claimable); the last row carries the done count
+    # and turns synchronous_commit off for this statement's transaction.
+    claim_cte = claim_sql.replace("UPDATE jobs j SET", ", claimed AS (UPDATE jobs j SET", 1) + ")"
+    columns = ", ".join(c.strip() for c in CLAIMED_COLUMNS.split(","))
+    nulls = ", ".join("NULL" for _ in CLAIMED_COLUMNS.split(","))
+    sql = (f"WITH finished AS (UPDATE jobs SET state = $7, lease_owner = NULL, lease_expires = NULL, "
+           "finished_at = $5, updated_at = $5 WHERE id = ANY($8::bigint[]) AND state = $1 AND lease_owner = $2 "
+           f"RETURNING 1), {claim_cte.removeprefix('WITH ')} "
+           f"SELECT {columns}, NULL::bigint AS finished, NULL::text AS sync FROM claimed UNION ALL "
+           f"SELECT {nulls}, (SELECT count(*) FROM finished), set_config('synchronous_commit', 'off', true)")
+    rows = await conn.execute_query_dict(sql, [*params, JobState.DONE.value, done_ids])
+    done = 0
+    claimed = []
+    for row in rows:
+        if row["id"] is None:
+            done = int(row["finished"])
+        else:
+            claimed.append(row)
+    return done, _jobs(claimed)

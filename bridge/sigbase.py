@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -162,8 +163,19 @@ def load_public_key(pem: str) -> PublicKey:
     raise ValueError(f"unsupported key type {type(key).__name__}")
 
 
-@lru_cache(maxsize=64)
+_loading = threading.Lock()
+
+
 def load_private_key(pem: str) -> PrivateKey:
+    """The key object of `pem`, parsed and checked once per process: `cryptography` checks
+    an RSA key as it loads it (~35 ms for 2048 bits), and signing threads that all missed
+    the cache at once would each do it (the lock makes the others wait for the first)."""
+    with _loading:
+        return _load_private_key(pem)
+
+
+@lru_cache(maxsize=64)
+def _load_private_key(pem: str) -> PrivateKey:
     key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
     if not isinstance(key, (rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
         raise ValueError(f"unsupported key type {type(key).__name__}")

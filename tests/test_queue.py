@@ -268,3 +268,95 @@ async def test_a_claim_leases_at_most_its_limit_oldest_first_and_others_get_the_
     assert await Job.filter(state=JobState.RUNNING, lease_owner="w1").count() == 3
     assert await Job.filter(state=JobState.RUNNING, lease_owner="w2").count() == 4
     assert await Job.filter(state=JobState.QUEUED).count() == 0
+
+
+async def test_settle_and_claim_records_done_and_leases_in_one_call() -> None:
+    from bridge.queue_sql import settle_and_claim
+
+    first = [await enqueue("ping", {"n": n}) for n in range(3)]
+    clock = Clock()
+    w = worker({}, clock, owner="w1")
+    claimed = await w.claim(3)
+    later = [await enqueue("ping", {"n": n}) for n in range(3, 8)]
+    clock.advance(1)  # they are due
+    other = worker({}, clock, owner="w2")
+    (stolen,) = await other.claim(1)  # another worker's running job: not ours to record
+    recorded, jobs = await settle_and_claim(
+        "w1", [job.id for job in claimed] + [stolen.id], clock.now, clock.now + timedelta(seconds=30), 2)
+    assert recorded == 3
+    assert [job.id for job in jobs] == [later[1].id, later[2].id]  # at most the limit, oldest first
+    assert [job.payload for job in jobs] == [{"n": 4}, {"n": 5}] and {job.attempts for job in jobs} == {1}
+    states = dict(await Job.all().values_list("id", "state"))
+    assert [states[job.id] for job in first] == [JobState.DONE] * 3
+    assert states[stolen.id] is JobState.RUNNING and states[later[3].id] is JobState.QUEUED
+    # Only recording, or only claiming.
+    assert await settle_and_claim("w1", [job.id for job in jobs], clock.now, clock.now, 0) == (2, [])
+    recorded, jobs = await settle_and_claim("w1", [], clock.now, clock.now + timedelta(seconds=30), 10)
+    assert recorded == 0 and [job.id for job in jobs] == [later[3].id, later[4].id]
+
+
+async def test_a_busy_worker_claims_one_batch_ahead_and_gives_back_what_waits_too_long(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Jobs claimed ahead of free slots start the moment a slot frees; when every slot is
+    held by slow jobs they go back to the queue (attempt not counted) for another worker."""
+    import bridge.queue as queue
+
+    monkeypatch.setattr(queue, "READY_SECONDS", 0.3)
+    quick = await enqueue("quick")
+    slow = [await enqueue("slow") for _ in range(2)]
+    waiting = [await enqueue("later") for _ in range(3)]
+    gate = asyncio.Event()
+
+    async def hold(job: Job, ctx: JobContext) -> None:
+        await gate.wait()
+
+    later = Recorder()
+    # Two slots, claims of one: the quick job's end makes the worker claim one job ahead.
+    w = worker({"quick": Recorder(), "slow": hold, "later": later}, utcnow, concurrency=2, shutdown_grace_seconds=5)
+    assert w._claim_batch == 1 and queue.READY_SECONDS == 0.3
+    task = asyncio.create_task(w.run())
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        states = dict(await Job.all().values_list("id", "state"))
+        if states[slow[1].id] is JobState.RUNNING and states[waiting[0].id] is JobState.RUNNING:
+            break
+    assert states[quick.id] is JobState.DONE
+    assert states[waiting[0].id] is JobState.RUNNING and later.runs == []  # claimed ahead: leased, not started
+    await asyncio.sleep(0.8)  # past READY_SECONDS with both slots held
+    job = await Job.get(id=waiting[0].id)
+    assert (job.state, job.attempts, job.lease_owner, later.runs) == (JobState.QUEUED, 0, None, [])
+    gate.set()  # the slots free: everything runs, once each
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if await Job.filter(state=JobState.DONE).count() == 6:
+            break
+    w.stop()
+    await task
+    assert sorted(later.runs) == [job.id for job in waiting]
+    assert set(await Job.all().values_list("attempts", flat=True)) == {1}
+
+
+async def test_stopping_gives_back_the_jobs_claimed_ahead_at_once() -> None:
+    quick = await enqueue("quick")
+    stuck = await enqueue("stuck")
+    ahead = await enqueue("later")
+    gate = asyncio.Event()
+
+    async def hold(job: Job, ctx: JobContext) -> None:
+        await gate.wait()
+
+    w = worker({"quick": Recorder(), "stuck": hold, "later": Recorder()}, utcnow, concurrency=1,
+               shutdown_grace_seconds=0.3)
+    task = asyncio.create_task(w.run())
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if (await Job.get(id=ahead.id)).state is JobState.RUNNING:
+            break
+    assert (await Job.get(id=quick.id)).state is JobState.DONE
+    assert (await Job.get(id=stuck.id)).state is JobState.RUNNING
+    w.stop()
+    await task
+    for job in (stuck, ahead):
+        await job.refresh_from_db()
+        assert (job.state, job.attempts, job.lease_owner) == (JobState.QUEUED, 0, None)
