@@ -50,6 +50,7 @@ _BUSY_RETRY_SECONDS = 1.0  # a job whose host has no free slot comes back after 
 KEY_TTL = 30.0  # seconds a process signs with the key it read (keys rotate rarely)
 ACTIVITY_TTL = 600.0  # an activity does not change once stored
 SCHEME_TTL = 300.0  # seconds a host's remembered signature scheme is trusted without a query
+HOST_RECORD_TTL = 1.0  # seconds a host's failure record, read for a delivery, serves the next ones
 
 
 
@@ -224,7 +225,11 @@ async def deliver_job(job: Job, ctx: JobContext) -> None:
     host = host_of(inbox)
     now = utcnow()
     healthy = time.monotonic() - _healthy.get(host, float("-inf")) < HEALTHY_SECONDS
-    known = None if healthy else await RemoteHost.get_or_none(host=host)
+    # Read once for a burst (a fan-out starts dozens of deliveries to a new host at once).
+    known = None if healthy else await memoized(ctx, ("host-record", host), HOST_RECORD_TTL,
+                                                lambda: RemoteHost.get_or_none(host=host))
+    if known is not None and known.unavailable_since is not None:
+        ctx.memo.pop(("host-record", host), None)  # its daily try is decided on a fresh read
     if known is not None and known.unavailable_since is not None and known.last_failure_at is not None \
             and now - known.last_failure_at < PROBE_EVERY:
         log.info("deliver.skipped inbox=%s reason=host unavailable since %s", inbox, known.unavailable_since)
@@ -254,11 +259,11 @@ async def deliver_job(job: Job, ctx: JobContext) -> None:
             raise PermanentError(str(exc)) from exc
         except FetchError as exc:  # no answer: timeout, reset, refused connection
             metrics.DELIVERIES.inc(outcome="unreachable")
-            await _host_failed(host, str(exc), config.delivery)
+            await _host_failed(ctx, host, str(exc), config.delivery)
             raise
     finally:
         limits.release(host)
-    await _settle(job, result, host, config.delivery, activity.get("type"))
+    await _settle(ctx, job, result, host, config.delivery, activity.get("type"))
 
 
 async def _activity(ctx: JobContext, payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], bytes]:
@@ -277,7 +282,8 @@ async def _activity(ctx: JobContext, payload: Mapping[str, Any]) -> tuple[Mappin
     return await memoized(ctx, ("activity", ref), ACTIVITY_TTL, load)  # type: ignore[no-any-return]
 
 
-async def _settle(job: Job, result: PostResult, host: str, settings: DeliveryConfig, kind: str | None) -> None:
+async def _settle(ctx: JobContext, job: Job, result: PostResult, host: str, settings: DeliveryConfig,
+                  kind: str | None) -> None:
     now = utcnow()
     outcome = classify(result.status, result.headers.get("Retry-After"), now)
     inbox = result.url
@@ -298,15 +304,16 @@ async def _settle(job: Job, result: PostResult, host: str, settings: DeliveryCon
         raise PermanentError(str(error))
     if outcome.verdict is Verdict.PERMANENT:
         raise PermanentError(str(error))
-    await _host_failed(host, str(error), settings)
+    await _host_failed(ctx, host, str(error), settings)
     if outcome.verdict is Verdict.RETRY_AFTER:
         raise RetryLater(str(error), after=outcome.after)
     raise error
 
 
-async def _host_failed(host: str, error: str, settings: DeliveryConfig) -> None:
+async def _host_failed(ctx: JobContext, host: str, error: str, settings: DeliveryConfig) -> None:
     """Count a failure day for the host; past the limit it becomes unavailable."""
     _healthy.pop(host, None)
+    ctx.memo.pop(("host-record", host), None)  # the next delivery reads what is written here
     _answered.pop(host, None)
     now = utcnow()
     row, _ = await RemoteHost.get_or_create(host=host)

@@ -38,6 +38,7 @@ log = logging.getLogger("bridge.fanout")
 
 PUBLISH_JOB = "publish"
 BATCH = 500  # followers read, and delivery jobs inserted, per round trip
+FIRST_BATCH = 64
 
 
 def delivery_key(activity_id: str, inbox: str) -> str:
@@ -136,9 +137,11 @@ async def _shared_inboxes(blog: str) -> AsyncIterator[list[str]]:
     the database removes the repeats (10,000 followers on one server are one row)."""
     last = ""
     query = Follower.filter(blog=blog, state=FollowState.ACCEPTED, shared_inbox__isnull=False)
+    size = FIRST_BATCH  # a small first batch: the first deliveries start while the rest is read
     while True:
-        rows = await query.filter(shared_inbox__gt=last).order_by("shared_inbox").distinct().limit(BATCH).values_list(
+        rows = await query.filter(shared_inbox__gt=last).order_by("shared_inbox").distinct().limit(size).values_list(
             "shared_inbox", flat=True)
+        size = BATCH
         if not rows:
             return
         batch = [str(row) for row in rows]

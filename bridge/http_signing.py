@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDictProxy
 
 from .clock import Clock, utcnow
 from .actor_doc import AP_ACCEPT, host_of
@@ -52,6 +52,11 @@ async def sign_off_loop(request: HttpRequest, key: SigningKey, now: datetime, sc
     call = functools.partial(sign_request, request, key, now, scheme, challenge=challenge)
     return await asyncio.get_running_loop().run_in_executor(_signers, call)
 
+
+
+@functools.lru_cache(maxsize=8)
+def _exchange_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=seconds)
 
 
 def _other(scheme: Scheme) -> Scheme:
@@ -197,12 +202,13 @@ async def _post_once(
     request = HttpRequest.of("POST", url, {"Content-Type": content_type, "Accept": AP_ACCEPT}, body)
     try:
         check_url(url)
-        async with asyncio.timeout(timeout):
-            headers = await sign_off_loop(request, key, clock(), scheme, challenge)  # signed as it leaves
-            async with session.post(url, data=body, headers=headers, allow_redirects=False) as response:
-                answer = await response.content.read(_BODY_PREFIX)
-                return PostResult(url, response.status, CIMultiDictProxy(CIMultiDict(response.headers)),
-                                  answer, scheme)
+        headers = await sign_off_loop(request, key, clock(), scheme, challenge)  # signed as it leaves
+        # aiohttp's one timer bounds the whole exchange, the answer's body included (a timer
+        # of our own around it would be one more per delivery for the event loop to keep).
+        async with session.post(url, data=body, headers=headers, allow_redirects=False,
+                                timeout=_exchange_timeout(timeout)) as response:
+            answer = await response.content.read(_BODY_PREFIX)
+            return PostResult(url, response.status, response.headers, answer, scheme)  # headers: read-only
     except BlockedAddress as exc:
         raise AddressRefused(url, exc.reason, exc.address) from exc
     except TimeoutError as exc:

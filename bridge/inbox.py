@@ -42,7 +42,7 @@ from .moderation import block_reason
 from .queue import enqueue
 from .remote import RemoteActors
 from .signatures import HttpRequest, Reason, Rejection, authority_of
-from .textguard import has_lone_surrogate, unsafe_char
+from .textguard import has_lone_surrogate, has_nul, unsafe_char
 from .urls import SHARED_INBOX_PATH
 from .verify import KeyResolver, Verified, verify_request
 
@@ -181,19 +181,9 @@ def _parse(body: bytes) -> dict[str, Any] | Rejection:
             return Rejection(Reason.INVALID_ACTIVITY, f"the activity {name} contains {bad}")
     if has_lone_surrogate(body, activity):
         return Rejection(Reason.INVALID_ACTIVITY, "the body holds a lone UTF-16 surrogate (not storable text)")
-    if b"\\u0000" in body and _has_nul(activity):  # PostgreSQL stores no NUL in text or jsonb
+    if has_nul(body, activity):
         return Rejection(Reason.INVALID_ACTIVITY, "the activity contains a NUL character")
     return activity
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 async def _store(activity: dict[str, Any], verified: Verified, recipient: str | None, trust: Trust) -> bool:

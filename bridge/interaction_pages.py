@@ -18,8 +18,7 @@ from .hentry_page import Author, render_gone, render_interaction
 from .interaction import Interaction as Seen, interaction_from_row_values
 from .negotiation import error_response
 from .models import BlogPost, Interaction, InteractionState, Visibility
-from .ping import PING_PATH
-from .urls import interaction_page
+from .urls import PING_PATH, interaction_page
 
 _HTML = "text/html"
 _PREFIX = "/interactions/"

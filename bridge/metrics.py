@@ -10,6 +10,8 @@ prometheus_client's own parser).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,9 +59,12 @@ class Counter:
         return self._values.get(self._key(labels), 0.0)
 
     def _key(self, labels: Mapping[str, str]) -> Labels:
-        if set(labels) != set(self.label_names):
-            raise ValueError(f"{self.name} takes labels {self.label_names}, got {tuple(labels)}")
-        return tuple((name, str(labels[name])) for name in self.label_names)
+        if len(labels) == len(self.label_names):  # on every delivery: no sets, no generator
+            try:
+                return tuple([(name, str(labels[name])) for name in self.label_names])
+            except KeyError:
+                pass
+        raise ValueError(f"{self.name} takes labels {self.label_names}, got {tuple(labels)}")
 
     def render(self) -> list[str]:
         # The exposition names a counter family without `_total`; its samples carry it.
@@ -81,26 +86,26 @@ class Histogram:
         self._lock = threading.Lock()
 
     def observe(self, seconds: float, **labels: str) -> None:
-        key = tuple((name, str(labels[name])) for name in self.label_names)
+        key = tuple([(name, str(labels[name])) for name in self.label_names])
         with self._lock:
+            # Each observation counts in its own bucket (found by bisection); `render` adds them up.
             counts, total = self._series.setdefault(key, ([0] * len(self.buckets), [0.0]))
-            for i, bound in enumerate(self.buckets):
-                if seconds <= bound:
-                    counts[i] += 1
+            counts[bisect.bisect_left(self.buckets, seconds)] += 1
             total[0] += seconds
 
     def count(self, **labels: str) -> int:
-        key = tuple((name, str(labels[name])) for name in self.label_names)
+        key = tuple([(name, str(labels[name])) for name in self.label_names])
         series = self._series.get(key)
-        return series[0][-1] if series else 0
+        return sum(series[0]) if series else 0
 
     def render(self) -> list[str]:
         lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
         for key, (counts, total) in sorted(self._series.items()):
-            for bound, n in zip(self.buckets, counts, strict=True):
+            cumulative = list(itertools.accumulate(counts))
+            for bound, n in zip(self.buckets, cumulative, strict=True):
                 lines.append(f"{self.name}_bucket{_labels(key, (('le', _number(bound)),))} {n}")
             lines.append(f"{self.name}_sum{_labels(key)} {_number(total[0])}")
-            lines.append(f"{self.name}_count{_labels(key)} {counts[-1]}")
+            lines.append(f"{self.name}_count{_labels(key)} {cumulative[-1]}")
         return lines
 
 

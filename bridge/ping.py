@@ -19,15 +19,15 @@ from aiohttp import web
 from .appkeys import CONFIG
 from .config import BlogConfig, Config
 from .fetch import FetchError, HTTPStatusError, fetch
+from .interaction_pages import answerable
 from .models import Job
 from .polling import publish_now
 from .queue import JobContext, enqueue
 from .textguard import unsafe_char
-from .urls import is_ours
+from .urls import PING_PATH, is_ours
 
 log = logging.getLogger("bridge.ping")
 
-PING_PATH = "/webmention"
 PING_JOB = "webmention.ping"
 _MAX_URL = 2000
 
@@ -66,8 +66,6 @@ async def receive_ping(request: web.Request) -> web.Response:
     source, target = str(form.get("source", "")).strip(), str(form.get("target", "")).strip()
     blog, why = check_ping(config, source, target)
     if blog is not None:  # the blog answering back: the interaction page it answers must be served
-        from .interaction_pages import answerable
-
         why = await answerable(config.server.base_url, target)
     if blog is None or why:
         log.info("ping.refused source=%s target=%s reason=%s", source, target, why)

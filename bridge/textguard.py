@@ -29,6 +29,22 @@ def unsafe_char(text: str) -> str | None:
     return None
 
 
+def has_nul(body: bytes, parsed: Any) -> bool:
+    """Whether the JSON `body` (already `parsed`) holds a NUL character in a key or string
+    (PostgreSQL stores none in text or jsonb). Only bodies with the escape are walked."""
+    return b"\\u0000" in body and _holds_nul(parsed)
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def has_lone_surrogate(body: bytes, parsed: Any) -> bool:
     """Whether the JSON `body` (already `parsed`) holds a surrogate that is not half of a pair.
 

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 INSTANCE_ACTOR_PATH = "/actor"  # FEP-2677 application actor
 SHARED_INBOX_PATH = "/inbox"
+PING_PATH = "/webmention"  # our webmention endpoint (the blog's pings and answers)
 KEY_FRAGMENT = "#main-key"
 # The WebFinger "subscribe" template's page (OStatus remote follow, kept by Mastodon).
 AUTHORIZE_INTERACTION_PATH = "/authorize_interaction"

@@ -139,3 +139,16 @@ async def test_metrics_listener_serves_metrics_without_token_and_nothing_else(
                 assert main.status == 404  # no admin token configured: not on the main listener
     finally:
         proc.kill()
+
+
+def test_histogram_buckets_are_cumulative_with_each_bound_inclusive() -> None:
+    histogram = metrics.Histogram("t_seconds", "test", ["outcome"], buckets=(0.1, 1.0))
+    for seconds in (0.05, 0.1, 0.5, 1.0, 3.0):
+        histogram.observe(seconds, outcome="ok")
+    text = "\n".join(histogram.render())
+    assert 't_seconds_bucket{outcome="ok",le="0.1"} 2' in text  # 0.05 and 0.1 itself
+    assert 't_seconds_bucket{outcome="ok",le="1"} 4' in text
+    assert 't_seconds_bucket{outcome="ok",le="+Inf"} 5' in text
+    assert 't_seconds_count{outcome="ok"} 5' in text and histogram.count(outcome="ok") == 5
+    with pytest.raises(ValueError):
+        metrics.DELIVERIES.inc(result="done")  # a label it does not take
