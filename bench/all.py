@@ -219,13 +219,13 @@ def targets(data: dict[str, list[dict[str, Any]]]) -> list[str]:
 
     inbox = {r["database"]: r for r in data.get("inbox", [])}
     if "sqlite" in inbox:
-        lines.append(f"- inbox ≥ 0.6 of its ceiling on SQLite: {inbox['sqlite']['ratio']:.2f} — "
+        lines.append(f"- inbox ≥ 0.6 of its ceiling on SQLite: {inbox['sqlite']['ratio']:.3f} — "
                      f"{verdict(inbox['sqlite']['ratio'] >= 0.6)}")
     if "sqlite" in inbox and "postgres" in inbox:
         lines.append(f"- inbox on PostgreSQL at least the SQLite figure: {inbox['postgres']['rate']:.0f}/s vs "
                      f"{inbox['sqlite']['rate']:.0f}/s — {verdict(inbox['postgres']['rate'] >= inbox['sqlite']['rate'])}")
     for r in data.get("fanout", []):
-        lines.append(f"- fan-out ≥ 0.7 of its ceiling, {r['database']}, {r['followers']:,} followers: {r['ratio']:.2f} "
+        lines.append(f"- fan-out ≥ 0.7 of its ceiling, {r['database']}, {r['followers']:,} followers: {r['ratio']:.3f} "
                      f"(runs {fmt_range(r['ratios'])}) — {verdict(r['ratio'] >= 0.7)}")
         if r["followers"] >= 100_000:
             lines.append(f"- 100,000-follower fan-out under 300 MB ({r['database']}): peak {r['peak_rss_mb']:.0f} MB — "

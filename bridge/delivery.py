@@ -331,7 +331,11 @@ async def host_answered(host: str) -> None:
     now = time.monotonic()
     if now - _answered.get(host, float("-inf")) < HEALTHY_SECONDS:
         return
-    await RemoteHost.filter(host=host).exclude(failures=0, unavailable_since=None).update(
-        failures=0, unavailable_since=None, last_failure_at=None)
-    _answered[host] = now
+    _answered[host] = now  # before the write: the requests arriving meanwhile need not write too
+    try:
+        await RemoteHost.filter(host=host).exclude(failures=0, unavailable_since=None).update(
+            failures=0, unavailable_since=None, last_failure_at=None)
+    except BaseException:
+        _answered.pop(host, None)
+        raise
 

@@ -165,6 +165,8 @@ class KeyCache:
     inner: KeyResolver
     ttl: float = KEY_TTL
     _keys: dict[str, tuple[float, ResolvedKey]] = field(default_factory=dict)
+    # Reads under way: a burst of requests signed with one key not yet cached reads it once.
+    _reading: dict[str, asyncio.Future[ResolvedKey | Rejection]] = field(default_factory=dict)
 
     async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | Rejection:
         now = time.monotonic()
@@ -174,7 +176,14 @@ class KeyCache:
             hit = self._keys.get(key_id)
             if hit is not None and now - hit[0] < self.ttl:
                 return hit[1]
-        key = await self.inner.resolve_key(key_id, refresh=refresh)
+            reading = self._reading.get(key_id)
+            if reading is not None:
+                return await asyncio.shield(reading)
+        task = asyncio.ensure_future(self.inner.resolve_key(key_id, refresh=refresh))
+        if not refresh:
+            self._reading[key_id] = task
+            task.add_done_callback(lambda _done: self._reading.pop(key_id, None))
+        key = await asyncio.shield(task)
         if isinstance(key, ResolvedKey) and key.actor is None:  # a stored key: fetched ones are stored first
             if len(self._keys) > 10_000:
                 self._keys.clear()

@@ -10,7 +10,6 @@ kept from one actor, and from one server, over the last hour.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -18,25 +17,25 @@ from .blocks import blocked_by
 from .clock import utcnow
 from .config import ModerationConfig
 from .models import Block, Interaction
+from .singleflight import Remembered
 
 BLOCKS_TTL = 5.0  # seconds; a block made on the dashboard takes effect within this
 RATE_WINDOW = timedelta(hours=1)
 
-_cache: tuple[float, tuple[str, ...]] | None = None
+async def _read_patterns() -> tuple[str, ...]:
+    return tuple(await Block.all().values_list("pattern", flat=True))  # type: ignore[arg-type]
+
+
+_patterns = Remembered(BLOCKS_TTL, _read_patterns)  # a burst of requests reads the table once
 
 
 def forget_blocks() -> None:
     """Read the table afresh next time (after a block or an unblock in this process)."""
-    global _cache
-    _cache = None
+    _patterns.forget()
 
 
 async def _table_patterns() -> tuple[str, ...]:
-    global _cache
-    now = time.monotonic()
-    if _cache is None or now - _cache[0] > BLOCKS_TTL:
-        _cache = (now, tuple(await Block.all().values_list("pattern", flat=True)))  # type: ignore[arg-type]
-    return _cache[1]
+    return await _patterns.get()
 
 
 async def block_reason(settings: ModerationConfig, actor: str) -> str | None:

@@ -1,0 +1,111 @@
+"""One read for many readers (bridge/singleflight.py) and the inbox's key cache built the same way."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bridge.actor_doc import ResolvedKey
+from bridge.inbox_store import KeyCache
+from bridge.signatures import Rejection
+from bridge.singleflight import Remembered
+
+
+async def test_concurrent_readers_of_an_expired_value_share_one_read() -> None:
+    reads: list[int] = []
+    gate = asyncio.Event()
+
+    async def load() -> int:
+        reads.append(1)
+        await gate.wait()
+        return len(reads)
+
+    remembered = Remembered(0.2, load)
+    readers = [asyncio.create_task(remembered.get()) for _ in range(50)]
+    await asyncio.sleep(0.01)
+    gate.set()
+    assert await asyncio.gather(*readers) == [1] * 50 and len(reads) == 1
+    assert await remembered.get() == 1 and len(reads) == 1  # kept for its ttl
+    await asyncio.sleep(0.25)
+    assert await remembered.get() == 2  # then read again
+
+
+async def test_a_cancelled_reader_does_not_cancel_the_others_read() -> None:
+    gate = asyncio.Event()
+
+    async def load() -> str:
+        await gate.wait()
+        return "value"
+
+    remembered = Remembered(10, load)
+    first, second = asyncio.create_task(remembered.get()), asyncio.create_task(remembered.get())
+    await asyncio.sleep(0.01)
+    first.cancel()
+    gate.set()
+    assert await second == "value"
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+
+async def test_forget_drops_the_value_and_a_read_already_under_way() -> None:
+    values = iter(["old", "new"])
+    gate = asyncio.Event()
+
+    async def load() -> str:
+        value = next(values)
+        if value == "old":
+            await gate.wait()
+        return value
+
+    remembered = Remembered(10, load)
+    stale = asyncio.create_task(remembered.get())
+    await asyncio.sleep(0.01)
+    remembered.forget()  # e.g. a block added while the table was being read
+    assert await remembered.get() == "new"
+    gate.set()
+    assert await stale == "old"  # its reader gets what it asked for, but it is not kept
+    assert await remembered.get() == "new"
+
+
+async def test_a_failed_read_is_not_kept() -> None:
+    calls: list[int] = []
+
+    async def load() -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database restarting")
+        return 7
+
+    remembered = Remembered(10, load)
+    with pytest.raises(ConnectionError):
+        await remembered.get()
+    assert await remembered.get() == 7
+
+
+class SlowResolver:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bool]] = []
+        self.gate = asyncio.Event()
+
+    async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | Rejection:
+        self.calls.append((key_id, refresh))
+        await self.gate.wait()
+        return ResolvedKey(key_id=key_id, owner="https://a.example/users/alice", pem="PEM")
+
+    async def remember(self, key: ResolvedKey, *, using_db: object = None) -> None:
+        pass
+
+
+async def test_key_cache_reads_a_key_once_for_a_burst_and_a_refresh_reads_again() -> None:
+    inner = SlowResolver()
+    cache = KeyCache(inner)  # type: ignore[arg-type]
+    burst = [asyncio.create_task(cache.resolve_key("https://a.example/users/alice#main-key")) for _ in range(30)]
+    await asyncio.sleep(0.01)
+    inner.gate.set()
+    keys = await asyncio.gather(*burst)
+    assert len(inner.calls) == 1 and all(key is keys[0] for key in keys)
+    await cache.resolve_key("https://a.example/users/alice#main-key")
+    assert len(inner.calls) == 1  # from memory
+    await cache.resolve_key("https://a.example/users/alice#main-key", refresh=True)
+    assert inner.calls[-1] == ("https://a.example/users/alice#main-key", True) and len(inner.calls) == 2
