@@ -61,10 +61,11 @@ _INSERT = ("INSERT INTO inbox_activities (activity_id, actor, type, recipient, k
            "received_at) VALUES {values} ON CONFLICT (activity_id) DO NOTHING RETURNING id, activity_id")
 
 
-def _insert(items: Sequence[Accepted], now: datetime, postgres: bool) -> tuple[str, list[Any]]:
+def _insert(items: Sequence[Accepted], now: datetime) -> tuple[str, list[Any]]:
+    """SQLite: one multi-row INSERT."""
     values, params = [], []
-    for n, item in enumerate(items):
-        values.append("(" + ", ".join(f"${8 * n + k}" if postgres else "?" for k in range(1, 9)) + ")")
+    for item in items:
+        values.append("(?, ?, ?, ?, ?, ?, ?, ?)")
         params += [item.activity["id"], item.actor, item.activity["type"], item.recipient, item.key_id,
                    item.scheme, json.dumps(item.activity, ensure_ascii=False), now]
     return _INSERT.format(values=", ".join(values)), params
@@ -76,7 +77,7 @@ async def store_batch(items: Sequence[Accepted]) -> list[bool]:
     if connections.get("default").capabilities.dialect == "postgres":
         return await _store_batch_postgres(items, now)
     async with in_transaction() as conn:
-        sql, params = _insert(items, now, postgres=False)
+        sql, params = _insert(items, now)
         rows = await conn.execute_query_dict(sql, params)
         new = {row["activity_id"]: row["id"] for row in rows}
         fresh: list[bool] = []
@@ -92,21 +93,34 @@ async def store_batch(items: Sequence[Accepted]) -> list[bool]:
 
 async def _store_batch_postgres(items: Sequence[Accepted], now: datetime) -> list[bool]:
     """PostgreSQL: the activities and their jobs in one statement (its own transaction, one
-    round trip, committed as durably as any other): the jobs' payloads are built from the
-    rows the INSERT returns, as `job_payload` builds them."""
-    insert, params = _insert(items, now, postgres=True)
-    n = len(params)
-    sql = (f"WITH stored AS ({insert.replace('RETURNING id, activity_id', 'RETURNING id, activity_id, type, recipient')}), "
-           "queued AS (INSERT INTO jobs (kind, payload, state, attempts, run_after, created_at, updated_at) "
-           f"SELECT ${n + 1}, jsonb_build_object('inbox_activity', id, 'activity_id', activity_id, 'type', type, "
-           f"'recipient', recipient), ${n + 2}, 0, ${n + 3}, ${n + 3}, ${n + 3} FROM stored) "
-           "SELECT id, activity_id FROM stored")
-    rows = await connections.get("default").execute_query_dict(sql, [*params, INBOX_JOB, JobState.QUEUED.value, now])
+    round trip, committed as durably as any other). The rows come as arrays, so the text
+    is the same for every batch size (one prepared statement per connection, not one per
+    size); the jobs' payloads are built from the rows the INSERT returns, as `job_payload`
+    builds them."""
+    columns: list[list[str | None]] = [[], [], [], [], [], [], []]
+    for item in items:
+        row = (item.activity["id"], item.actor, item.activity["type"], item.recipient, item.key_id, item.scheme,
+               json.dumps(item.activity, ensure_ascii=False))
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    rows = await connections.get("default").execute_query_dict(_POSTGRES_BATCH, [*columns, now, INBOX_JOB,
+                                                                                 JobState.QUEUED.value])
     new = {row["activity_id"]: row["id"] for row in rows}
     fresh = [new.pop(item.activity["id"], None) is not None for item in items]  # a twin later: a duplicate
     if any(fresh):
         wake_local_workers()
     return fresh
+
+
+_POSTGRES_BATCH = (
+    "WITH stored AS (INSERT INTO inbox_activities (activity_id, actor, type, recipient, key_id, signature_scheme, "
+    "body, received_at) SELECT a, b, c, d, e, f, g::jsonb, $8 FROM unnest($1::text[], $2::text[], $3::text[], "
+    "$4::text[], $5::text[], $6::text[], $7::text[]) AS batch(a, b, c, d, e, f, g) "
+    "ON CONFLICT (activity_id) DO NOTHING RETURNING id, activity_id, type, recipient), "
+    "queued AS (INSERT INTO jobs (kind, payload, state, attempts, run_after, created_at, updated_at) "
+    "SELECT $9, jsonb_build_object('inbox_activity', id, 'activity_id', activity_id, 'type', type, "
+    "'recipient', recipient), $10, 0, $8, $8, $8 FROM stored) "
+    "SELECT id, activity_id FROM stored")
 
 
 def raise_in(waiter: asyncio.Future[bool]) -> None:

@@ -445,3 +445,24 @@ async def test_each_rejection_is_logged_once(w: World, caplog: pytest.LogCapture
     lines = [r.getMessage() for r in caplog.records if "inbox.rejected" in r.getMessage()]
     assert len(lines) == 1
     assert lines[0].startswith(f"inbox.rejected reason=date_too_old status=401 actor={w.alice} key_id={w.key.key_id}")
+
+
+@pytest.mark.usefixtures("database")
+async def test_a_stored_batch_keeps_one_of_twins_and_queues_one_job_per_new_activity() -> None:
+    from bridge.inbox_store import INBOX_JOB, Accepted, job_payload, store_batch
+    from bridge.models import InboxActivity, Job
+
+    def like(n: int, recipient: str | None = None) -> Accepted:
+        activity = {"id": f"https://a.example/likes/{n}", "type": "Like", "actor": "https://a.example/users/alice",
+                    "object": "https://bridge.example/users/blog/posts/1", "content": "ünïcode ✓"}
+        return Accepted(activity, "https://a.example/users/alice", "https://a.example/users/alice#main-key",
+                        "cavage", recipient)
+
+    assert await store_batch([like(1, "blog"), like(1), like(2)]) == [True, False, True]
+    assert await store_batch([like(2), like(3)]) == [False, True]  # already there: a duplicate
+    rows = {row.activity_id: row for row in await InboxActivity.all()}
+    assert sorted(rows) == [f"https://a.example/likes/{n}" for n in (1, 2, 3)]
+    assert rows["https://a.example/likes/1"].recipient == "blog" and rows["https://a.example/likes/3"].body == like(3).activity
+    jobs = await Job.filter(kind=INBOX_JOB).order_by("id")
+    assert [job.payload for job in jobs] == [
+        job_payload(rows[f"https://a.example/likes/{n}"].id, like(n, "blog" if n == 1 else None)) for n in (1, 2, 3)]
