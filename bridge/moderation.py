@@ -22,6 +22,7 @@ from .singleflight import Remembered
 BLOCKS_TTL = 5.0  # seconds; a block made on the dashboard takes effect within this
 RATE_WINDOW = timedelta(hours=1)
 
+
 async def _read_patterns() -> tuple[str, ...]:
     return tuple(await Block.all().values_list("pattern", flat=True))  # type: ignore[arg-type]
 
