@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from pathlib import Path
 
 import pytest
 from tortoise.cli.cli import tortoise_cli_context
@@ -16,9 +15,11 @@ from bridge.config import Config, load_config
 from bridge.keys import INSTANCE_ACTOR
 from bridge.models import ActorKey, Job, JobState
 
-MIGRATIONS = sorted(p.stem for p in (Path(db.__file__).parent / "migrations").glob("0*.py"))
+from .conftest import MIGRATIONS
 
 
+
+@pytest.mark.unmigrated
 async def test_data_survives_the_upgrade_from_the_first_migration(config: Config) -> None:
     first = MIGRATIONS[0]
     try:
@@ -54,6 +55,7 @@ async def test_models_and_migrations_agree(config: Config) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.unmigrated
 def test_processes_starting_together_migrate_once(
     write_config, bridge_cmd: list[str], bridge_env: dict[str, str]  # type: ignore[no-untyped-def]
 ) -> None:

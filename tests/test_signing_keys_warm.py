@@ -33,6 +33,7 @@ async def test_warming_loads_each_blogs_key_once_and_later_reads_come_from_memor
 
 
 async def test_warming_without_keys_yet_logs_and_goes_on(config: Config, caplog: pytest.LogCaptureFixture) -> None:
+    await ActorKey.all().delete()  # a worker started before the first `bridge migrate` made them
     ctx = JobContext(config=config)
     with caplog.at_level(logging.INFO, logger="bridge.delivery"):
         await warm_signing_keys(ctx)
