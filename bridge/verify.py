@@ -79,12 +79,13 @@ def authorise(activity: Mapping[str, Any], signer: str, key_id: str) -> Rejectio
     activity_id = id_of(activity)
     if activity_id is None or host_of(activity_id) != home:
         return Rejection(Reason.FOREIGN_ID, f"the activity id {activity_id} is not on {home}", key_id)
-    if activity.get("type") in OWN_OBJECT_TYPES:
+    kind = activity.get("type")
+    if isinstance(kind, str) and kind in OWN_OBJECT_TYPES:  # the inbox refuses other types before this
         obj = activity.get("object")
         object_id = id_of(obj)
         if object_id is not None and host_of(object_id) != home:
             return Rejection(Reason.FOREIGN_ID, f"the object id {object_id} is not on {home}", key_id)
-        if activity.get("type") != "Delete" and isinstance(obj, Mapping) and "attributedTo" in obj:
+        if kind != "Delete" and isinstance(obj, Mapping) and "attributedTo" in obj:
             authors = obj["attributedTo"] if isinstance(obj["attributedTo"], list) else [obj["attributedTo"]]
             if any(id_of(a) != signer for a in authors):
                 return Rejection(Reason.FOREIGN_ID, f"the object is attributed to someone else than {signer}", key_id)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bridge import sfv
@@ -104,6 +104,7 @@ def test_inbox_body_parser(body: bytes) -> None:
 @FAST
 @given(st.dictionaries(st.sampled_from(["id", "type", "actor", "object", "attributedTo"]),
                        st.one_of(json_values, urlish), max_size=5), urlish, urlish)
+@example({"actor": "", "id": "", "type": []}, "", "")  # once raised TypeError (a list is not hashable)
 def test_authorise(activity: dict[str, Any], signer: str, key_id: str) -> None:
     assert authorise(activity, signer, key_id) is None or isinstance(authorise(activity, signer, key_id), Rejection)
 
