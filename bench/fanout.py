@@ -65,7 +65,8 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
     from bridge.delivery import warm_signing_keys
     from bridge.config import load_config
     from bridge.keys import ACTOR_UPDATE_JOB
-    from bridge.queue import JobContext, Worker, enqueue
+    from bridge.queue import JobContext, enqueue
+    from bridge.worker import Worker
 
     config = load_config(Path(config_path), env={})
     await db.open_db(config.database)

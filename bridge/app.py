@@ -27,7 +27,8 @@ from .inbox_flow import inbox_job
 from .keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys
 from .netguard import AddressPolicy, IPNetwork, guarded_connector
 from .polling import POLL_JOB, poll_job, schedule_polls
-from .queue import Handler, JobContext, Worker, load_handlers
+from .queue import Handler, JobContext, load_handlers
+from .worker import Worker
 from .webmention import WEBMENTION_JOB, webmention_job
 
 log = logging.getLogger("bridge.app")

@@ -7,7 +7,7 @@ import aiohttp
 from aiohttp import web
 
 from .config import Config
-from .queue import Worker
+from .worker import Worker
 
 CONFIG = web.AppKey("config", Config)
 HTTP = web.AppKey("http", aiohttp.ClientSession)

@@ -32,7 +32,7 @@ class RetryLater(JobError):
 
 class Deferred(JobError):
     """Not a failure: the job cannot run now (its host is busy); run it again after
-    `after` seconds without counting this attempt (see queue.Worker._run)."""
+    `after` seconds without counting this attempt (see worker.Worker._run)."""
 
     def __init__(self, message: str, *, after: float) -> None:
         super().__init__(message)

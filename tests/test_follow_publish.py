@@ -23,8 +23,9 @@ from bridge.fanout import PUBLISH_JOB, fan_out
 from bridge.keys import active_key, rotate_keys
 from bridge.models import BlogPost, Follower, FollowState, InboxActivity, Job, JobState, RemoteActor
 from bridge.polling import POLL_JOB, Change, publish_now
-from bridge.queue import JobContext, Worker, enqueue
+from bridge.queue import JobContext, enqueue
 from bridge.signatures import Scheme, SigningKey
+from bridge.worker import Worker
 from tests.fedi import Peer, Seen, keypair, signed_headers
 
 from .blogserver import BlogServer

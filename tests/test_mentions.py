@@ -31,10 +31,11 @@ from bridge.keys import active_key
 from bridge.models import Follower, FollowState, Job, JobState, RemoteActor
 from bridge.polling import Change, record_post
 from bridge.post import Mention, Post, Profile
-from bridge.queue import JobContext, Worker
+from bridge.queue import JobContext
 from bridge.reader import ReadResult
 from bridge.remote import ActorGone, RemoteActors
 from bridge.signatures import Scheme, SigningKey
+from bridge.worker import Worker
 from tests.fedi import AS2, Peer, Seen, keypair, signed_headers
 
 PUBLIC = "https://bridge.example"

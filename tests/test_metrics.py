@@ -18,11 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bridge import metrics
 from bridge.app import make_app
-from bridge.config import load_config
 from bridge.appkeys import CONFIG, HTTP
+from bridge.config import load_config
 from bridge.delivery import DELIVER_JOB, deliver_job, deliver_payload
 from bridge.models import Job, JobState
-from bridge.queue import JobContext, Worker, enqueue
+from bridge.queue import JobContext, enqueue
+from bridge.worker import Worker
 
 from .admin_seed import TOKEN
 from .procs import BridgeProcess

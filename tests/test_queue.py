@@ -11,8 +11,9 @@ from tortoise.transactions import in_transaction
 
 from bridge.config import Config, QueueConfig
 from bridge.models import Job, JobState, RevokedSession
-from bridge.queue import JobContext, Worker, enqueue, enqueue_many, queue_depth, retry_dead, utcnow
+from bridge.queue import JobContext, enqueue, enqueue_many, queue_depth, retry_dead, utcnow
 from bridge.retry import Deferred, PermanentError, RetryLater
+from bridge.worker import Worker
 
 pytestmark = pytest.mark.usefixtures("database")
 SETTINGS = QueueConfig(concurrency=4, lease_seconds=30, max_attempts=3, retry_base_seconds=30, poll_seconds=0.05)
@@ -300,9 +301,9 @@ async def test_a_busy_worker_claims_one_batch_ahead_and_gives_back_what_waits_to
 ) -> None:
     """Jobs claimed ahead of free slots start the moment a slot frees; when every slot is
     held by slow jobs they go back to the queue (attempt not counted) for another worker."""
-    import bridge.queue as queue
+    import bridge.worker as worker_module
 
-    monkeypatch.setattr(queue, "READY_SECONDS", 0.3)
+    monkeypatch.setattr(worker_module, "READY_SECONDS", 0.3)
     quick = await enqueue("quick")
     slow = [await enqueue("slow") for _ in range(2)]
     waiting = [await enqueue("later") for _ in range(3)]
@@ -314,7 +315,7 @@ async def test_a_busy_worker_claims_one_batch_ahead_and_gives_back_what_waits_to
     later = Recorder()
     # Two slots, claims of one: the quick job's end makes the worker claim one job ahead.
     w = worker({"quick": Recorder(), "slow": hold, "later": later}, utcnow, concurrency=2, shutdown_grace_seconds=5)
-    assert w._claim_batch == 1 and queue.READY_SECONDS == 0.3
+    assert w._claim_batch == 1 and worker_module.READY_SECONDS == 0.3
     task = asyncio.create_task(w.run())
     for _ in range(200):
         await asyncio.sleep(0.02)

@@ -1,5 +1,5 @@
 """Remote inboxes that fail every way at once: 500, a hang, a reset, a status line that
-trickles in, a 200 or a 500 followed by gigabytes. One worker (bridge/queue.py) runs the
+trickles in, a 200 or a 500 followed by gigabytes. One worker (bridge/worker.py) runs the
 deliveries: the good inbox is served, the 200-with-gigabytes one is done after reading a
 bounded prefix, every other delivery stays queued with its error and none is lost; once
 the servers heal (and the backoff has passed), every queued delivery is done."""
@@ -20,7 +20,8 @@ from bridge.config import Config, load_config
 from bridge.delivery import DELIVER_JOB, deliver_payload
 from bridge.keys import ensure_keys
 from bridge.models import Job, JobState
-from bridge.queue import JobContext, Worker, enqueue
+from bridge.queue import JobContext, enqueue
+from bridge.worker import Worker
 from tests.fedi import Peer
 
 ACTIVITY = {"@context": "https://www.w3.org/ns/activitystreams", "id": "https://bridge.example/users/blog/posts/1/create",
