@@ -179,7 +179,8 @@ async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]
             "ceiling_cpu_ms": (before[1] + after[1]) * 1000 / 2 / inboxes,
             "loop_cpu_ms": measured["main_cpu_seconds"] * 1000 / inboxes,
             "ceiling_loop_cpu_ms": (before[2] + after[2]) * 1000 / 2 / inboxes,
-            "db_cpu_ms": db_cpu * 1000 / inboxes, "first_ms": (counted["first_at"] - measured["started"]) * 1000, "followers": followers, "inboxes": inboxes, "jobs": jobs, "verified": counted["verified"],
+            "db_cpu_ms": db_cpu * 1000 / inboxes, "first_ms": (counted["first_at"] - measured["started"]) * 1000,
+            "followers": followers, "inboxes": inboxes, "jobs": jobs, "verified": counted["verified"],
             "refused": counted["refused"], "repeated": counted["repeated"], "seconds": measured["seconds"],
             "rate": rate, "ceiling_seconds": ceiling_s, "ceiling": top, "ratio": rate / top,
             "peak_rss_mb": measured["peak_rss_mb"]}

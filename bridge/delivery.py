@@ -38,7 +38,7 @@ from .http_signing import PostResult, remember_scheme, remembered_scheme, signed
 from .keys import signing_key
 from .signatures import SigningKey
 from .models import Job, OutboundActivity, RemoteHost
-from .queue import JobContext, memoized
+from .queue import JobContext, forget, memoized
 from .remote import forget_actor
 from .retry import Deferred, PermanentError, RetryLater
 
@@ -179,7 +179,7 @@ async def warm_signing_keys(ctx: JobContext) -> None:
 
 def forget_signing_key(ctx: JobContext, actor: str) -> None:
     """Drop the remembered signing key of `actor` (after a key rotation)."""
-    ctx.memo.pop(("signing-key", actor), None)
+    forget(ctx, ("signing-key", actor))
 
 
 def deliver_payload(
@@ -229,7 +229,7 @@ async def deliver_job(job: Job, ctx: JobContext) -> None:
     known = None if healthy else await memoized(ctx, ("host-record", host), HOST_RECORD_TTL,
                                                 lambda: RemoteHost.get_or_none(host=host))
     if known is not None and known.unavailable_since is not None:
-        ctx.memo.pop(("host-record", host), None)  # its daily try is decided on a fresh read
+        forget(ctx, ("host-record", host))  # its daily try is decided on a fresh read
     if known is not None and known.unavailable_since is not None and known.last_failure_at is not None \
             and now - known.last_failure_at < PROBE_EVERY:
         log.info("deliver.skipped inbox=%s reason=host unavailable since %s", inbox, known.unavailable_since)
@@ -313,7 +313,7 @@ async def _settle(ctx: JobContext, job: Job, result: PostResult, host: str, sett
 async def _host_failed(ctx: JobContext, host: str, error: str, settings: DeliveryConfig) -> None:
     """Count a failure day for the host; past the limit it becomes unavailable."""
     _healthy.pop(host, None)
-    ctx.memo.pop(("host-record", host), None)  # the next delivery reads what is written here
+    forget(ctx, ("host-record", host))  # the next delivery reads what is written here
     _answered.pop(host, None)
     now = utcnow()
     row, _ = await RemoteHost.get_or_create(host=host)

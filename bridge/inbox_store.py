@@ -18,6 +18,7 @@ so a busy sender's every request does not read its key from the database.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 import time
@@ -34,6 +35,7 @@ from .clock import utcnow
 from .models import JobState
 from .queue import enqueue_many, wake_local_workers
 from .signatures import Rejection
+from .singleflight import SharedReads
 from .verify import KeyResolver
 
 INBOX_JOB = "inbox.process"
@@ -180,29 +182,26 @@ class KeyCache:
     ttl: float = KEY_TTL
     _keys: dict[str, tuple[float, ResolvedKey]] = field(default_factory=dict)
     # Reads under way: a burst of requests signed with one key not yet cached reads it once.
-    _reading: dict[str, asyncio.Future[ResolvedKey | Rejection]] = field(default_factory=dict)
+    _reads: SharedReads[str, ResolvedKey | Rejection] = field(default_factory=SharedReads)
 
     async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | Rejection:
-        now = time.monotonic()
         if refresh:
             self._keys.pop(key_id, None)
-        else:
-            hit = self._keys.get(key_id)
-            if hit is not None and now - hit[0] < self.ttl:
-                return hit[1]
-            reading = self._reading.get(key_id)
-            if reading is not None:
-                return await asyncio.shield(reading)
-        task = asyncio.ensure_future(self.inner.resolve_key(key_id, refresh=refresh))
-        if not refresh:
-            self._reading[key_id] = task
-            task.add_done_callback(lambda _done: self._reading.pop(key_id, None))
-        key = await asyncio.shield(task)
+            self._reads.forget(key_id)
+            key = await self.inner.resolve_key(key_id, refresh=True)
+            self._keep(key_id, time.monotonic(), key)
+            return key
+        hit = self._keys.get(key_id)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        return await self._reads.read(key_id, lambda: self.inner.resolve_key(key_id),
+                                      functools.partial(self._keep, key_id))
+
+    def _keep(self, key_id: str, started: float, key: ResolvedKey | Rejection) -> None:
         if isinstance(key, ResolvedKey) and key.actor is None:  # a stored key: fetched ones are stored first
             if len(self._keys) > 10_000:
                 self._keys.clear()
-            self._keys[key_id] = (now, key)
-        return key
+            self._keys[key_id] = (started, key)
 
     async def remember(self, key: ResolvedKey, *, using_db: Any = None) -> None:
         await self.inner.remember(key, using_db=using_db)

@@ -23,6 +23,7 @@ from tortoise.functions import Count
 from .clock import utcnow
 from .config import Config
 from .models import Job, JobState
+from .singleflight import SharedReads
 
 ENTRY_POINT_GROUP = "bridge.jobs"  # installed packages may add job kinds here
 
@@ -33,28 +34,29 @@ class JobContext:
 
     config: Config | None
     http: Any = None  # aiohttp.ClientSession; Any keeps this module free of aiohttp
-    # Values handlers may keep for a while within this app's life (see `memoized`).
+    # Values handlers may keep for a while within this app's life (see `memoized`), and the reads under way.
     memo: dict[Any, tuple[float, Any]] = field(default_factory=dict)
+    reads: SharedReads[Any, Any] = field(default_factory=SharedReads)
 
 
 async def memoized(ctx: JobContext, key: Any, ttl: float, load: Callable[[], Awaitable[Any]]) -> Any:
     """`load()`, remembered in the context for `ttl` seconds: what every job would read
-    again (a signing key, a host's signature scheme) costs one query per `ttl`, not per job."""
-    now = time.monotonic()
+    again (a signing key, a host's signature scheme) costs one query per `ttl`, not per job,
+    and a burst of jobs asks once, not once each."""
     hit = ctx.memo.get(key)
-    if hit is not None and now - hit[0] < ttl:
-        value = hit[1]
-        # A load in flight is shared: a burst of jobs asks the database once, not once each.
-        return await value if isinstance(value, asyncio.Future) else value
-    loading: asyncio.Future[Any] = asyncio.ensure_future(load())
-    ctx.memo[key] = (now, loading)
-    try:
-        value = await loading
-    except BaseException:
-        ctx.memo.pop(key, None)
-        raise
-    ctx.memo[key] = (now, value)
-    return value
+    if hit is not None and time.monotonic() - hit[0] < ttl:
+        return hit[1]
+
+    def keep(started: float, value: Any) -> None:
+        ctx.memo[key] = (started, value)
+
+    return await ctx.reads.read(key, load, keep)
+
+
+def forget(ctx: JobContext, key: Any) -> None:
+    """Drop what `memoized` keeps under `key`; the next call reads afresh."""
+    ctx.memo.pop(key, None)
+    ctx.reads.forget(key)
 
 
 Handler = Callable[[Job, JobContext], Awaitable[None]]

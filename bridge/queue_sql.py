@@ -24,6 +24,7 @@ isoformat(" "), the format the ORM stores, so text comparisons order like the in
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from datetime import datetime
@@ -162,17 +163,7 @@ async def _settle_and_claim_postgres(
     conn: Any, owner: str, done_ids: list[int], now: datetime, lease_expires: datetime, limit: int
 ) -> tuple[int, list[Job]]:
     claim_sql, params = _claim_sql(True, owner, now, lease_expires, limit)
-    # The claim's UPDATE as a CTE beside the done UPDATE (one statement, one snapshot: they
-    # touch different rows, ours running vs claimable); the last row carries the done count
-    # and turns synchronous_commit off for this statement's transaction.
-    claim_cte = claim_sql.replace("UPDATE jobs j SET", ", claimed AS (UPDATE jobs j SET", 1) + ")"
-    columns = ", ".join(c.strip() for c in CLAIMED_COLUMNS.split(","))
-    nulls = ", ".join("NULL" for _ in CLAIMED_COLUMNS.split(","))
-    sql = (f"WITH finished AS (UPDATE jobs SET state = $7, lease_owner = NULL, lease_expires = NULL, "
-           "finished_at = $5, updated_at = $5 WHERE id = ANY($8::bigint[]) AND state = $1 AND lease_owner = $2 "
-           f"RETURNING 1), {claim_cte.removeprefix('WITH ')} "
-           f"SELECT {columns}, NULL::bigint AS finished, NULL::text AS sync FROM claimed UNION ALL "
-           f"SELECT {nulls}, (SELECT count(*) FROM finished), set_config('synchronous_commit', 'off', true)")
+    sql = _settle_and_claim_postgres_sql(claim_sql)
     rows = await conn.execute_query_dict(sql, [*params, JobState.DONE.value, done_ids])
     done = 0
     claimed = []
@@ -182,3 +173,19 @@ async def _settle_and_claim_postgres(
         else:
             claimed.append(row)
     return done, _jobs(claimed)
+
+
+@functools.cache
+def _settle_and_claim_postgres_sql(claim_sql: str) -> str:
+    """The claim's UPDATE as a CTE beside the done UPDATE (one statement, one snapshot: they
+    touch different rows, ours running vs claimable); the last row carries the done count
+    and turns synchronous_commit off for this statement's transaction. Built once: the
+    claim's text is the same on every call."""
+    claim_cte = claim_sql.replace("UPDATE jobs j SET", ", claimed AS (UPDATE jobs j SET", 1) + ")"
+    columns = ", ".join(c.strip() for c in CLAIMED_COLUMNS.split(","))
+    nulls = ", ".join("NULL" for _ in CLAIMED_COLUMNS.split(","))
+    return (f"WITH finished AS (UPDATE jobs SET state = $7, lease_owner = NULL, lease_expires = NULL, "
+            "finished_at = $5, updated_at = $5 WHERE id = ANY($8::bigint[]) AND state = $1 AND lease_owner = $2 "
+            f"RETURNING 1), {claim_cte.removeprefix('WITH ')} "
+            f"SELECT {columns}, NULL::bigint AS finished, NULL::text AS sync FROM claimed UNION ALL "
+            f"SELECT {nulls}, (SELECT count(*) FROM finished), set_config('synchronous_commit', 'off', true)")

@@ -1,4 +1,5 @@
-"""One read for many readers (bridge/singleflight.py) and the inbox's key cache built the same way."""
+"""One read for many readers (bridge/singleflight.py), and the caches built on it: the inbox's
+key cache and the jobs' `memoized`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from bridge.actor_doc import ResolvedKey
 from bridge.inbox_store import KeyCache
+from bridge.queue import JobContext, forget, memoized
 from bridge.signatures import Rejection
 from bridge.singleflight import Remembered
 
@@ -109,3 +111,45 @@ async def test_key_cache_reads_a_key_once_for_a_burst_and_a_refresh_reads_again(
     assert len(inner.calls) == 1  # from memory
     await cache.resolve_key("https://a.example/users/alice#main-key", refresh=True)
     assert inner.calls[-1] == ("https://a.example/users/alice#main-key", True) and len(inner.calls) == 2
+
+
+async def test_memoized_jobs_share_a_read_that_one_cancelled_job_does_not_end() -> None:
+    """A job cancelled while it waits (the signing-key warm-up at shutdown) leaves the read
+    to the jobs still waiting on it."""
+    ctx = JobContext(config=None)
+    reads: list[int] = []
+    gate = asyncio.Event()
+
+    async def load() -> str:
+        reads.append(1)
+        await gate.wait()
+        return "key"
+
+    jobs = [asyncio.create_task(memoized(ctx, ("signing-key", "blog"), 30, load)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    jobs[0].cancel()
+    gate.set()
+    assert await asyncio.gather(*jobs[1:]) == ["key"] * 4 and len(reads) == 1
+    with pytest.raises(asyncio.CancelledError):
+        await jobs[0]
+    assert await memoized(ctx, ("signing-key", "blog"), 30, load) == "key" and len(reads) == 1
+
+
+async def test_memoized_forget_during_a_read_keeps_the_fresh_value_not_the_stale_one() -> None:
+    ctx = JobContext(config=None)
+    values = iter(["old key", "rotated key"])
+    gate = asyncio.Event()
+
+    async def load() -> str:
+        value = next(values)
+        if value == "old key":
+            await gate.wait()
+        return value
+
+    stale = asyncio.create_task(memoized(ctx, "k", 30, load))
+    await asyncio.sleep(0.01)
+    forget(ctx, "k")  # a key rotation while the old key was being read
+    assert await memoized(ctx, "k", 30, load) == "rotated key"
+    gate.set()
+    assert await stale == "old key"
+    assert await memoized(ctx, "k", 30, load) == "rotated key"
