@@ -198,7 +198,7 @@ async def add_followers(blog: str, followers: int, inboxes: int, inbox_url: str)
     """`followers` accepted followers of `blog`, spread over `inboxes` shared inboxes."""
     from tortoise import connections
 
-    from bridge.clock import utcnow
+    from bridge.core.clock import utcnow
 
     conn = connections.get("default")
     postgres = conn.capabilities.dialect == "postgres"

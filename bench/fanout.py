@@ -62,11 +62,11 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
         logging.basicConfig(level=logging.INFO, format="%(relativeCreated)d %(message)s")
     from bridge import db
     from bridge.app import BUILTIN_HANDLERS, new_http_session
-    from bridge.delivery import warm_signing_keys
+    from bridge.publish.delivery import warm_signing_keys
     from bridge.config import load_config
     from bridge.keys import ACTOR_UPDATE_JOB
-    from bridge.queue import JobContext, enqueue
-    from bridge.worker import Worker
+    from bridge.jobs.store import JobContext, enqueue
+    from bridge.jobs.worker import Worker
 
     config = load_config(Path(config_path), env={})
     await db.open_db(config.database)
@@ -126,9 +126,9 @@ async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int) -> tu
 async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]:
     from bridge import db
     from bridge.config import load_config
-    from bridge.http_signing import SIGNING_THREADS
-    from bridge.delivery import activity_body
-    from bridge.documents import actor_document
+    from bridge.net.signed import SIGNING_THREADS
+    from bridge.publish.delivery import activity_body
+    from bridge.publish.documents import actor_document
     from bridge.keys import INSTANCE_ACTOR, active_key, ensure_keys, signing_key
     from bridge.models import Job, OutboundActivity
 

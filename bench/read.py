@@ -29,9 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 import mf2py  # noqa: E402
 
-from bridge import microformats, reader, wordpress  # noqa: E402
+from bridge.blog import microformats
+from bridge.publish import reader
+from bridge.blog import wordpress  # noqa: E402
 from bridge.config import BlogConfig  # noqa: E402
-from bridge.documents import blog_post_as2  # noqa: E402
+from bridge.publish.documents import blog_post_as2  # noqa: E402
 from tests.blogserver import THEMES, WORDPRESS, _key, wordpress_routes  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

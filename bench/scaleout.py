@@ -81,7 +81,7 @@ async def enqueue_update(url: str) -> None:
 
 
 async def one_run(url: str, workers: int, followers: int, inboxes: int) -> dict[str, Any]:
-    from bridge.http_signing import SIGNING_THREADS
+    from bridge.net.signed import SIGNING_THREADS
     from bridge.signatures import SigningKey
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-scaleout-"))
@@ -137,8 +137,8 @@ async def one_run(url: str, workers: int, followers: int, inboxes: int) -> dict[
 async def signing_key_of(path: str) -> None:
     from bridge import db
     from bridge.config import load_config
-    from bridge.delivery import activity_body
-    from bridge.documents import actor_document
+    from bridge.publish.delivery import activity_body
+    from bridge.publish.documents import actor_document
     from bridge.keys import signing_key
 
     config = load_config(Path(path), env={})

@@ -16,20 +16,27 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from tortoise.context import get_current_context
 
-from . import __version__, admin, db, inbox, interaction_pages, metrics_http, ping, public
-from .appkeys import CONFIG, HTTP, WORKER
-from .config import Config
-from .fetch import user_agent
-from .delivery import DELIVER_JOB, deliver_job, warm_signing_keys
-from .fanout import PUBLISH_JOB, actor_update_job, publish_job
-from .inbox import INBOX_JOB
-from .inbox_flow import inbox_job
-from .keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys
-from .netguard import AddressPolicy, IPNetwork, guarded_connector
-from .polling import POLL_JOB, poll_job, schedule_polls
-from .queue import Handler, JobContext, load_handlers
-from .worker import Worker
-from .webmention import WEBMENTION_JOB, webmention_job
+from bridge import __version__
+from bridge.ops.admin import pages as admin
+from bridge import db
+from bridge.inbox import routes as inbox
+from bridge.webmention import pages as interaction_pages
+from bridge.ops.admin import metrics as metrics_http
+from bridge.webmention import receive as ping
+from bridge.public import routes as public
+from bridge.appkeys import CONFIG, HTTP, WORKER
+from bridge.config import Config
+from bridge.net.fetch import user_agent
+from bridge.publish.delivery import DELIVER_JOB, deliver_job, warm_signing_keys
+from bridge.publish.fanout import PUBLISH_JOB, actor_update_job, publish_job
+from bridge.inbox.routes import INBOX_JOB
+from bridge.inbox.follows import inbox_job
+from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys
+from bridge.net.guard import AddressPolicy, IPNetwork, guarded_connector
+from bridge.publish.polling import POLL_JOB, poll_job, schedule_polls
+from bridge.jobs.store import Handler, JobContext, load_handlers
+from bridge.jobs.worker import Worker
+from bridge.webmention.send import WEBMENTION_JOB, webmention_job
 
 log = logging.getLogger("bridge.app")
 

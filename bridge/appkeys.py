@@ -6,8 +6,8 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
-from .config import Config
-from .worker import Worker
+from bridge.config import Config
+from bridge.jobs.worker import Worker
 
 CONFIG = web.AppKey("config", Config)
 HTTP = web.AppKey("http", aiohttp.ClientSession)

@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import __version__
-from .config import BlogConfig, Config, ConfigError, config_path, load_config, starter_config
-from .interactions_cli import cmd_interactions, cmd_webmention_send
-from .logs import setup_logging
+from bridge import __version__
+from bridge.config import BlogConfig, Config, ConfigError, config_path, load_config, starter_config
+from bridge.cli_interactions import cmd_interactions, cmd_webmention_send
+from bridge.core.logs import setup_logging
 
 if TYPE_CHECKING:
-    from .post import Post
+    from bridge.blog.post import Post
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -76,9 +76,9 @@ async def cmd_init(args: argparse.Namespace, path: Path) -> int:
         print(f"config: wrote {path} (edit server.base_url and blogs[0].url, then run `bridge serve`)")
     config = load_config(path)
     setup_logging(config.log.level)
-    from .app import prepare_storage
-    from .db import close_db
-    from .keys import INSTANCE_ACTOR
+    from bridge.app import prepare_storage
+    from bridge.db import close_db
+    from bridge.keys import INSTANCE_ACTOR
 
     try:
         applied = await prepare_storage(config)
@@ -94,8 +94,8 @@ async def cmd_init(args: argparse.Namespace, path: Path) -> int:
 
 
 async def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
-    from .app import prepare_storage
-    from .db import close_db
+    from bridge.app import prepare_storage
+    from bridge.db import close_db
 
     print(f"database: {config.database.redacted_url}")
     try:
@@ -111,7 +111,7 @@ async def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
-    from .daemon import run_daemon
+    from bridge.daemon import run_daemon
 
     try:
         await run_daemon(config, http=True, workers=not args.no_workers)
@@ -121,7 +121,7 @@ async def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_worker(args: argparse.Namespace, config: Config) -> int:
-    from .daemon import run_daemon
+    from bridge.daemon import run_daemon
 
     await run_daemon(config, http=False, workers=True)
     return EXIT_OK
@@ -130,11 +130,11 @@ async def cmd_worker(args: argparse.Namespace, config: Config) -> int:
 async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
     import json
 
-    from .app import new_http_session
-    from .fetch import FetchError
-    from .inspect import inspect_json, inspect_text
-    from .merge import with_blog_overrides
-    from .reader import read_post
+    from bridge.app import new_http_session
+    from bridge.net.fetch import FetchError
+    from bridge.blog.report import inspect_json, inspect_text
+    from bridge.blog.merge import with_blog_overrides
+    from bridge.publish.reader import read_post
 
     blog = next((b for b in config.blogs if b.owns(args.url)), None)
     async with new_http_session(config) as session:
@@ -169,19 +169,19 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
 
 def _as2_preview(config: Config, blog: BlogConfig, post: Post, language: str | None) -> dict[str, Any]:
     """The AS2 object the post becomes, with its permalink lookup URL as id (the row id comes with storing it)."""
-    from .documents import blog_post_as2
-    from .urls import actor_id, post_lookup
+    from bridge.publish.documents import blog_post_as2
+    from bridge.core.urls import actor_id, post_lookup
 
     lookup = post_lookup(actor_id(config.server.base_url, blog.name), post.url or "")
     return blog_post_as2(config.server.base_url, blog, post, object_id=lookup, language=language)
 
 
 async def cmd_poll(args: argparse.Namespace, config: Config) -> int:
-    from .app import new_http_session, prepare_storage
-    from .db import close_db
-    from .polling import Change, poll_blog
+    from bridge.app import new_http_session, prepare_storage
+    from bridge.db import close_db
+    from bridge.publish.polling import Change, poll_blog
 
-    from .progress import Progress
+    from bridge.ops.progress import Progress
 
     blogs = [config.blog(args.blog)] if args.blog else list(config.blogs)
     failed = False
@@ -212,9 +212,9 @@ async def cmd_poll(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_keys_rotate(args: argparse.Namespace, config: Config) -> int:
     """New key pairs; the old ones kept inactive; each blog's followers get an Update (a queued job)."""
-    from .app import prepare_storage
-    from .db import close_db
-    from .keys import INSTANCE_ACTOR, rotate_keys
+    from bridge.app import prepare_storage
+    from bridge.db import close_db
+    from bridge.keys import INSTANCE_ACTOR, rotate_keys
 
     # Without --blog: every blog and the instance actor (after a leak, all keys must go).
     actors = [config.blog(args.blog).name] if args.blog else [b.name for b in config.blogs] + [INSTANCE_ACTOR]
@@ -233,10 +233,10 @@ async def cmd_keys_rotate(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_publish(args: argparse.Namespace, config: Config) -> int:
     """Read one post now and queue what it needs: Create (new), Update (changed), Delete (gone)."""
-    from .app import new_http_session, prepare_storage
-    from .db import close_db
-    from .fetch import FetchError
-    from .polling import Change, publish_now
+    from bridge.app import new_http_session, prepare_storage
+    from bridge.db import close_db
+    from bridge.net.fetch import FetchError
+    from bridge.publish.polling import Change, publish_now
 
     blog = next((b for b in config.blogs if b.owns(args.url)), None)
     if blog is None:
@@ -257,9 +257,9 @@ async def cmd_publish(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_followers(args: argparse.Namespace, config: Config) -> int:
     """List followers (or pending requests); approve, reject or remove one."""
-    from .app import prepare_storage
-    from .db import close_db
-    from .followers import decide, list_followers
+    from bridge.app import prepare_storage
+    from bridge.db import close_db
+    from bridge.ops.followers import decide, list_followers
 
     blog = config.blog(args.blog) if args.blog else None
     try:
@@ -279,9 +279,9 @@ async def cmd_followers(args: argparse.Namespace, config: Config) -> int:
 
 async def cmd_check(args: argparse.Namespace, config: Config) -> int:
     """Each point ✓ or ✗ with its fix; exit 0 when every required point passes."""
-    from .app import new_http_session, prepare_storage
-    from .check import check_blog, passed
-    from .db import close_db
+    from bridge.app import new_http_session, prepare_storage
+    from bridge.ops.check import check_blog, passed
+    from bridge.db import close_db
 
     blogs = [config.blog(args.blog)] if args.blog else list(config.blogs)
     ok = True

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .blocks import block_pattern
+from bridge.core.blocks import block_pattern
 
 ENV_CONFIG = "BRIDGE_CONFIG"
 ENV_DATABASE_URL = "BRIDGE_DATABASE_URL"

@@ -13,9 +13,9 @@ import signal
 
 from aiohttp import web
 
-from .app import make_app
-from .config import Config
-from .logs import ACCESS_LOG_FORMAT
+from bridge.app import make_app
+from bridge.config import Config
+from bridge.core.logs import ACCESS_LOG_FORMAT
 
 log = logging.getLogger("bridge.daemon")
 

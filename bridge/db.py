@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
 
-from .config import DatabaseConfig
+from bridge.config import DatabaseConfig
 
 log = logging.getLogger("bridge.db")
 

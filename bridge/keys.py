@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from tortoise.transactions import in_transaction
 
-from . import urls
-from .models import ActorKey
-from .queue import enqueue
-from .signatures import SigningKey
+from bridge.core import urls
+from bridge.models import ActorKey
+from bridge.jobs.store import enqueue
+from bridge.signatures import SigningKey
 
 log = logging.getLogger("bridge.keys")
 

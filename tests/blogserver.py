@@ -163,7 +163,7 @@ def published_posts() -> list[dict]:
 
 def paragraphs(html: str) -> list[str]:
     """Top-level paragraphs and lists as text ("a / b / c" for a list), as truth.json has them."""
-    from bridge import content
+    from bridge.blog import content
 
     out = []
     for el in content.fragment(html).find_all(["p", "ul", "ol"]):

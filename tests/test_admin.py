@@ -13,9 +13,9 @@ import pytest
 from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge import admin_auth
+from bridge.ops.admin import auth as admin_auth
 from bridge.app import make_app
-from bridge.clock import utcnow
+from bridge.core.clock import utcnow
 from bridge.config import load_config
 from bridge.models import Job, LoginFailure, RevokedSession
 

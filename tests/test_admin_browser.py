@@ -17,7 +17,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bridge.app import make_app
-from bridge.clock import utcnow
+from bridge.core.clock import utcnow
 from bridge.config import Config, load_config
 from bridge.models import (Block, BlogPost, Follower, FollowState, Interaction, InteractionKind, InteractionState, Job,
                            JobState, OutboundActivity, RemoteActor, RemoteHost, WebmentionState)

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bridge import as2, urls
-from bridge.actor import actor_to_as2, summary_html
+from bridge.as2 import posts as as2
+from bridge.core import urls
+from bridge.as2.actor import actor_to_as2, summary_html
 from bridge.config import Config, parse_config
-from bridge.post import Author, Media, Mention, Post, Profile, post_from_dict, post_to_dict, profile_from_dict, profile_to_dict
-from bridge.sanitize import clean_html
-from bridge.webfinger import ResourceError, account_to_jrd, find_account, host_meta_xrd
+from bridge.blog.post import Author, Media, Mention, Post, Profile, post_from_dict, post_to_dict, profile_from_dict, profile_to_dict
+from bridge.core.sanitize import clean_html
+from bridge.public.webfinger import ResourceError, account_to_jrd, find_account, host_meta_xrd
 
 ACTOR = "https://bridge.example/users/blog"
 OBJECT = f"{ACTOR}/posts/1"
@@ -236,7 +237,7 @@ def test_webfinger_resources() -> None:
 
 
 def test_translators_import_no_aiohttp_and_no_tortoise() -> None:
-    code = ("import sys; import bridge.as2, bridge.actor, bridge.webfinger, bridge.nodeinfo, bridge.sanitize; "
+    code = ("import sys; import bridge.as2.posts, bridge.as2.actor, bridge.public.webfinger, bridge.public.nodeinfo, bridge.core.sanitize; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'aiohttp', 'tortoise'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

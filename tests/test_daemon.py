@@ -11,7 +11,7 @@ import pytest
 
 from bridge.config import Config, load_config
 from bridge.models import Job, JobState
-from bridge.queue import enqueue
+from bridge.jobs.store import enqueue
 
 from .procs import BridgeProcess, eventually
 

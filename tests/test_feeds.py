@@ -9,9 +9,12 @@ import aiohttp
 import pytest
 
 from tests.blogserver import THEMES, BlogServer, published_posts
-from bridge import content, feeds, microformats, reader
-from bridge.fetch import user_agent
-from bridge.post import Author, Media
+from bridge.blog import content
+from bridge.blog import feeds
+from bridge.blog import microformats
+from bridge.publish import reader
+from bridge.net.fetch import user_agent
+from bridge.blog.post import Author, Media
 
 WP = Path(__file__).parent / "fixtures" / "wordpress"
 FEED_URL = "http://127.0.0.1:8765/feed/"

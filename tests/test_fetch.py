@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bridge import __version__
-from bridge.fetch import (
+from bridge.net.fetch import (
     FetchError,
     HTTPStatusError,
     ResponseTooLarge,
@@ -21,7 +21,7 @@ from bridge.fetch import (
     fetch,
     user_agent,
 )
-from bridge.post import Link
+from bridge.blog.post import Link
 
 ETAG = '"v1"'
 LAST_MODIFIED = "Fri, 02 Aug 2019 18:20:00 GMT"

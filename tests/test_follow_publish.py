@@ -18,14 +18,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import BUILTIN_HANDLERS, make_app, new_http_session
 from bridge.config import Config, load_config
-from bridge.delivery import DELIVER_JOB
-from bridge.fanout import PUBLISH_JOB, fan_out
+from bridge.publish.delivery import DELIVER_JOB
+from bridge.publish.fanout import PUBLISH_JOB, fan_out
 from bridge.keys import active_key, rotate_keys
 from bridge.models import BlogPost, Follower, FollowState, InboxActivity, Job, JobState, RemoteActor
-from bridge.polling import POLL_JOB, Change, publish_now
-from bridge.queue import JobContext, enqueue
+from bridge.publish.polling import POLL_JOB, Change, publish_now
+from bridge.jobs.store import JobContext, enqueue
 from bridge.signatures import Scheme, SigningKey
-from bridge.worker import Worker
+from bridge.jobs.worker import Worker
 from tests.fedi import Peer, Seen, keypair, signed_headers
 
 from .blogserver import BlogServer
@@ -313,7 +313,7 @@ async def test_a_ping_whose_source_does_not_link_to_the_bridge_publishes_nothing
 
 
 async def test_accounts_a_post_mentions_or_replies_to_are_addressed_too(w: World) -> None:
-    from bridge.fanout import _addressed_inboxes
+    from bridge.publish.fanout import _addressed_inboxes
 
     bob = w.peer.actor("bob", keypair("bob")[1], endpoints={"sharedInbox": w.peer.url("/shared-b")})
     carol = w.peer.actor("carol", keypair("carol")[1], endpoints={})
@@ -327,7 +327,7 @@ async def test_accounts_a_post_mentions_or_replies_to_are_addressed_too(w: World
 
 
 async def test_publish_jobs_are_deduplicated_per_version(database: Config) -> None:
-    from bridge.fanout import enqueue_publish
+    from bridge.publish.fanout import enqueue_publish
 
     first = await enqueue_publish("blog", 1, "changed", "ab" * 32)
     again = await enqueue_publish("blog", 1, "changed", "ab" * 32)  # the same edit seen twice

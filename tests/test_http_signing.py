@@ -16,7 +16,7 @@ from http_message_signatures.resolvers import MappingKeyResolver
 
 from bridge.app import new_http_session
 from bridge.config import Config
-from bridge.http_signing import remembered_scheme, signed_get, signed_post
+from bridge.net.signed import remembered_scheme, signed_get, signed_post
 from bridge.models import RemoteHost
 from bridge.signatures import Scheme, SigningKey, http_date, parse_signature_header
 from tests.fedi import Peer, b64, keypair, node_peers

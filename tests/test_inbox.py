@@ -28,11 +28,11 @@ from http_message_signatures.resolvers import MappingKeyResolver
 
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, SecurityConfig
-from bridge.inbox import INBOX_JOB, TRUST, Trust
-from bridge.inbox_store import KeyCache
+from bridge.inbox.routes import INBOX_JOB, TRUST, Trust
+from bridge.inbox.store import KeyCache
 from bridge.keys import INSTANCE_ACTOR, active_key
 from bridge.models import InboxActivity, Job, RemoteActor
-from bridge.remote import RemoteActors
+from bridge.net.remote import RemoteActors
 from bridge.signatures import Scheme, SigningKey, digest_header, http_date
 from tests.fedi import AS2, FakeResolver, Peer, b64, craft_cavage, keypair, node_peers, row_counts, signed_headers
 
@@ -449,7 +449,7 @@ async def test_each_rejection_is_logged_once(w: World, caplog: pytest.LogCapture
 
 @pytest.mark.usefixtures("database")
 async def test_a_stored_batch_keeps_one_of_twins_and_queues_one_job_per_new_activity() -> None:
-    from bridge.inbox_store import INBOX_JOB, Accepted, job_payload, store_batch
+    from bridge.inbox.store import INBOX_JOB, Accepted, job_payload, store_batch
     from bridge.models import InboxActivity, Job
 
     def like(n: int, recipient: str | None = None) -> Accepted:

@@ -16,16 +16,17 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge import db, interactions_admin as admin
+from bridge import db
+from bridge.ops import interactions as admin
 from bridge.app import make_app, new_http_session, prepare_storage
-from bridge.clock import utcnow
+from bridge.core.clock import utcnow
 from bridge.config import Config, ConfigError, load_config
-from bridge.inbox import INBOX_JOB
-from bridge.inbox_flow import inbox_job
+from bridge.inbox.routes import INBOX_JOB
+from bridge.inbox.follows import inbox_job
 from bridge.models import BlogPost, InboxActivity, Interaction, InteractionState, Job, RemoteActor, Visibility, \
     WebmentionState
-from bridge.queue import JobContext, enqueue
-from bridge.webmention import WEBMENTION_JOB
+from bridge.jobs.store import JobContext, enqueue
+from bridge.webmention.send import WEBMENTION_JOB
 
 from .fedi import Peer, keypair
 

@@ -25,17 +25,17 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import BUILTIN_HANDLERS, make_app, new_http_session
 from bridge.config import Config, load_config
-from bridge.delivery import DELIVER_JOB
-from bridge.fanout import PUBLISH_JOB, fan_out
+from bridge.publish.delivery import DELIVER_JOB
+from bridge.publish.fanout import PUBLISH_JOB, fan_out
 from bridge.keys import active_key
 from bridge.models import Follower, FollowState, Job, JobState, RemoteActor
-from bridge.polling import Change, record_post
-from bridge.post import Mention, Post, Profile
-from bridge.queue import JobContext
-from bridge.reader import ReadResult
-from bridge.remote import ActorGone, RemoteActors
+from bridge.publish.polling import Change, record_post
+from bridge.blog.post import Mention, Post, Profile
+from bridge.jobs.store import JobContext
+from bridge.publish.reader import ReadResult
+from bridge.net.remote import ActorGone, RemoteActors
 from bridge.signatures import Scheme, SigningKey
-from bridge.worker import Worker
+from bridge.jobs.worker import Worker
 from tests.fedi import AS2, Peer, Seen, keypair, signed_headers
 
 PUBLIC = "https://bridge.example"

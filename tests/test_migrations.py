@@ -41,7 +41,7 @@ async def test_data_survives_the_upgrade_from_the_first_migration(config: Config
 
 
 def db_now():  # type: ignore[no-untyped-def]
-    from bridge.queue import utcnow
+    from bridge.jobs.store import utcnow
 
     return utcnow()
 

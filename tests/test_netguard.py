@@ -18,9 +18,9 @@ import pytest
 
 from bridge.app import new_http_session
 from bridge.config import Config, SecurityConfig
-from bridge.fetch import AddressRefused, FetchError, fetch
-from bridge.http_signing import signed_post
-from bridge.netguard import AddressPolicy, BlockedAddress, refusal
+from bridge.net.fetch import AddressRefused, FetchError, fetch
+from bridge.net.signed import signed_post
+from bridge.net.guard import AddressPolicy, BlockedAddress, refusal
 from bridge.signatures import SigningKey
 from tests.fedi import FakeResolver, Peer, keypair
 

@@ -16,8 +16,8 @@ from bridge import cli
 from bridge.app import new_http_session
 from bridge.config import Config, load_config
 from bridge.models import BlogPost, BlogState, Job, PostState
-from bridge.polling import POLL_JOB, Change, poll_blog, schedule_polls
-from bridge.queue import utcnow
+from bridge.publish.polling import POLL_JOB, Change, poll_blog, schedule_polls
+from bridge.jobs.store import utcnow
 
 from .blogserver import BlogServer, published_posts
 
@@ -232,7 +232,7 @@ async def test_a_changed_profile_queues_an_update_of_the_actor_and_the_first_pol
 ) -> None:
     from dataclasses import replace
 
-    from bridge.fanout import PUBLISH_JOB
+    from bridge.publish.fanout import PUBLISH_JOB
     from bridge.keys import ACTOR_UPDATE_JOB
 
     async with new_http_session(polled) as session:

@@ -11,9 +11,9 @@ from tortoise.transactions import in_transaction
 
 from bridge.config import Config, QueueConfig
 from bridge.models import Job, JobState, RevokedSession
-from bridge.queue import JobContext, enqueue, enqueue_many, queue_depth, retry_dead, utcnow
-from bridge.retry import Deferred, PermanentError, RetryLater
-from bridge.worker import Worker
+from bridge.jobs.store import JobContext, enqueue, enqueue_many, queue_depth, retry_dead, utcnow
+from bridge.jobs.retry import Deferred, PermanentError, RetryLater
+from bridge.jobs.worker import Worker
 
 pytestmark = pytest.mark.usefixtures("database")
 SETTINGS = QueueConfig(concurrency=4, lease_seconds=30, max_attempts=3, retry_base_seconds=30, poll_seconds=0.05)
@@ -272,7 +272,7 @@ async def test_a_claim_leases_at_most_its_limit_oldest_first_and_others_get_the_
 
 
 async def test_settle_and_claim_records_done_and_leases_in_one_call() -> None:
-    from bridge.queue_sql import settle_and_claim
+    from bridge.jobs.sql import settle_and_claim
 
     first = [await enqueue("ping", {"n": n}) for n in range(3)]
     clock = Clock()
@@ -301,7 +301,7 @@ async def test_a_busy_worker_claims_one_batch_ahead_and_gives_back_what_waits_to
 ) -> None:
     """Jobs claimed ahead of free slots start the moment a slot frees; when every slot is
     held by slow jobs they go back to the queue (attempt not counted) for another worker."""
-    import bridge.worker as worker_module
+    import bridge.jobs.worker as worker_module
 
     monkeypatch.setattr(worker_module, "READY_SECONDS", 0.3)
     quick = await enqueue("quick")

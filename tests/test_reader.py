@@ -15,11 +15,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bridge import reader
-from bridge.fetch import HTTPStatusError, user_agent
-from bridge.inspect import inspect_json, inspect_text
-from bridge.merge import with_overrides
-from bridge.post import Author, Media
+from bridge.publish import reader
+from bridge.net.fetch import HTTPStatusError, user_agent
+from bridge.blog.report import inspect_json, inspect_text
+from bridge.blog.merge import with_overrides
+from bridge.blog.post import Author, Media
 from tests.blogserver import THEMES, BlogServer, paragraphs, published_posts, truth
 
 HOME = "http://127.0.0.1:8765/"

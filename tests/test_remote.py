@@ -11,10 +11,10 @@ import pytest
 from bridge.app import new_http_session, prepare_storage
 from bridge.config import Config
 from bridge.db import close_db
-from bridge.fetch import HTTPStatusError
+from bridge.net.fetch import HTTPStatusError
 from bridge.keys import INSTANCE_ACTOR, active_key
 from bridge.models import RemoteActor
-from bridge.remote import ActorGone, DocumentRefused, RemoteActors
+from bridge.net.remote import ActorGone, DocumentRefused, RemoteActors
 from bridge.signatures import Scheme
 from tests.fedi import Peer, keypair
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.retry import Decision, Outcome, PermanentError, RetryLater, RetryPolicy, backoff, decide, schedule
+from bridge.jobs.retry import Decision, Outcome, PermanentError, RetryLater, RetryPolicy, backoff, decide, schedule
 
 POLICY = RetryPolicy(base_seconds=30, max_seconds=6 * 3600, max_attempts=15, jitter=0.2)
 

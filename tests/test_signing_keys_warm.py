@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bridge import sigbase
+from bridge.signatures import base as sigbase
 from bridge.config import Config
-from bridge.delivery import warm_signing_keys
+from bridge.publish.delivery import warm_signing_keys
 from bridge.keys import ensure_keys
 from bridge.models import ActorKey
-from bridge.queue import JobContext
+from bridge.jobs.store import JobContext
 
 pytestmark = pytest.mark.usefixtures("database")
 

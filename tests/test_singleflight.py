@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
-from bridge.actor_doc import ResolvedKey
-from bridge.inbox_store import KeyCache
-from bridge.queue import JobContext, forget, memoized
+from bridge.as2.remote_actor import ResolvedKey
+from bridge.inbox.store import KeyCache
+from bridge.jobs.store import JobContext, forget, memoized
 from bridge.signatures import Rejection
-from bridge.singleflight import Remembered
+from bridge.core.singleflight import Remembered
 
 
 async def test_concurrent_readers_of_an_expired_value_share_one_read() -> None:

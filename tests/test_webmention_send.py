@@ -17,12 +17,12 @@ from aiohttp.test_utils import TestServer
 
 from bridge import db
 from bridge.app import new_http_session, prepare_storage
-from bridge.clock import utcnow
+from bridge.core.clock import utcnow
 from bridge.config import Config, load_config
 from bridge.models import Interaction, InteractionKind, InteractionState, Job, WebmentionState
-from bridge.queue import JobContext, enqueue
-from bridge.retry import PermanentError
-from bridge.webmention import WEBMENTION_JOB, SendFailed, webmention_job
+from bridge.jobs.store import JobContext, enqueue
+from bridge.jobs.retry import PermanentError
+from bridge.webmention.send import WEBMENTION_JOB, SendFailed, webmention_job
 
 BASE = "https://bridge.example"
 

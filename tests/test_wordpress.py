@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from bridge import microformats, wordpress
-from bridge.fetch import parse_link_header
-from bridge.post import Author, Media, Link
+from bridge.blog import microformats
+from bridge.blog import wordpress
+from bridge.net.fetch import parse_link_header
+from bridge.blog.post import Author, Media, Link
 from tests.blogserver import paragraphs
 
 CORE = Path(__file__).parent / "fixtures" / "wordpress" / "core-endpoints"

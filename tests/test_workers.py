@@ -12,7 +12,7 @@ import pytest
 
 from bridge.config import Config
 from bridge.models import Job, JobState
-from bridge.queue import utcnow
+from bridge.jobs.store import utcnow
 
 from .procs import BridgeProcess, eventually
 

@@ -15,9 +15,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, SecurityConfig
-from bridge.inbox import TRUST, Trust
+from bridge.inbox.routes import TRUST, Trust
 from bridge.keys import INSTANCE_ACTOR, active_key
-from bridge.remote import RemoteActors
+from bridge.net.remote import RemoteActors
 from bridge.signatures import Scheme, SigningKey
 from tests.fedi import AS2, FakeResolver, Peer, keypair, signed_headers
 

@@ -20,11 +20,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge import admin_auth
-from bridge.admin import LOGIN_COOKIE
-from bridge.admin_auth import COOKIE
+from bridge.ops.admin import auth as admin_auth
+from bridge.ops.admin.pages import LOGIN_COOKIE
+from bridge.ops.admin.auth import COOKIE
 from bridge.app import make_app
-from bridge.clock import utcnow
+from bridge.core.clock import utcnow
 from bridge.config import load_config
 from bridge.models import (Follower, Interaction, InteractionKind, InteractionState, Job, JobState, RemoteHost,
                            RevokedSession)

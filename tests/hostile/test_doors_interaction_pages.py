@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import make_app
-from bridge.clock import utcnow
+from bridge.core.clock import utcnow
 from bridge.config import Config
 from bridge.models import Interaction, InteractionKind, InteractionState, Visibility
 from tests.hostile.table import Case, assert_logged_once, ids, record, snapshot, watch

@@ -17,11 +17,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from bridge import db
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, load_config
-from bridge.clock import utcnow
-from bridge.fetch import FetchError
+from bridge.core.clock import utcnow
+from bridge.net.fetch import FetchError
 from bridge.models import Interaction, InteractionKind, InteractionState, Job, Visibility
-from bridge.ping import PING_JOB, ping_job
-from bridge.queue import JobContext, enqueue
+from bridge.webmention.receive import PING_JOB, ping_job
+from bridge.jobs.store import JobContext, enqueue
 from tests.fedi import Peer
 from tests.hostile.table import Case, assert_logged_once, ids, record, snapshot, watch
 

@@ -15,13 +15,13 @@ import pytest
 from aiohttp import web
 
 from bridge.app import BUILTIN_HANDLERS, new_http_session
-from bridge.clock import utcnow
+from bridge.core.clock import utcnow
 from bridge.config import Config, load_config
-from bridge.delivery import DELIVER_JOB, deliver_payload
+from bridge.publish.delivery import DELIVER_JOB, deliver_payload
 from bridge.keys import ensure_keys
 from bridge.models import Job, JobState
-from bridge.queue import JobContext, enqueue
-from bridge.worker import Worker
+from bridge.jobs.store import JobContext, enqueue
+from bridge.jobs.worker import Worker
 from tests.fedi import Peer
 
 ACTIVITY = {"@context": "https://www.w3.org/ns/activitystreams", "id": "https://bridge.example/users/blog/posts/1/create",

@@ -22,8 +22,8 @@ import pytest
 from aiohttp import web
 
 from bridge.config import Config
-from bridge.delivery import DELIVER_JOB
-from bridge.inbox import INBOX_JOB
+from bridge.publish.delivery import DELIVER_JOB
+from bridge.inbox.routes import INBOX_JOB
 from bridge.keys import INSTANCE_ACTOR, ensure_keys
 from bridge.models import Follower, InboxActivity, Job, JobState
 from bridge.signatures import Scheme, SigningKey

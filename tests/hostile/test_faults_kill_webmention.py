@@ -21,11 +21,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bridge.clock import utcnow
+from bridge.core.clock import utcnow
 from bridge.config import Config
 from bridge.keys import INSTANCE_ACTOR, ensure_keys
 from bridge.models import Interaction, InteractionKind, InteractionState, Job, JobState, WebmentionState
-from bridge.webmention import WEBMENTION_JOB, queue_webmention
+from bridge.webmention.send import WEBMENTION_JOB, queue_webmention
 from tests.procs import BridgeProcess, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database")]

@@ -18,7 +18,7 @@ from bridge.app import new_http_session
 from bridge.config import Config, load_config
 from bridge import db
 from bridge.models import BlogPost, BlogState, Job, PostState
-from bridge.polling import Change, poll_blog
+from bridge.publish.polling import Change, poll_blog
 from tests.fedi import Peer
 
 

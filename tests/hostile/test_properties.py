@@ -13,19 +13,19 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bridge import sfv
-from bridge.actor_doc import BadDocument, actor_from_as2, host_of, id_of, is_actor, key_document
+from bridge.signatures import sfv
+from bridge.as2.remote_actor import BadDocument, actor_from_as2, host_of, id_of, is_actor, key_document
 from bridge.config import Config, ConfigError, load_config, parse_config
-from bridge.inbox import _parse as parse_inbox_body
-from bridge.microformats import parse_page, post_from_mf2, profile_from_mf2
-from bridge.ping import check_ping, links_to
-from bridge.post import Post, parse_datetime
-from bridge.sig_cavage import parse_signature_header
-from bridge.sig_rfc9421 import parse_accept_signature
+from bridge.inbox.routes import _parse as parse_inbox_body
+from bridge.blog.microformats import parse_page, post_from_mf2, profile_from_mf2
+from bridge.webmention.receive import check_ping, links_to
+from bridge.blog.post import Post, parse_datetime
+from bridge.signatures.cavage import parse_signature_header
+from bridge.signatures.rfc9421 import parse_accept_signature
 from bridge.signatures import Candidate, HttpRequest, Rejection, inspect_signature
-from bridge.textguard import has_lone_surrogate, unsafe_char
-from bridge.verify import authorise
-from bridge.webfinger import ResourceError, find_account
+from bridge.core.textguard import has_lone_surrogate, unsafe_char
+from bridge.inbox.verify import authorise
+from bridge.public.webfinger import ResourceError, find_account
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
@@ -257,7 +257,7 @@ def test_ping_checks(source: str, target: str, page: bytes) -> None:
 @FAST
 @given(st.text(max_size=60), st.one_of(st.none(), st.text(max_size=30)), urlish)
 def test_as2_text_helpers(text: str, maybe: str | None, url: str) -> None:
-    from bridge.as2 import hashtag_name, language_key, mention_name, tag_href, tag_slug
+    from bridge.as2.posts import hashtag_name, language_key, mention_name, tag_href, tag_slug
 
     assert isinstance(tag_slug(text), str)
     name = hashtag_name(text)

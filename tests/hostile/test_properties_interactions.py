@@ -16,8 +16,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.interaction import Interaction, reaction_from_as2, reply_from_as2, visibility_of
-from bridge.wm_discovery import discover_endpoint, rels
+from bridge.as2.interaction import Interaction, reaction_from_as2, reply_from_as2, visibility_of
+from bridge.webmention.discovery import discover_endpoint, rels
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ACTOR = "https://social.example/users/alice"

@@ -1,0 +1,408 @@
+"""Microformats (mf2, and legacy mf1 through mf2py's backcompat) → Post, Author, Profile.
+
+All use of mf2py lives here, and raw mf2 dicts never leave this module (design.md):
+callers get a `Mf2Page` (opaque) and the dataclasses of bridge/post.py.
+
+mf2py runs on a BeautifulSoup tree built with lxml, its fastest parser: on every fixture
+page it finds the same items as its default html5lib parser, the only difference being
+runs of whitespace between block elements inside e-* html ("\n" for "\n\n\n\n";
+tests/test_microformats.py checks it; bench/read.py times it). The tree is parsed
+once and shared with bridge/metaformats.py.
+
+Legacy (mf1) markup is read through mf2py's backcompat, then corrected where real
+themes mislead it (bridge/mf1.py); mf2 classes inside an mf1 root (a hand-written
+`u-in-reply-to` in a post) are read from the e-content html (`content_properties`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import mf2py
+from bs4 import BeautifulSoup, Tag
+
+from bridge.blog import content as content_html
+from bridge.blog import mf1
+from bridge.blog.post import Author, Link, Media, Post, Profile, parse_datetime, same_url
+from bridge.blog.recent import Recent, text_key
+
+_RESPONSE_PROPERTIES = {
+    "in-reply-to": "in_reply_to",
+    "like-of": "like_of",
+    "repost-of": "repost_of",
+    "bookmark-of": "bookmark_of",
+}
+
+
+class Mf2Page:
+    """One parsed HTML page: its tree (shared with metaformats) and its microformats."""
+
+    __slots__ = ("url", "soup", "_mf2")
+
+    def __init__(self, url: str, soup: BeautifulSoup, mf2: dict[str, Any]) -> None:
+        self.url = url
+        self.soup = soup
+        self._mf2 = mf2
+
+    @classmethod
+    def parse(cls, html: str, url: str) -> Mf2Page:
+        soup = BeautifulSoup(html, "lxml")
+        return cls(url, soup, mf2py.parse(doc=soup, url=url))
+
+
+PARSED_PAGES = Recent[Mf2Page](16)  # the last pages parsed (parse_page runs in threads too)
+
+
+def parse_page(html: str, url: str) -> Mf2Page:
+    """Parse a page once (lxml) and run mf2py over the tree; `url` resolves relative URLs.
+    A page parsed lately (same URL, same bytes) is not parsed again; trees are only read."""
+    return PARSED_PAGES.get_or_make(text_key(url, html), lambda: Mf2Page.parse(html, url))
+
+
+def parse_with(html: str, url: str, html_parser: str = "html5lib") -> dict[str, Any]:
+    """mf2py's raw output with a given parser (for the parser check and the bench only)."""
+    return mf2py.parse(doc=html, url=url, html_parser=html_parser)
+
+
+def rel_links(page: Mf2Page) -> tuple[Link, ...]:
+    """Every rel link of the page (<link>, <a>, <area>), in document order."""
+    out = []
+    for url, info in page._mf2.get("rel-urls", {}).items():
+        out.append(Link(url=url, rels=tuple(info.get("rels", ())), type=info.get("type"),
+                        title=info.get("title"), text=info.get("text") or None))
+    return tuple(out)
+
+
+def has_microformats(page: Mf2Page) -> bool:
+    return bool(page._mf2.get("items"))
+
+
+def _strings(values: Iterable[Any]) -> list[str]:
+    """Plain values of a property: an embedded microformat gives its url, else its value."""
+    out = []
+    for value in values:
+        if isinstance(value, dict):
+            props = value.get("properties", {})
+            value = (props.get("url") or [None])[0] or value.get("value") or value.get("html")
+            if isinstance(value, dict):
+                value = value.get("value")
+        if isinstance(value, str) and value.strip():
+            out.append(value.strip())
+    return out
+
+
+def _first(props: Mapping[str, list[Any]], name: str) -> str | None:
+    values = _strings(props.get(name, ()))
+    return values[0] if values else None
+
+
+def _media(values: Iterable[Any], base: str) -> tuple[Media, ...]:
+    out: dict[str, Media] = {}
+    for value in values:
+        if isinstance(value, dict) and "properties" not in value:
+            url, alt = value.get("value"), value.get("alt")
+        else:
+            url, alt = next(iter(_strings([value])), None), None
+        if isinstance(url, str) and url:
+            url = urljoin(base, url)
+            out.setdefault(url, Media(url=url, alt=(alt or "").strip() or None))
+    return tuple(out.values())
+
+
+def _unique(media: tuple[Media, ...]) -> tuple[Media, ...]:
+    """Media without repeated URLs; the first (u-photo, with its alt text) is kept."""
+    first: dict[str, Media] = {}
+    for item in media:
+        first.setdefault(item.url, item)
+    return tuple(first.values())
+
+
+def _entry_author(item: dict[str, Any], feed: dict[str, Any] | None, base: str) -> Author | None:
+    """The entry's author property, else its h-feed's."""
+    values = [*item.get("properties", {}).get("author", ()),
+              *(feed or {}).get("properties", {}).get("author", ())]
+    return next(filter(None, (_author_from_value(v, base) for v in values)), None)
+
+
+def _content(props: Mapping[str, list[Any]]) -> tuple[str | None, str | None]:
+    """The first content value: (html, text)."""
+    for value in props.get("content", ()):
+        if isinstance(value, dict) and value.get("html") is not None:
+            return value["html"], value.get("value")
+        if isinstance(value, str):
+            return escape(value), value
+    return None, None
+
+
+def _author_from_value(value: Any, base: str) -> Author | None:
+    """An author property value: an h-card, a URL, or a plain name."""
+    if isinstance(value, dict) and "properties" in value:
+        props = value["properties"]
+        photos = _media(props.get("photo", ()), base)
+        author = Author(name=_first(props, "name"), url=_first(props, "url"),
+                        photo=photos[0].url if photos else None)
+        return None if author.is_empty() else author
+    text = _strings([value])
+    if not text:
+        return None
+    if text[0].startswith(("http://", "https://", "/")):
+        return Author(url=urljoin(base, text[0]))
+    return Author(name=text[0])
+
+
+def _entries(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Top-level h-entry items, then the h-entries of top-level h-feeds (with their feed)."""
+    top: list[tuple[dict[str, Any], dict[str, Any] | None]] = [
+        (item, None) for item in items if "h-entry" in item.get("type", ())]
+    nested: list[tuple[dict[str, Any], dict[str, Any] | None]] = [
+        (child, item)
+        for item in items if "h-feed" in item.get("type", ())
+        for child in item.get("children", ()) if "h-entry" in child.get("type", ())
+    ]
+    return top + nested
+
+
+def _is_comment(item: dict[str, Any], page_urls: list[str]) -> bool:
+    """A comment's h-entry points at the page: url "page#comment-2", or in-reply-to page."""
+    props = item.get("properties", {})
+    for url in _strings(props.get("url", ())):
+        parts = urlsplit(url)
+        if parts.fragment and any(same_url(url.split("#")[0], p) for p in page_urls):
+            return True
+    return any(same_url(u, p) for u in _strings(props.get("in-reply-to", ())) for p in page_urls)
+
+
+def _canonical(page: Mf2Page) -> str | None:
+    urls = page._mf2.get("rels", {}).get("canonical") or []
+    return urls[0] if urls else None
+
+
+def _select_entry(page: Mf2Page) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The page's post: the h-entry whose url is the page, else the top-level one.
+
+    Never a comment's h-entry (see _is_comment), never the first of a home page's list.
+    """
+    entries = _entries(page._mf2.get("items", []))
+    page_urls = [u for u in (page.url, _canonical(page)) if u]
+    for entry, feed in entries:
+        # "page#comment-2" is a comment's URL, not the page's (same_url ignores fragments).
+        urls = [u for u in _strings(entry.get("properties", {}).get("url", ())) if "#" not in u]
+        if any(same_url(u, p) for u in urls for p in page_urls):
+            return entry, feed
+    top = [(e, f) for e, f in entries if f is None and not _is_comment(e, page_urls)]
+    if top:
+        return top[0]
+    in_feed = [(e, f) for e, f in entries if f is not None and not _is_comment(e, page_urls)]
+    return in_feed[0] if len(in_feed) == 1 else None
+
+
+def _element_of(page: Mf2Page, item: dict[str, Any]) -> Tag | None:
+    """The element an item was parsed from: by its id, else the page's only entry root."""
+    if item.get("id"):
+        el = page.soup.find(id=item["id"])
+        if isinstance(el, Tag):
+            return el
+    roots = page.soup.find_all(class_=["h-entry", "hentry"])
+    return roots[0] if len(roots) == 1 else None
+
+
+def _is_mf1(el: Tag | None, page: Mf2Page) -> bool:
+    if el is not None:
+        return "h-entry" not in mf1.classes(el)
+    return page.soup.find(class_="h-entry") is None
+
+
+def content_properties(html: str, base_url: str) -> dict[str, tuple[str, ...]]:
+    """Response properties marked up inside a post's content (`<a class="u-in-reply-to">`).
+
+    Authors hand-write these in the content of posts whose theme has no such markup; the
+    content is parsed as the e-content of an h-entry, so mf2 rules decide what counts.
+    """
+    wrapped = f'<div class="h-entry"><div class="e-content">{html}</div></div>'
+    items = mf2py.parse(doc=BeautifulSoup(wrapped, "lxml"), url=base_url).get("items", [])
+    props = items[0].get("properties", {}) if items else {}
+    return {field: tuple(_strings(props.get(name, ())))
+            for name, field in _RESPONSE_PROPERTIES.items() if props.get(name)}
+
+
+def _post_from_item(page: Mf2Page, item: dict[str, Any], feed: dict[str, Any] | None,
+                    source: str | None = None) -> Post:
+    base = page.url
+    el = _element_of(page, item)
+    syntax = "mf1" if _is_mf1(el, page) else "mf2"
+    source = source or syntax
+    props = item.get("properties", {})
+    empty: set[str] = set()
+
+    html, text = _content(props)
+    cleaned = content_html.clean_content(html, base) if html is not None else None
+    author = _entry_author(item, feed, base)
+
+    categories = [c for c in _strings(props.get("category", ())) if not c.startswith("http")]
+    tags: list[str] = []
+    updated = parse_datetime(_first(props, "updated"))
+    url = _first(props, "url")
+    responses = {field: tuple(_strings(props.get(name, ())))
+                 for name, field in _RESPONSE_PROPERTIES.items()}
+    if syntax == "mf1":
+        categories, tags, updated, url = mf1.fix(el, page.soup, base, categories, updated, url)
+        for field, values in (content_properties(cleaned, base) if cleaned else {}).items():
+            responses[field] = responses[field] or values
+
+    name = _first(props, "name")
+    if name and cleaned is None and el is not None and syntax == "mf2" and not mf1.has_explicit_name(el):
+        # No content and no p-name: the name is implied from all the entry's text, so it
+        # is the content of a note (Post Type Discovery, section 4: "if no content, use name").
+        cleaned, name = "<p>" + escape(name) + "</p>", None
+    if name and text and content_html.squash(text).startswith(content_html.squash(name)):
+        # An implied name repeats the entry's text: a note has no title (granary makes
+        # the same check in microformats2.py).
+        name = None
+    if name is None and syntax == "mf2" and cleaned is not None:
+        # mf2 content without a p-name is a note (Post Type Discovery): there is no
+        # title for a fallback (og:title, the feed) to supply.
+        empty.add("title")
+
+    photos = _media(props.get("photo", ()), base)
+    videos = _media(props.get("video", ()), base)
+    audio = _media(props.get("audio", ()), base)
+    if cleaned:
+        photos += content_html.images_in(cleaned, base)
+        videos += content_html.media_in(cleaned, base, "video")
+        audio += content_html.media_in(cleaned, base, "audio")
+    featured = _media(props.get("featured", ()), base)
+    return Post(
+        url=url and urljoin(base, url),
+        uid=_first(props, "uid"),
+        title=name,
+        content_html=cleaned,
+        summary=_first(props, "summary"),
+        published=parse_datetime(_first(props, "published")),
+        updated=updated,
+        author=author,
+        categories=tuple(dict.fromkeys(categories)),
+        tags=tuple(tags),
+        photos=_unique(photos),
+        featured=featured[0] if featured else None,
+        videos=_unique(videos),
+        audio=_unique(audio),
+        mentions=content_html.mentions_in(cleaned, base) if cleaned else (),
+        language=item.get("lang") or None,
+        sources={"_": source},
+        empty=frozenset(empty),
+        in_reply_to=responses.get("in_reply_to", ()),
+        like_of=responses.get("like_of", ()),
+        repost_of=responses.get("repost_of", ()),
+        bookmark_of=responses.get("bookmark_of", ()),
+    )
+
+
+def post_from_mf2(page: Mf2Page) -> Post | None:
+    """The page's post from its h-entry (mf2, or mf1 through backcompat), if it has one.
+
+    The partial post's `sources` holds {"_": "mf2"} or {"_": "mf1"}: which syntax it
+    came from; bridge/merge.py turns that into per-field provenance.
+    """
+    selected = _select_entry(page)
+    if selected is None:
+        return None
+    return _post_from_item(page, *selected)
+
+
+def feed_entries(page: Mf2Page) -> tuple[str | None, Author | None, tuple[Post, ...]]:
+    """An h-feed (or a page of top-level h-entries): its name, its author, its entries."""
+    items = page._mf2.get("items", [])
+    feed = next((i for i in items if "h-feed" in i.get("type", ())), None)
+    if feed is not None:
+        entries = [c for c in feed.get("children", ()) if "h-entry" in c.get("type", ())]
+        props = feed.get("properties", {})
+        name = _first(props, "name")
+        author = next((a for a in (_author_from_value(v, page.url)
+                                   for v in props.get("author", ())) if a), None)
+    else:
+        entries = [i for i in items if "h-entry" in i.get("type", ())]
+        name, author = None, None
+    posts = tuple(_post_from_item(page, e, feed, source="feed") for e in entries)
+    return name, author, posts
+
+
+def entry_author(page: Mf2Page) -> tuple[Author | None, str | None]:
+    """The authorship algorithm's first steps (https://indieweb.org/authorship-spec).
+
+    Answers (author, url_to_follow): the h-entry's author (or its h-feed's), and when
+    that is only a URL, or there is none, the page to fetch for a representative h-card
+    (the author's URL, else the page's rel=author). Never the first h-card on the page:
+    on a WordPress post page that is a commenter.
+    """
+    selected = _select_entry(page)
+    author = _entry_author(*selected, page.url) if selected is not None else None
+    if author is not None and author.name and author.photo:
+        return author, None
+    if author is not None and author.url:
+        return author, author.url
+    rel_author = page._mf2.get("rels", {}).get("author") or []
+    return author, (rel_author[0] if rel_author else None)
+
+
+def _hcards(items: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    for item in items:
+        if "h-card" in item.get("type", ()):
+            yield item
+        yield from _hcards(item.get("children", ()))
+
+
+def representative_hcard(page: Mf2Page) -> Author | None:
+    """The page's representative h-card (https://microformats.org/wiki/representative-h-card-parsing).
+
+    1. an h-card whose uid and url are the page; 2. one whose url is a rel=me link;
+    3. the only top-level h-card, if its url is the page.
+    """
+    card = _representative(page)
+    return _author_from_value(card, page.url) if card is not None else None
+
+
+def _representative(page: Mf2Page) -> dict[str, Any] | None:
+    items = page._mf2.get("items", [])
+    me = page._mf2.get("rels", {}).get("me") or []
+
+    def urls(card: dict[str, Any], name: str = "url") -> list[str]:
+        return _strings(card.get("properties", {}).get(name, ()))
+
+    cards = list(_hcards(items))
+    for card in cards:
+        if any(same_url(u, page.url) for u in urls(card, "uid")) and any(
+                same_url(u, page.url) for u in urls(card)):
+            return card
+    for card in cards:
+        if any(same_url(u, m) for u in urls(card) for m in me):
+            return card
+    top = [i for i in items if "h-card" in i.get("type", ())]
+    if len(top) == 1 and any(same_url(u, page.url) for u in urls(top[0])):
+        return top[0]
+    return None
+
+
+def profile_from_mf2(page: Mf2Page) -> Profile | None:
+    """The representative h-card as a profile, with the page's rel=me links."""
+    me = tuple(dict.fromkeys(page._mf2.get("rels", {}).get("me") or []))
+    card = _representative(page)
+    if card is None:
+        return Profile(links=me, sources={"_": "mf2"}) if me else None
+    props = card.get("properties", {})
+    photos = _media(props.get("photo", ()), page.url)
+    urls = _strings(props.get("url", ()))
+    links = tuple(dict.fromkeys([*me, *(u for u in urls[1:] if not same_url(u, page.url))]))
+    note = _first(props, "note")
+    return Profile(
+        url=urls[0] if urls else page.url,
+        name=_first(props, "name"),
+        summary=" ".join(note.split()) if note else None,
+        icon=photos[0] if photos else None,
+        links=links,
+        language=card.get("lang") or None,
+        sources={"_": "mf2" if page.soup.find(class_="h-card") else "mf1"},
+    )
+

@@ -1,0 +1,90 @@
+"""`bridge interactions [--held]`, `bridge interactions approve|reject|resend ID` and
+`bridge webmention send SOURCE TARGET`: the operator's commands for the fediverse → blog
+side, over bridge/interactions_admin.py and bridge/webmention.py. Registered by bridge/cli.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bridge.config import Config
+from bridge.models import Interaction
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+LIST_LIMIT = 200
+
+
+def interaction_line(row: Interaction, base_url: str) -> str:
+    """id, blog, kind, state, webmention state (and status), author, target, page."""
+    from bridge.core.urls import interaction_page
+
+    webmention = row.webmention_state.value + (f" {row.webmention_status}" if row.webmention_status else "")
+    author = f"@{row.author_handle}" if row.author_handle else row.actor_uri
+    extra = f"\t{row.webmention_error}" if row.webmention_error else ""
+    return (f"{row.id}\t{row.blog}\t{row.kind.value}\t{row.state.value}\t{row.visibility.value}\t"
+            f"webmention {webmention}\t{author}\t{row.target_url}\t{interaction_page(base_url, row.id)}{extra}")
+
+
+async def cmd_interactions(args: argparse.Namespace, config: Config) -> int:
+    from bridge.ops import interactions as admin
+    from bridge.app import prepare_storage
+    from bridge.db import close_db
+
+    try:
+        await prepare_storage(config)
+        if args.action is None:
+            rows = await admin.list_interactions(held=True if args.held else None, limit=LIST_LIMIT)
+            for row in rows:
+                print(interaction_line(row, config.server.base_url))
+            if not rows:
+                print("no interactions held for approval" if args.held else "no interactions")
+            return EXIT_OK
+        try:
+            interaction_id = int(args.id)
+        except ValueError:
+            print(f"bridge interactions {args.action}: ID must be a number, got {args.id!r}", file=sys.stderr)
+            return EXIT_USAGE
+        action = {"approve": admin.approve, "reject": admin.reject, "resend": admin.resend}[args.action]
+        try:
+            row = await action(interaction_id)
+        except (admin.UnknownInteraction, admin.NotAllowed) as exc:
+            print(f"bridge interactions {args.action}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        done = {"approve": "approved; its webmention is queued", "reject": "rejected; its page answers 410",
+                "resend": "its webmention is queued again"}[args.action]
+        print(f"interaction {row.id}: {done}")
+        return EXIT_OK
+    finally:
+        await close_db()
+
+
+async def cmd_webmention_send(args: argparse.Namespace, config: Config) -> int:
+    """Discover TARGET's endpoint and send one webmention; print the endpoint and the answer."""
+    from bridge.app import new_http_session
+    from bridge.net.fetch import FetchError
+    from bridge.webmention.send import NoEndpoint, SendFailed, send_webmention
+
+    for name, url in (("SOURCE", args.source), ("TARGET", args.target)):
+        if not url.startswith(("http://", "https://")):
+            print(f"bridge webmention send: {name} must be an http(s) URL, got {url!r}", file=sys.stderr)
+            return EXIT_USAGE
+    async with new_http_session(config) as session:
+        try:
+            sent = await send_webmention(session, args.source, args.target)
+        except NoEndpoint as exc:
+            print(f"bridge webmention send: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except FetchError as exc:
+            print(f"bridge webmention send: cannot read the target: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except SendFailed as exc:
+            print(f"endpoint: {exc.endpoint}")
+            print(f"bridge webmention send: {exc.reason}" + (" (final)" if exc.final else " (worth retrying)"),
+                  file=sys.stderr)
+            return EXIT_FAILED
+    print(f"endpoint: {sent.endpoint}")
+    print(f"status: {sent.status}" + (f"\nlocation: {sent.location}" if sent.location else ""))
+    if sent.body.strip():
+        print(f"answer: {sent.body.strip()[:500]}")
+    return EXIT_OK

@@ -1,0 +1,287 @@
+"""Polling a blog: read its feed, read each new or changed post, record what changed.
+
+A flow: it connects the reader (network and translators) to the stored posts.
+- New: a permalink never seen. On a blog's first poll the posts found were
+  there before the bridge, so they are recorded with `announce=False`.
+- Changed: the normalised post's fingerprint differs from the stored one.
+- Gone: the permalink answers 404 or 410. A post missing from the feed is not
+  gone: feeds only list the newest posts.
+A feed item whose own fingerprint is unchanged is not read again for a while.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from bridge.publish import reader
+from bridge.config import BlogConfig
+from bridge.publish.fanout import enqueue_publish
+from bridge.net.fetch import FetchError, HTTPStatusError
+from bridge.keys import ACTOR_UPDATE_JOB
+from bridge.models import BlogPost, BlogState, Job, PostState
+from bridge.blog.merge import with_blog_overrides
+from bridge.blog.post import post_to_dict, profile_to_dict
+from bridge.jobs.store import JobContext, enqueue, utcnow
+
+log = logging.getLogger("bridge.polling")
+
+MAX_ITEMS = 50  # newest feed items considered per poll
+# A feed may carry only excerpts, so an edit can leave its item unchanged: each
+# listed post's page is read again at least this often.
+REREAD_SECONDS = 6 * 3600
+POLL_JOB = "blog.poll"
+
+
+class Change(StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    GONE = "gone"
+    FAILED = "failed"
+
+
+@dataclass
+class PollReport:
+    blog: str
+    feed_url: str | None = None
+    first_poll: bool = False
+    not_modified: bool = False
+    error: str | None = None
+    changes: list[tuple[Change, str, str]] = field(default_factory=list)  # (change, url, detail)
+
+    def count(self, change: Change) -> int:
+        return sum(1 for c, _url, _detail in self.changes if c is change)
+
+    def summary(self) -> str:
+        if self.error:
+            return f"{self.blog}: poll failed: {self.error}"
+        if self.not_modified:
+            return f"{self.blog}: feed not modified since the last poll"
+        counts = ", ".join(f"{self.count(c)} {c.value}" for c in Change if self.count(c))
+        first = " (first poll: existing posts recorded, not announced)" if self.first_poll else ""
+        return f"{self.blog}: {len(self.changes)} feed items: {counts or 'none'}{first}"
+
+
+Progress = Callable[[Change, str, str], None]
+
+
+async def poll_blog(
+    session: Any,
+    blog: BlogConfig,
+    *,
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    on_total: Callable[[int], None] | None = None,
+) -> PollReport:
+    """Poll one blog's feed once; record new, changed and gone posts."""
+    started = time.monotonic()
+    state, _ = await BlogState.get_or_create(name=blog.name)
+    report = PollReport(blog=blog.name, first_poll=state.polls == 0)
+    feed_url = blog.feed or state.feed_url
+    try:
+        if feed_url is None:
+            link = await reader.discover_feed(session, blog.url)
+            if link is None:
+                raise ValueError(f"no feed on {blog.url} (no rel=alternate feed link, no h-feed); set blogs.feed")
+            feed_url = link.url
+        same_feed = feed_url == state.feed_url
+        result = await reader.read_feed(
+            session,
+            feed_url,
+            etag=state.feed_etag if same_feed else None,
+            last_modified=state.feed_last_modified if same_feed else None,
+        )
+    except (FetchError, ValueError) as exc:
+        report.error = str(exc) or type(exc).__name__
+        await BlogState.filter(name=blog.name).update(last_poll_at=clock(), last_poll_error=report.error[:2000])
+        log.warning("poll.failed blog=%s feed=%s error=%s", blog.name, feed_url, report.error)
+        return report
+    report.feed_url = feed_url
+    report.not_modified = result.not_modified
+    await _refresh_profile(session, blog, state, feed_url, clock=clock)
+    if result.feed is not None:
+        if on_total:  # how many items this poll reads (for a progress bar)
+            on_total(sum(1 for item in result.feed.items[:MAX_ITEMS] if item.url))
+        for item in result.feed.items[:MAX_ITEMS]:
+            if not item.url:
+                continue
+            change, detail = await _poll_item(session, blog.name, item, feed_url, announce=not report.first_poll, clock=clock)
+            report.changes.append((change, item.url, detail))
+            if progress:
+                progress(change, item.url, detail)
+    await BlogState.filter(name=blog.name).update(
+        feed_url=feed_url,
+        feed_etag=result.etag,
+        feed_last_modified=result.last_modified,
+        polls=state.polls + 1,
+        last_poll_at=clock(),
+        last_poll_error=None,
+    )
+    log.info(
+        "poll.done blog=%s feed=%s items=%d new=%d changed=%d gone=%d failed=%d not_modified=%s ms=%d",
+        blog.name, feed_url, len(report.changes), report.count(Change.NEW), report.count(Change.CHANGED),
+        report.count(Change.GONE), report.count(Change.FAILED), report.not_modified,
+        (time.monotonic() - started) * 1000,
+    )
+    return report
+
+
+async def _refresh_profile(
+    session: Any, blog: BlogConfig, state: BlogState, feed_url: str, *, clock: Callable[[], datetime]
+) -> None:
+    """Read the blog's profile on the first poll and then every REREAD_SECONDS; keep it if it fails."""
+    if state.profile_read_at is not None and (clock() - state.profile_read_at).total_seconds() < REREAD_SECONDS:
+        return
+    try:
+        profile = await reader.read_profile(session, blog.url, feed_url=feed_url)
+    except (FetchError, ValueError) as exc:
+        log.warning("profile.failed blog=%s error=%s", blog.name, exc)
+        return
+    profile = with_blog_overrides(profile, blog)
+    fingerprint = profile.fingerprint()
+    changed = fingerprint != state.profile_fingerprint
+    if changed:
+        log.info("profile.%s blog=%s name=%r", "changed" if state.profile else "read", blog.name, profile.name)
+    async with in_transaction():
+        await BlogState.filter(name=blog.name).update(
+            profile={**profile_to_dict(profile), "sources": dict(profile.sources)},
+            profile_fingerprint=fingerprint,
+            profile_read_at=clock(),
+        )
+        if changed and state.profile:  # followers see the new name, bio, avatar
+            await enqueue(ACTOR_UPDATE_JOB, {"actor": blog.name, "reason": "profile changed"},
+                          dedupe_key=f"{ACTOR_UPDATE_JOB}:{blog.name}:{fingerprint[:16]}")
+
+
+async def _poll_item(
+    session: Any, blog: str, item: Any, feed_url: str, *, announce: bool, clock: Callable[[], datetime]
+) -> tuple[Change, str]:
+    feed_fingerprint = item.post.fingerprint()
+    known = await BlogPost.get_or_none(blog=blog, url=item.url)
+    if (
+        known is not None
+        and known.state is PostState.LIVE
+        and known.feed_fingerprint == feed_fingerprint
+        and (clock() - known.fetched_at).total_seconds() < REREAD_SECONDS
+    ):
+        return Change.UNCHANGED, known.data.get("title") or ""
+    try:
+        read = await reader.read_post(session, item.url, feed_url=feed_url)
+    except HTTPStatusError as exc:
+        if exc.status in (404, 410):
+            return (await mark_gone(blog, item.url, clock=clock)), f"HTTP {exc.status}"
+        return Change.FAILED, str(exc)
+    except FetchError as exc:
+        return Change.FAILED, str(exc)
+    change = await record_post(blog, read, feed_fingerprint=feed_fingerprint, announce=announce, clock=clock)
+    return change, read.post.title or ""
+
+
+async def record_post(
+    blog: str,
+    read: reader.ReadResult,
+    *,
+    feed_fingerprint: str | None = None,
+    announce: bool = True,
+    clock: Callable[[], datetime] = utcnow,
+) -> Change:
+    """Store a post as just read; say whether it is new, changed or unchanged."""
+    post = read.post
+    url = post.url or read.url
+    now = clock()
+    fingerprint = post.fingerprint()
+    values: dict[str, Any] = {
+        "data": post_to_dict(post),
+        "sources": dict(post.sources),
+        "fingerprint": fingerprint,
+        "published": post.published,
+        "etag": read.etag,
+        "last_modified": read.last_modified,
+        "fetched_at": now,
+    }
+    if feed_fingerprint is not None:
+        values["feed_fingerprint"] = feed_fingerprint
+    try:
+        async with in_transaction():
+            existing = await BlogPost.filter(blog=blog, url=url).select_for_update().first()
+            if existing is None:
+                row = await BlogPost.create(blog=blog, url=url, announce=announce, changed_at=now, **values)
+                change = Change.NEW
+                if announce:  # its Create, committed with the row (bridge/fanout.py)
+                    await enqueue_publish(blog, row.id, change.value, fingerprint)
+            elif existing.fingerprint != fingerprint or existing.state is PostState.GONE:
+                await BlogPost.filter(id=existing.id).update(state=PostState.LIVE, gone_at=None, changed_at=now, **values)
+                change = Change.CHANGED
+                # An edit → Update; a post back after a 404 was Deleted on the fediverse → Create again.
+                again = Change.NEW if existing.state is PostState.GONE and existing.announce else change
+                await enqueue_publish(blog, existing.id, again.value, fingerprint)
+            else:
+                await BlogPost.filter(id=existing.id).update(**values)
+                change = Change.UNCHANGED
+    except IntegrityError:
+        change = Change.UNCHANGED  # another process recorded it a moment ago
+    if change is not Change.UNCHANGED:
+        log.info("post.%s blog=%s url=%s fingerprint=%s", change.value, blog, url, fingerprint[:12])
+    return change
+
+
+async def mark_gone(blog: str, url: str, *, clock: Callable[[], datetime] = utcnow) -> Change:
+    """Record that a known post's permalink answers 404/410."""
+    async with in_transaction():
+        row = await BlogPost.filter(blog=blog, url=url, state=PostState.LIVE).select_for_update().first()
+        if row is not None:
+            await BlogPost.filter(id=row.id).update(state=PostState.GONE, gone_at=clock(), changed_at=clock())
+            await enqueue_publish(blog, row.id, Change.GONE.value, f"{clock().timestamp():.0f}")
+    if row is not None:
+        log.info("post.gone blog=%s url=%s", blog, url)
+        return Change.GONE
+    return Change.UNCHANGED
+
+
+async def publish_now(session: Any, blog: BlogConfig, url: str) -> Change:
+    """Read one post now (`bridge publish URL`, the webmention ping) and record it: its
+    Create, Update or Delete is queued with it. Raises FetchError when the page cannot be
+    read (a 404/410 of a post never recorded included)."""
+    try:
+        read = await reader.read_post(session, url, feed_url=blog.feed)
+    except HTTPStatusError as exc:
+        if exc.status not in (404, 410):
+            raise
+        change = await mark_gone(blog.name, url)
+        if change is Change.UNCHANGED and not await BlogPost.exists(blog=blog.name, url=url):
+            raise
+        return change
+    return await record_post(blog.name, read)
+
+
+# -- the daemon's poller ------------------------------------------------------
+
+
+async def poll_job(job: Job, ctx: JobContext) -> None:
+    """Job handler: poll the blog named in the payload (failures are recorded, not retried:
+    the next scheduled poll comes soon enough)."""
+    assert ctx.config is not None
+    blog = ctx.config.blog(job.payload["blog"])
+    await poll_blog(ctx.http, blog)
+
+
+async def schedule_polls(blogs: tuple[BlogConfig, ...], *, clock: Callable[[], datetime] = utcnow) -> int:
+    """Enqueue each blog's poll for the current interval, once across all processes."""
+    enqueued = 0
+    epoch = clock().timestamp()
+    for blog in blogs:
+        slot = int(epoch // blog.poll_interval)
+        key = f"{POLL_JOB}:{blog.name}:{slot}"
+        if not await Job.exists(dedupe_key=key):
+            await enqueue(POLL_JOB, {"blog": blog.name}, dedupe_key=key)
+            enqueued += 1
+    return enqueued

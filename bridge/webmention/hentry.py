@@ -1,0 +1,116 @@
+"""The h-entry page of one interaction: the webmention source the blog fetches and parses.
+
+A translator (pure): an `Interaction`, its author and its targets in, HTML out.
+Receivers are strict, so the markup is exact (microformats2 parsing rules):
+- `p-author h-card` is an element of its own holding `p-name`, `u-photo` and an explicit
+  `u-url` of the profile (an `<a class="p-author h-card" href>` around an `<img>` would
+  have its URL implied away: the implied-url rule does not run when `u-photo` is explicit);
+- the first link on the page to each target is the `u-in-reply-to` / `u-like-of` /
+  `u-repost-of` link itself, placed before the content (receivers such as django-wm
+  take the post type from the first link to the target);
+- `e-content` holds the remote HTML through the allow-list sanitiser with every class
+  removed, so remote markup cannot add microformats properties;
+- `u-url` is the fediverse post (a like or boost has no page of its own: the page is
+  its own URL), `dt-published` its date.
+The page advertises the bridge's webmention endpoint (`<link rel="webmention">`). It has
+no style sheet and no script at all: whatever is `<style>` or `<script>` on it came from
+outside, which the sanitiser tests rule out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+from bridge.as2.remote_actor import is_http_url
+from bridge.as2.interaction import Interaction
+from bridge.core.sanitize import clean_comment_html
+
+_PROPERTY = {"reply": "u-in-reply-to", "like": "u-like-of", "repost": "u-repost-of"}
+_VERB = {"reply": "replied to", "like": "liked", "repost": "reposted"}
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    url: str  # the profile page (or the actor id)
+    name: str | None = None
+    photo: str | None = None
+    handle: str | None = None  # name@host
+
+
+def _attr(value: str) -> str:
+    return escape(value, quote=True)
+
+
+def _date(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _author(author: Author) -> str:
+    name = author.name or author.handle or author.url
+    photo = f'<img class="u-photo" src="{_attr(author.photo)}" alt="" width="48" height="48"> ' \
+        if author.photo and is_http_url(author.photo) else ""
+    handle = f' <span class="p-nickname">@{escape(author.handle)}</span>' if author.handle else ""
+    return (f'<div class="p-author h-card">{photo}'
+            f'<a class="p-name u-url" href="{_attr(author.url)}" rel="nofollow ugc">{escape(name)}</a>{handle}</div>')
+
+
+def _attachments(interaction: Interaction) -> str:
+    items = []
+    for att in interaction.attachments:
+        if not is_http_url(att.url):
+            continue
+        alt = _attr(att.name or "")
+        if (att.media_type or "").startswith("image/"):
+            items.append(f'<img class="u-photo" src="{_attr(att.url)}" alt="{alt}">')
+        else:
+            items.append(f'<a href="{_attr(att.url)}" rel="nofollow ugc">{escape(att.name or att.url)}</a>')
+    return f'<div class="attachments">{"".join(items)}</div>' if items else ""
+
+
+def render_interaction(interaction: Interaction, author: Author, *, page_url: str, targets: Sequence[str],
+                       endpoint: str, title: str | None = None) -> str:
+    """The page. `targets[0]` is the blog post; more (a reply's parent interaction pages) follow."""
+    prop = _PROPERTY[interaction.kind]
+    name = author.name or author.handle or author.url
+    verb = _VERB[interaction.kind]
+    links = " ".join(
+        f'<a class="{prop}" href="{_attr(t)}">{escape(title if i == 0 and title else t)}</a>'
+        for i, t in enumerate(targets))
+    own_url = interaction.url if interaction.kind == "reply" and interaction.url and is_http_url(interaction.url) \
+        else page_url
+    parts = [f'<p class="context">{escape(name)} {verb} {links}</p>', _author(author)]
+    if interaction.summary:
+        parts.append(f'<p class="p-summary">{escape(interaction.summary)}</p>')
+    if interaction.kind == "reply":
+        parts.append(f'<div class="e-content">{clean_comment_html(interaction.content_html or "")}</div>')
+        parts.append(_attachments(interaction))
+    elif interaction.emoji:
+        parts.append(f'<p class="p-content">{escape(interaction.emoji)}</p>')
+    meta = [f'<a class="u-url" href="{_attr(own_url)}" rel="nofollow ugc">{escape(own_url)}</a>']
+    if own_url != page_url:
+        meta.append(f'<a class="u-uid" href="{_attr(page_url)}">permalink</a>')
+    when = interaction.published
+    if when is not None:
+        meta.append(f'<time class="dt-published" datetime="{_date(when)}">{escape(when.strftime("%Y-%m-%d %H:%M UTC"))}</time>')
+    if interaction.updated is not None:
+        meta.append(f'<time class="dt-updated" datetime="{_date(interaction.updated)}">edited</time>')
+    parts.append(f'<p class="meta">{" · ".join(meta)}</p>')
+    lang = f' lang="{_attr(interaction.language)}"' if interaction.language else ""
+    return _page(f"{name} {verb} {title or targets[0]}", endpoint,
+                 f'<article class="h-entry"{lang}>\n{"".join(p + chr(10) for p in parts if p)}</article>')
+
+
+def render_gone(endpoint: str) -> str:
+    """What the page says once its interaction was deleted (served with 410 Gone)."""
+    return _page("Deleted", endpoint, "<p>This comment was deleted by its author or removed.</p>")
+
+
+def _page(title: str, endpoint: str, body: str) -> str:
+    return ("<!doctype html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width\">\n"
+            f"<title>{escape(title)}</title>\n<link rel=\"webmention\" href=\"{_attr(endpoint)}\">\n"
+            "<meta name=\"referrer\" content=\"no-referrer\">\n"
+            f"</head>\n<body>\n{body}\n</body>\n</html>\n")

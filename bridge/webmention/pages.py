@@ -1,0 +1,95 @@
+"""GET /interactions/{id}: the h-entry page of a reply, like or boost (the webmention
+source the blog fetches). A flow over the page translator (bridge/hentry_page.py).
+
+Published → 200 with the page; deleted by its author, rejected by the operator, or made
+followers-only/direct by an edit after the blog had it → 410 Gone (Webmention §3.2.4: a source that answers 410 is a deletion); held for approval,
+followers-only or direct, or unknown → 404 (nothing public was ever there).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from bridge.appkeys import CONFIG
+from bridge.webmention.hentry import Author, render_gone, render_interaction
+from bridge.as2.interaction import Interaction as Seen, interaction_from_row_values
+from bridge.public.negotiation import error_response
+from bridge.models import BlogPost, Interaction, InteractionState, Visibility
+from bridge.core.urls import PING_PATH, interaction_page
+
+_HTML = "text/html"
+_PREFIX = "/interactions/"
+_ID = re.compile(r"[0-9]{1,19}")
+MAX_ID = 2**63 - 1  # the BIGINT primary key
+_PUBLIC = (Visibility.PUBLIC, Visibility.UNLISTED)
+
+
+def seen_from_row(row: Interaction) -> Seen:
+    """The stored interaction as the translator's dataclass."""
+    return interaction_from_row_values(
+        str(row.kind), row.object_id, row.actor_uri, row.in_reply_to, row.data or {},
+        visibility=str(row.visibility), activity_id=row.activity_id, url=row.url, content_html=row.content,
+        summary=row.summary, published=row.published, updated=row.edited)
+
+
+async def page_html(base_url: str, row: Interaction) -> str:
+    """The page of a published interaction."""
+    targets = [row.target_url]
+    if row.parent_id is not None:
+        parent = await Interaction.get_or_none(id=row.parent_id)
+        if parent is not None and parent.state is InteractionState.PUBLISHED:
+            targets.append(interaction_page(base_url, parent.id))
+    title = None
+    if row.post_id is not None:
+        post = await BlogPost.get_or_none(id=row.post_id)
+        title = (post.data or {}).get("title") if post is not None else None
+    author = Author(url=row.author_url or row.actor_uri, name=row.author_name, photo=row.author_photo,
+                    handle=row.author_handle)
+    return render_interaction(seen_from_row(row), author, page_url=interaction_page(base_url, row.id),
+                              targets=targets, endpoint=base_url + PING_PATH, title=title)
+
+
+async def interaction_view(request: web.Request) -> web.Response:
+    base = request.app[CONFIG].server.base_url
+    interaction_id = page_id(request.match_info["id"])
+    row = await Interaction.get_or_none(id=interaction_id) if interaction_id is not None else None
+    headers = {"Link": f'<{base}{PING_PATH}>; rel="webmention"', "X-Robots-Tag": "noindex",
+               "Content-Security-Policy": "default-src 'none'; img-src https: http:; style-src 'none'"}
+    # Made private by an edit after the blog had it: gone, so the blog drops it too.
+    withdrawn = row is not None and row.state is InteractionState.PRIVATE and row.webmentions_sent > 0
+    if row is not None and (row.state in (InteractionState.DELETED, InteractionState.REJECTED) or withdrawn):
+        return web.Response(status=410, text=render_gone(base + PING_PATH), content_type=_HTML, headers=headers)
+    if row is None or row.state is not InteractionState.PUBLISHED or row.visibility not in _PUBLIC:
+        return error_response(404, "no such interaction")
+    return web.Response(text=await page_html(base, row), content_type=_HTML, charset="utf-8", headers=headers)
+
+
+def page_id(raw: str) -> int | None:
+    """The id in /interactions/ID: ASCII digits (not `²` or `١٢`) within the BIGINT key; None otherwise."""
+    if not _ID.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
+async def answerable(base_url: str, target: str) -> str:
+    """Why a webmention to `target` (a page of the bridge) cannot be taken; "" when it can.
+    An interaction page is a target only while it is served (published and public)."""
+    path = urlsplit(target).path
+    if not path.startswith(_PREFIX):
+        return ""
+    interaction_id = page_id(path[len(_PREFIX):])
+    if interaction_id is None:
+        return "target is not an interaction page"
+    row = await Interaction.get_or_none(id=interaction_id)
+    if row is None or row.state is not InteractionState.PUBLISHED or row.visibility not in _PUBLIC:
+        return "target is no published interaction"
+    return ""
+
+
+def add_routes(app: web.Application) -> None:
+    # Any id reaches the view, so a bad one is refused (and logged) like an unknown one.
+    app.router.add_get(_PREFIX + "{id}", interaction_view)

@@ -1,0 +1,103 @@
+"""The blog's ping: POST /webmention (W3C Webmention, form-encoded `source` and `target`),
+so a blog with a Webmention sender (WordPress's Webmention plugin) publishes at once.
+
+Accepted only when `source` is a page of a configured blog and `target` is on the bridge
+(400 otherwise, said why); then 202 and a `webmention.ping` job. The job checks that the
+source really links to the target (Webmention §3.2.2: the receiver must verify the
+link), then reads and records the post like `bridge publish URL`: its Create, Update or
+Delete is queued with it. A source that answers 404/410 is a removal (it can link to
+nothing any more): the known post is deleted.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiohttp import web
+
+from bridge.appkeys import CONFIG
+from bridge.config import BlogConfig, Config
+from bridge.net.fetch import FetchError, HTTPStatusError, fetch
+from bridge.webmention.pages import answerable
+from bridge.models import Job
+from bridge.publish.polling import publish_now
+from bridge.jobs.store import JobContext, enqueue
+from bridge.core.textguard import unsafe_char
+from bridge.core.urls import PING_PATH, is_ours
+
+log = logging.getLogger("bridge.ping")
+
+PING_JOB = "webmention.ping"
+_MAX_URL = 2000
+
+
+def check_ping(config: Config, source: str, target: str) -> tuple[BlogConfig | None, str]:
+    """The blog the ping is for, or None and why it is refused."""
+    if not source or not target:
+        return None, "source and target are required"
+    if len(source) > _MAX_URL or len(target) > _MAX_URL or not source.startswith(("http://", "https://")):
+        return None, "source must be an http(s) URL"
+    for name, value in (("source", source), ("target", target)):
+        if bad := unsafe_char(value):  # a newline would forge log lines; a bidi override, what is shown
+            return None, f"{name} contains {bad}"
+    if not is_ours(config.server.base_url, target):
+        return None, "target is not on this bridge"
+    blog = next((b for b in config.blogs if b.owns(source)), None)
+    if blog is None:
+        return None, "source is not a page of a blog bridged here"
+    return blog, ""
+
+
+def links_to(body: bytes, target: str) -> bool:
+    """Whether the page mentions the target URL (raw, or HTML-escaped in an attribute)."""
+    text = body.decode("utf-8", "replace")
+    return target in text or html.escape(target) in text
+
+
+async def receive_ping(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge as exc:  # over the app's client_max_size (bridge/app.py)
+        why = exc.text or "the form is too large"
+        log.info("ping.refused source=None target=None reason=%s", why)
+        return web.json_response({"error": "too_large", "detail": why}, status=413)
+    source, target = str(form.get("source", "")).strip(), str(form.get("target", "")).strip()
+    blog, why = check_ping(config, source, target)
+    if blog is not None:  # the blog answering back: the interaction page it answers must be served
+        why = await answerable(config.server.base_url, target)
+    if blog is None or why:
+        log.info("ping.refused source=%s target=%s reason=%s", source, target, why)
+        return web.json_response({"error": "invalid_request", "detail": why}, status=400)
+    await enqueue(PING_JOB, {"blog": blog.name, "source": source, "target": target})
+    log.info("ping.accepted blog=%s source=%s", blog.name, source)
+    return web.json_response({"status": "accepted"}, status=202)
+
+
+async def ping_job(job: Job, ctx: JobContext) -> None:
+    """Verify that the source links to the bridge, then publish it."""
+    assert ctx.config is not None
+    blog = ctx.config.blog(job.payload["blog"])
+    source, target = job.payload["source"], job.payload["target"]
+    try:
+        page = await fetch(ctx.http, source)
+    except HTTPStatusError as exc:
+        if exc.status not in (404, 410):
+            raise
+        page = None
+    if page is not None and not links_to(page.body, target):
+        log.info("ping.ignored source=%s reason=the source does not link to %s", source, target)
+        return
+    try:
+        change = await publish_now(ctx.http, blog, source)
+    except FetchError as exc:
+        if page is None:  # a 404/410 page the bridge never published: nothing to delete
+            log.info("ping.ignored source=%s reason=%s", source, exc)
+            return
+        raise
+    log.info("ping.published source=%s change=%s", source, change.value)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post(PING_PATH, receive_ping)
