@@ -212,7 +212,7 @@ def limits(data: dict[str, list[dict[str, Any]]]) -> list[str]:
             "  statement (the activities' INSERT and their jobs' INSERT, built from the rows it returns, with the",
             "  rows as arrays so every batch size shares one prepared statement): one round trip and one commit",
             "  that waits for the disk. A burst on a cold cache reads the block list and each signer's key once",
-            "  (concurrent requests share the read: bridge/singleflight.py) and writes a host's recovery once;",
+            "  (concurrent requests share the read: bridge/core/singleflight.py) and writes a host's recovery once;",
             "  before, the first 64 requests each read them, which showed in p99 (82 ms on SQLite and 96 ms on",
             "  PostgreSQL when last measured without this, 2026-11-24)."]
     if data.get("read"):

@@ -42,12 +42,19 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import aiohttp  # noqa: E402
 from benchlib import (  # noqa: E402
-    Sink, add_followers, empty_postgres, machine, peak_rss_mb, postgres_cpu_seconds, print_json_line, spread, stop,
+    Sink,
+    add_followers,
+    empty_postgres,
+    machine,
+    peak_rss_mb,
+    postgres_cpu_seconds,
+    print_json_line,
+    spread,
+    stop,
     write_config,
 )
-
-import aiohttp  # noqa: E402
 
 CONCURRENCY = 64
 
@@ -62,11 +69,11 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
         logging.basicConfig(level=logging.INFO, format="%(relativeCreated)d %(message)s")
     from bridge import db
     from bridge.app import BUILTIN_HANDLERS, new_http_session
-    from bridge.publish.delivery import warm_signing_keys
     from bridge.config import load_config
-    from bridge.keys import ACTOR_UPDATE_JOB
     from bridge.jobs.store import JobContext, enqueue
     from bridge.jobs.worker import Worker
+    from bridge.keys import ACTOR_UPDATE_JOB
+    from bridge.publish.delivery import warm_signing_keys
 
     config = load_config(Path(config_path), env={})
     await db.open_db(config.database)
@@ -126,11 +133,11 @@ async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int) -> tu
 async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]:
     from bridge import db
     from bridge.config import load_config
+    from bridge.keys import INSTANCE_ACTOR, active_key, ensure_keys, signing_key
+    from bridge.models import Job, OutboundActivity
     from bridge.net.signed import SIGNING_THREADS
     from bridge.publish.delivery import activity_body
     from bridge.publish.documents import actor_document
-    from bridge.keys import INSTANCE_ACTOR, active_key, ensure_keys, signing_key
-    from bridge.models import Job, OutboundActivity
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     url = database if database != "sqlite" else f"sqlite://{tmp / 'bench.db'}"

@@ -9,7 +9,7 @@ the ceiling of the same machine, measured in the same run.
   authorisation, the activity stored with its job before 202), log level warning;
   every request must get 202 and every activity must be in the database afterwards;
 - ceiling: a bare aiohttp handler in its own process verifying the same signatures with
-  cached keys (bridge/signatures.py) and committing one row per request with plain
+  cached keys (bridge/signatures/__init__.py) and committing one row per request with plain
   aiosqlite, WAL and synchronous=FULL like the bridge; measured before and after the
   bridge (the mean of both: the load of a shared machine drifts).
 
@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import ROOT, empty_postgres, free_port, machine, print_json_line, spread, stop, write_config  # noqa: E402
-
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
+from benchlib import ROOT, empty_postgres, free_port, machine, print_json_line, spread, stop, write_config  # noqa: E402
 
 SIGNERS, CONCURRENCY = 20, 64
 PUBLIC = "https://bridge.example/inbox"

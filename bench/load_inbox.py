@@ -156,9 +156,9 @@ async def main(database: str, seconds: float, json_out: Path | None) -> dict[str
     from bridge import db
     from bridge.config import load_config
     from bridge.inbox.routes import INBOX_JOB
+    from bridge.jobs.store import enqueue
     from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys, new_rsa_pair
     from bridge.models import Follower, InboxActivity, Job, JobState
-    from bridge.jobs.store import enqueue
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
     url = database if database != "sqlite" else f"sqlite://{tmp / 'bench.db'}"

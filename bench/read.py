@@ -3,7 +3,7 @@ mf2py's plain parse of the same page.
 
 For every post page of the WordPress fixtures (tests/fixtures/wordpress: twentytwentyone
 marks posts up with legacy `hentry` classes only, twentytwentythree with mf2):
-- "read": what bridge/reader.py does once the responses are in: parse the page (lxml,
+- "read": what bridge/publish/reader.py does once the responses are in: parse the page (lxml,
   mf2py, metaformats), decode the REST API and oEmbed JSON it links, translate every
   source and merge them field by field (reader.build_post), then the AS2 object
   (documents.blog_post_as2); the parse cache is emptied before each run;
@@ -29,10 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 import mf2py  # noqa: E402
 
-from bridge.blog import microformats
-from bridge.publish import reader
-from bridge.blog import wordpress  # noqa: E402
+from bridge.blog import (
+    microformats,
+    wordpress,  # noqa: E402
+)
 from bridge.config import BlogConfig  # noqa: E402
+from bridge.publish import reader
 from bridge.publish.documents import blog_post_as2  # noqa: E402
 from tests.blogserver import THEMES, WORDPRESS, _key, wordpress_routes  # noqa: E402
 

@@ -214,9 +214,9 @@ def main() -> int:
         lines += ["The load run failed: see its output.", ""]
     lines += ["## What these tests found (fixed)", "",
               "- a key document whose `type` is an object or a list of objects: a TypeError, 500 at the inbox "
-              "(bridge/actor_doc.py `is_actor`)",
+              "(bridge/as2/remote_actor.py `is_actor`)",
               "- a correctly signed activity holding a lone surrogate escape (`\\udc80`): 500 on PostgreSQL "
-              "(invalid input syntax for type json), stored as is on SQLite; now 400 (bridge/textguard.py)",
+              "(invalid input syntax for type json), stored as is on SQLite; now 400 (bridge/core/textguard.py)",
               "- ids and actors with newlines, NULs, bidi overrides or zero-width characters were accepted; the ping "
               "took a source with a newline (forged log lines): now 400",
               "- a form, a page or an image posted to an inbox went on to the signature check: now 415",
@@ -233,10 +233,10 @@ def main() -> int:
               "- public GET refusals were not logged; an oversized ping form got aiohttp's bare 413: both now logged once "
               "with a reason",
               "- dashboard: a CSRF token or session cookie with a non-ASCII character was a 500 (`hmac.compare_digest` "
-              "raises TypeError on such a str; bridge/admin_auth.py now compares bytes)",
+              "raises TypeError on such a str; bridge/ops/admin/auth.py now compares bytes)",
               "- dashboard: ids of other scripts' digits (`²`) or past 64 bits were 500s at the post page, redeliver, "
               "job retry and interaction actions; a fullwidth `１` was read as 1 and **approved interaction 1**; "
-              "a 10 kB host name was a 500; now ASCII digits within BIGINT only (bridge/admin_data.py `row_id`)",
+              "a 10 kB host name was a 500; now ASCII digits within BIGINT only (bridge/ops/admin/data.py `row_id`)",
               "- dashboard: a missing host, job id 0, an unknown job, host or post, a missing follower answered 303 "
               "\"nothing to do\"; now 400/404 with a reason. Refusals (CSRF, login failures, bad ids, oversized forms, "
               "no session) were logged unevenly or not at all: now one `admin.refused` record each; an oversized form "
@@ -245,9 +245,9 @@ def main() -> int:
               "JSON 404, logged once (`public.refused`)",
               "- the blog answering back: a webmention to an interaction page that is held, private, rejected, "
               "deleted, unknown or malformed was queued (202); now 400 at the door",
-              "- AS2 with a list or an object as a post's `type` raised TypeError (unhashable) in bridge/interaction.py, "
-              "bridge/interaction_flow.py and bridge/reply_targets.py; a webmention endpoint with a malformed IPv6 "
-              "host (`http://[zz]/`) raised ValueError in discovery (bridge/wm_discovery.py): both found by the "
+              "- AS2 with a list or an object as a post's `type` raised TypeError (unhashable) in bridge/as2/interaction.py, "
+              "bridge/inbox/interactions.py and bridge/publish/reply_targets.py; a webmention endpoint with a malformed IPv6 "
+              "host (`http://[zz]/`) raised ValueError in discovery (bridge/webmention/discovery.py): both found by the "
               "properties",
               ""]
     lines += ["## Where it falls short", "",

@@ -32,19 +32,18 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import aiohttp  # noqa: E402
 from benchlib import ROOT, Sink, free_port, machine, print_json_line, spread, stop, write_config  # noqa: E402
 from fanout import CONCURRENCY, ceiling  # noqa: E402
-
-import aiohttp  # noqa: E402
 
 
 async def prepare(url: str, tmp: Path, followers: int, inboxes: int) -> None:
     """Child process: empty and fill the database; print the blog's public key (JSON)."""
+    from benchlib import add_followers, empty_postgres
+
     from bridge import db
     from bridge.config import load_config
     from bridge.keys import INSTANCE_ACTOR, active_key, ensure_keys
-
-    from benchlib import add_followers, empty_postgres
 
     await empty_postgres(url)
     config = load_config(tmp / "config.toml", env={})
@@ -137,9 +136,9 @@ async def one_run(url: str, workers: int, followers: int, inboxes: int) -> dict[
 async def signing_key_of(path: str) -> None:
     from bridge import db
     from bridge.config import load_config
+    from bridge.keys import signing_key
     from bridge.publish.delivery import activity_body
     from bridge.publish.documents import actor_document
-    from bridge.keys import signing_key
 
     config = load_config(Path(path), env={})
     await db.open_db(config.database)

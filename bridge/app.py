@@ -16,26 +16,25 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from tortoise.context import get_current_context
 
-from bridge import __version__
-from bridge.ops.admin import pages as admin
-from bridge import db
-from bridge.inbox import routes as inbox
-from bridge.webmention import pages as interaction_pages
-from bridge.ops.admin import metrics as metrics_http
-from bridge.webmention import receive as ping
-from bridge.public import routes as public
+from bridge import __version__, db
 from bridge.appkeys import CONFIG, HTTP, WORKER
 from bridge.config import Config
-from bridge.net.fetch import user_agent
-from bridge.publish.delivery import DELIVER_JOB, deliver_job, warm_signing_keys
-from bridge.publish.fanout import PUBLISH_JOB, actor_update_job, publish_job
-from bridge.inbox.routes import INBOX_JOB
+from bridge.inbox import routes as inbox
 from bridge.inbox.follows import inbox_job
-from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys
-from bridge.net.guard import AddressPolicy, IPNetwork, guarded_connector
-from bridge.publish.polling import POLL_JOB, poll_job, schedule_polls
+from bridge.inbox.routes import INBOX_JOB
 from bridge.jobs.store import Handler, JobContext, load_handlers
 from bridge.jobs.worker import Worker
+from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys
+from bridge.net.fetch import user_agent
+from bridge.net.guard import AddressPolicy, IPNetwork, guarded_connector
+from bridge.ops.admin import metrics as metrics_http
+from bridge.ops.admin import pages as admin
+from bridge.public import routes as public
+from bridge.publish.delivery import DELIVER_JOB, deliver_job, warm_signing_keys
+from bridge.publish.fanout import PUBLISH_JOB, actor_update_job, publish_job
+from bridge.publish.polling import POLL_JOB, poll_job, schedule_polls
+from bridge.webmention import pages as interaction_pages
+from bridge.webmention import receive as ping
 from bridge.webmention.send import WEBMENTION_JOB, webmention_job
 
 log = logging.getLogger("bridge.app")
@@ -65,7 +64,7 @@ def new_http_session(
     """The outbound HTTP client: one per process (the app's, or a CLI command's).
 
     Its connector refuses private, loopback… addresses unless
-    `security.allow_private_addresses` (bridge/netguard.py); `resolver` replaces the
+    `security.allow_private_addresses` (bridge/net/guard.py); `resolver` replaces the
     system's name lookup and `allowed_networks` are exceptions to the rule.
     trust_env stays off: a proxy from the environment would hide the addresses checked.
     """

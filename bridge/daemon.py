@@ -44,7 +44,7 @@ async def run_daemon(config: Config, *, http: bool = True, workers: bool = True)
                 config.server.listen_host, config.server.listen_port, config.server.base_url, workers,
             )
             if config.admin.metrics_port:
-                # Only /metrics answers there (bridge/metrics_http.py), without a token.
+                # Only /metrics answers there (bridge/ops/admin/metrics.py), without a token.
                 metrics_site = web.TCPSite(runner, config.admin.metrics_host, config.admin.metrics_port,
                                            reuse_address=True)
                 await metrics_site.start()

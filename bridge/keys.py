@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from tortoise.transactions import in_transaction
 
 from bridge.core import urls
-from bridge.models import ActorKey
 from bridge.jobs.store import enqueue
+from bridge.models import ActorKey
 from bridge.signatures import SigningKey
 
 log = logging.getLogger("bridge.keys")

@@ -280,7 +280,7 @@ class WebmentionState(StrEnum):
 
 class Interaction(Model):
     """A reply, like or boost of one of our posts from the fediverse, with its own h-entry
-    page at the bridge (bridge/urls.py `interaction_page`) that is the webmention source.
+    page at the bridge (bridge/core/urls.py `interaction_page`) that is the webmention source.
 
     The author's name, photo and profile URL are copied from the remote actor when the
     interaction is recorded (the page must stay stable when the cache changes).

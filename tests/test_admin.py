@@ -13,11 +13,11 @@ import pytest
 from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge.ops.admin import auth as admin_auth
 from bridge.app import make_app
-from bridge.core.clock import utcnow
 from bridge.config import load_config
+from bridge.core.clock import utcnow
 from bridge.models import Job, LoginFailure, RevokedSession
+from bridge.ops.admin import auth as admin_auth
 
 from .admin_seed import TOKEN
 

@@ -15,16 +15,28 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
+from playwright import async_api as playwright_api  # noqa: E402 (a test dependency, pinned)
 
 from bridge.app import make_app
-from bridge.core.clock import utcnow
 from bridge.config import Config, load_config
-from bridge.models import (Block, BlogPost, Follower, FollowState, Interaction, InteractionKind, InteractionState, Job,
-                           JobState, OutboundActivity, RemoteActor, RemoteHost, WebmentionState)
+from bridge.core.clock import utcnow
+from bridge.models import (
+    Block,
+    BlogPost,
+    Follower,
+    FollowState,
+    Interaction,
+    InteractionKind,
+    InteractionState,
+    Job,
+    JobState,
+    OutboundActivity,
+    RemoteActor,
+    RemoteHost,
+    WebmentionState,
+)
 
 from .admin_seed import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TOKEN
-
-from playwright import async_api as playwright_api  # noqa: E402 (a test dependency, pinned)
 
 # Skipped on a developer's machine without Debian's chromium; in CI (.ci/run installs it) never.
 pytestmark = pytest.mark.skipif(not os.environ.get("CI") and shutil.which(CHROMIUM) is None

@@ -9,10 +9,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import HTTP, WORKER, make_app
-from bridge.net.fetch import user_agent
 from bridge.config import Config
-from bridge.models import Job, JobState
 from bridge.jobs.store import JobContext, enqueue
+from bridge.models import Job, JobState
+from bridge.net.fetch import user_agent
 
 
 async def test_probes_and_the_worker_inside_the_app(config: Config) -> None:

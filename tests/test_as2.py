@@ -13,10 +13,21 @@ from pathlib import Path
 import pytest
 
 from bridge.as2 import posts as as2
-from bridge.core import urls
+from bridge.as2 import vocab
 from bridge.as2.actor import actor_to_as2, summary_html
+from bridge.blog.post import (
+    Author,
+    Media,
+    Mention,
+    Post,
+    Profile,
+    post_from_dict,
+    post_to_dict,
+    profile_from_dict,
+    profile_to_dict,
+)
 from bridge.config import Config, parse_config
-from bridge.blog.post import Author, Media, Mention, Post, Profile, post_from_dict, post_to_dict, profile_from_dict, profile_to_dict
+from bridge.core import urls
 from bridge.core.sanitize import clean_html
 from bridge.public.webfinger import ResourceError, account_to_jrd, find_account, host_meta_xrd
 
@@ -104,7 +115,7 @@ def test_auto_style_chooses_by_title_and_length(title: str | None, text: str, ex
 
 def test_audience_dates_and_language() -> None:
     obj = to_as2(note(updated=datetime(2024, 6, 1, tzinfo=UTC)), updated=datetime(2024, 7, 1, tzinfo=UTC))
-    assert obj["to"] == [as2.PUBLIC] and obj["cc"] == [f"{ACTOR}/followers"]
+    assert obj["to"] == [vocab.PUBLIC] and obj["cc"] == [f"{ACTOR}/followers"]
     assert obj["published"] == "2024-05-01T12:00:30Z"
     assert obj["updated"] == "2024-07-01T00:00:00Z"  # the later of the blog's and the bridge's
     assert obj["contentMap"] == {"en": obj["content"]}
@@ -232,7 +243,7 @@ def test_webfinger_resources() -> None:
             find_account(cfg, resource)
         assert info.value.status == status, resource
     jrd = account_to_jrd(account, base_url="https://bridge.example", rels=("self",))
-    assert [link["type"] for link in jrd["links"]] == [as2.AS2_CONTENT_TYPE, as2.LD_CONTENT_TYPE]
+    assert [link["type"] for link in jrd["links"]] == [vocab.AS2_CONTENT_TYPE, vocab.LD_CONTENT_TYPE]
     assert 'template="https://bridge.example/.well-known/webfinger?resource={uri}"' in host_meta_xrd("https://bridge.example")
 
 

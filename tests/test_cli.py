@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge import cli
-from bridge import db
+from bridge import cli, db
 from bridge.config import load_config
 from bridge.keys import INSTANCE_ACTOR
 from bridge.models import ActorKey

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from bridge.config import Config, load_config
-from bridge.models import Job, JobState
 from bridge.jobs.store import enqueue
+from bridge.models import Job, JobState
 
 from .procs import BridgeProcess, eventually
 

@@ -14,12 +14,12 @@ from aiohttp import web
 
 from bridge.app import BUILTIN_HANDLERS, new_http_session
 from bridge.config import Config, load_config
-from bridge.publish.delivery import DELIVER_JOB, Verdict, classify, deliver_payload, failure_days, retry_after_seconds
+from bridge.jobs.store import JobContext, enqueue
+from bridge.jobs.worker import Worker
 from bridge.keys import active_key, ensure_keys
 from bridge.models import Follower, Job, JobState, RemoteHost
-from bridge.jobs.store import JobContext, enqueue
+from bridge.publish.delivery import DELIVER_JOB, Verdict, classify, deliver_payload, failure_days, retry_after_seconds
 from bridge.signatures import Scheme
-from bridge.jobs.worker import Worker
 from tests.fedi import Peer
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)

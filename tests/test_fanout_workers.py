@@ -16,10 +16,10 @@ import pytest
 from aiohttp import web
 
 from bridge.config import Config
-from bridge.publish.delivery import DELIVER_JOB
+from bridge.jobs.store import enqueue
 from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, active_key, ensure_keys
 from bridge.models import Follower, Job, JobState
-from bridge.jobs.store import enqueue
+from bridge.publish.delivery import DELIVER_JOB
 from bridge.signatures import Scheme
 from tests.fedi import Peer
 

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from bridge import __version__
-from bridge.core import urls
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, load_config
+from bridge.core import urls
 from bridge.models import ActorKey, BlogPost
 from bridge.publish.polling import poll_blog
 

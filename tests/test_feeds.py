@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+
 import aiohttp
 import pytest
 
-from tests.blogserver import THEMES, BlogServer, published_posts
-from bridge.blog import content
-from bridge.blog import feeds
-from bridge.blog import microformats
-from bridge.publish import reader
-from bridge.net.fetch import user_agent
+from bridge.blog import content, feeds, microformats
 from bridge.blog.post import Author, Media
+from bridge.net.fetch import user_agent
+from bridge.publish import reader
+from tests.blogserver import THEMES, BlogServer, published_posts
 
 WP = Path(__file__).parent / "fixtures" / "wordpress"
 FEED_URL = "http://127.0.0.1:8765/feed/"

@@ -1,4 +1,4 @@
-"""bridge/fetch.py against a real local aiohttp server: limits, redirects, 304, charsets."""
+"""bridge/net/fetch.py against a real local aiohttp server: limits, redirects, 304, charsets."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bridge import __version__
+from bridge.blog.post import Link
 from bridge.net.fetch import (
     FetchError,
     HTTPStatusError,
@@ -21,7 +22,6 @@ from bridge.net.fetch import (
     fetch,
     user_agent,
 )
-from bridge.blog.post import Link
 
 ETAG = '"v1"'
 LAST_MODIFIED = "Fri, 02 Aug 2019 18:20:00 GMT"

@@ -18,14 +18,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import BUILTIN_HANDLERS, make_app, new_http_session
 from bridge.config import Config, load_config
-from bridge.publish.delivery import DELIVER_JOB
-from bridge.publish.fanout import PUBLISH_JOB, fan_out
+from bridge.jobs.store import JobContext, enqueue
+from bridge.jobs.worker import Worker
 from bridge.keys import active_key, rotate_keys
 from bridge.models import BlogPost, Follower, FollowState, InboxActivity, Job, JobState, RemoteActor
+from bridge.publish.delivery import DELIVER_JOB
+from bridge.publish.fanout import PUBLISH_JOB, fan_out
 from bridge.publish.polling import POLL_JOB, Change, publish_now
-from bridge.jobs.store import JobContext, enqueue
 from bridge.signatures import Scheme, SigningKey
-from bridge.jobs.worker import Worker
 from tests.fedi import Peer, Seen, keypair, signed_headers
 
 from .blogserver import BlogServer

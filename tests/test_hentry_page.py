@@ -1,5 +1,5 @@
-"""The interaction page (bridge/hentry_page.py) and the AS2 → Interaction translator
-(bridge/interaction.py): what a strict receiver's microformats parser reads from the page,
+"""The interaction page (bridge/webmention/hentry.py) and the AS2 → Interaction translator
+(bridge/as2/interaction.py): what a strict receiver's microformats parser reads from the page,
 and a corpus of hostile HTML (script injection, event handlers, javascript:/data: URLs,
 CSS tricks, frames, forms, malformed markup, microformats spoofing) of which nothing survives."""
 
@@ -11,8 +11,8 @@ import mf2py
 import pytest
 from bs4 import BeautifulSoup
 
-from bridge.webmention.hentry import Author, render_gone, render_interaction
 from bridge.as2.interaction import Attachment, Interaction, reaction_from_as2, reply_from_as2, visibility_of
+from bridge.webmention.hentry import Author, render_gone, render_interaction
 
 TARGET = "https://blog.example/2026/11/a-post/"
 PAGE = "https://bridge.example/interactions/7"

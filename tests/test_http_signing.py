@@ -1,4 +1,4 @@
-"""Signed requests out (bridge/http_signing.py) against a real local server: what we send
+"""Signed requests out (bridge/net/signed.py) against a real local server: what we send
 is checked by independent verifiers (Fedify, both schemes; the npm http-message-signatures
 draft-cavage verifier; the Python http-message-signatures package for RFC 9421), and
 double-knocking falls back, honours Accept-Signature, and is remembered per host."""
@@ -16,8 +16,8 @@ from http_message_signatures.resolvers import MappingKeyResolver
 
 from bridge.app import new_http_session
 from bridge.config import Config
-from bridge.net.signed import remembered_scheme, signed_get, signed_post
 from bridge.models import RemoteHost
+from bridge.net.signed import remembered_scheme, signed_get, signed_post
 from bridge.signatures import Scheme, SigningKey, http_date, parse_signature_header
 from tests.fedi import Peer, b64, keypair, node_peers
 

@@ -28,8 +28,8 @@ from http_message_signatures.resolvers import MappingKeyResolver
 
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, SecurityConfig
+from bridge.inbox.keycache import KeyCache
 from bridge.inbox.routes import INBOX_JOB, TRUST, Trust
-from bridge.inbox.store import KeyCache
 from bridge.keys import INSTANCE_ACTOR, active_key
 from bridge.models import InboxActivity, Job, RemoteActor
 from bridge.net.remote import RemoteActors

@@ -1,8 +1,8 @@
-"""The interaction flow (bridge/interaction_flow.py) run as the `inbox.process` job does,
+"""The interaction flow (bridge/inbox/interactions.py) run as the `inbox.process` job does,
 on stored inbox activities, and its moderation: blocks (202 and dropped at the inbox),
 hold → approve / reject, rate limits, followers-only and direct replies kept private,
 Update / Delete / Undo, the page at /interactions/ID (410 once withdrawn) and the
-operator's API (bridge/interactions_admin.py). Remote actors are in the cache, so no
+operator's API (bridge/ops/interactions.py). Remote actors are in the cache, so no
 network is needed here (the end-to-end test covers it: tests/test_interactions_e2e.py)."""
 
 from __future__ import annotations
@@ -17,15 +17,23 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge import db
-from bridge.ops import interactions as admin
 from bridge.app import make_app, new_http_session, prepare_storage
-from bridge.core.clock import utcnow
 from bridge.config import Config, ConfigError, load_config
-from bridge.inbox.routes import INBOX_JOB
+from bridge.core.clock import utcnow
 from bridge.inbox.follows import inbox_job
-from bridge.models import BlogPost, InboxActivity, Interaction, InteractionState, Job, RemoteActor, Visibility, \
-    WebmentionState
+from bridge.inbox.routes import INBOX_JOB
 from bridge.jobs.store import JobContext, enqueue
+from bridge.models import (
+    BlogPost,
+    InboxActivity,
+    Interaction,
+    InteractionState,
+    Job,
+    RemoteActor,
+    Visibility,
+    WebmentionState,
+)
+from bridge.ops import interactions as admin
 from bridge.webmention.send import WEBMENTION_JOB
 
 from .fedi import Peer, keypair
@@ -71,7 +79,7 @@ def note(n: int, actor: str = ALICE, in_reply_to: str = f"{BASE}/users/blog/post
 
 
 def create(obj: dict[str, Any], verb: str = "Create") -> dict[str, Any]:
-    suffix = obj.get("content", "")[-8:-4].replace(" ", "-")  # ids hold no spaces (bridge/textguard.py)
+    suffix = obj.get("content", "")[-8:-4].replace(" ", "-")  # ids hold no spaces (bridge/core/textguard.py)
     return {"id": f"{obj['id']}/{verb.lower()}/{suffix}", "type": verb,
             "actor": obj["attributedTo"], "object": obj}
 

@@ -26,12 +26,12 @@ import aiohttp
 import mf2py
 from aiohttp.test_utils import TestServer
 
-from bridge.core import urls
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, load_config
+from bridge.core import urls
+from bridge.jobs.store import JobContext
 from bridge.models import BlogPost, Interaction, InteractionState, Job, RemoteObject, WebmentionState
 from bridge.publish.polling import POLL_JOB, Change, publish_now
-from bridge.jobs.store import JobContext
 
 from .blogserver import BlogServer
 from .test_fedify_account import NODE, PEERS

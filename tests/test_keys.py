@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge import cli
-from bridge import db
+from bridge import cli, db
 from bridge.app import make_app
 from bridge.config import Config, load_config
 from bridge.keys import (

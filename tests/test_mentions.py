@@ -24,18 +24,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import BUILTIN_HANDLERS, make_app, new_http_session
+from bridge.blog.post import Mention, Post, Profile
 from bridge.config import Config, load_config
-from bridge.publish.delivery import DELIVER_JOB
-from bridge.publish.fanout import PUBLISH_JOB, fan_out
+from bridge.jobs.store import JobContext
+from bridge.jobs.worker import Worker
 from bridge.keys import active_key
 from bridge.models import Follower, FollowState, Job, JobState, RemoteActor
-from bridge.publish.polling import Change, record_post
-from bridge.blog.post import Mention, Post, Profile
-from bridge.jobs.store import JobContext
-from bridge.publish.reader import ReadResult
 from bridge.net.remote import ActorGone, RemoteActors
+from bridge.publish.delivery import DELIVER_JOB
+from bridge.publish.fanout import PUBLISH_JOB, fan_out
+from bridge.publish.polling import Change, record_post
+from bridge.publish.reader import ReadResult
 from bridge.signatures import Scheme, SigningKey
-from bridge.jobs.worker import Worker
 from tests.fedi import AS2, Peer, Seen, keypair, signed_headers
 
 PUBLIC = "https://bridge.example"
@@ -113,7 +113,7 @@ def webfinger(peer: Peer, accounts: dict[str, str]) -> None:
 
 
 async def fanned_out() -> list[Job]:
-    """The deliveries of fan-outs (bridge/fanout.py `delivery_key`), not the Accepts."""
+    """The deliveries of fan-outs (bridge/publish/fanout.py `delivery_key`), not the Accepts."""
     return await Job.filter(kind=DELIVER_JOB, dedupe_key__startswith="deliver:")
 
 

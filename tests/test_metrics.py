@@ -16,14 +16,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from bridge.core import metrics
 from bridge.app import make_app
 from bridge.appkeys import CONFIG, HTTP
 from bridge.config import load_config
-from bridge.publish.delivery import DELIVER_JOB, deliver_job, deliver_payload
-from bridge.models import Job, JobState
+from bridge.core import metrics
 from bridge.jobs.store import JobContext, enqueue
 from bridge.jobs.worker import Worker
+from bridge.models import Job, JobState
+from bridge.publish.delivery import DELIVER_JOB, deliver_job, deliver_payload
 
 from .admin_seed import TOKEN
 from .procs import BridgeProcess

@@ -10,12 +10,9 @@ from typing import Any
 
 import pytest
 
-from bridge.blog import content
-from bridge.blog import merge
-from bridge.blog import metaformats
-from bridge.blog import microformats
-from bridge.publish import reader
+from bridge.blog import content, hcard, merge, metaformats, microformats
 from bridge.blog.post import Author, Media, Mention, Post, post_type
+from bridge.publish import reader
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WP = FIXTURES / "wordpress"
@@ -77,10 +74,10 @@ def test_classic_theme_entry_is_the_post_not_a_comment() -> None:
     assert content.text_of(post.content_html or "").startswith("On May 8th of 2019")
     assert "Thirty days" not in (post.content_html or "")  # the webmention replies are not content
     # The first h-card on the page is the commenter Alex Rivera: never the author.
-    author, follow = microformats.entry_author(p)
+    author, follow = hcard.entry_author(p)
     assert author is None
     assert follow == "http://127.0.0.1:8765/author/maya/"  # rel=author, to fetch
-    assert microformats.representative_hcard(p) is None
+    assert hcard.representative_hcard(p) is None
 
 
 def test_classic_theme_mf1_fixes() -> None:
@@ -175,7 +172,7 @@ def test_article_with_explicit_uid_url_categories_author_photo() -> None:
     assert post.language == "en-GB"
     assert post_type(post) == "article"
     # The page's other h-card (the site owner) is not the author.
-    author, follow = microformats.entry_author(p)
+    author, follow = hcard.entry_author(p)
     assert author == post.author and follow is None
 
 
@@ -224,16 +221,16 @@ def test_rel_author_and_representative_hcard() -> None:
         '<article class="h-entry"><h1 class="p-name">Hi</h1><div class="e-content">Body</div></article>'
         '<div class="h-card"><span class="p-name">A commenter</span></div></body></html>',
         "https://jo.example/hi")
-    author, follow = microformats.entry_author(post_page)
+    author, follow = hcard.entry_author(post_page)
     assert author is None and follow == "https://jo.example/about"
     about = microformats.parse_page(
         '<html><body><a rel="me" href="https://social.example/@jo">Mastodon</a>'
         '<div class="h-card"><a class="u-url u-uid p-name" href="/about">Jo Example</a>'
         '<img class="u-photo" src="/jo.png" alt="Jo"><p class="p-note">Gardener.</p></div></body></html>',
         "https://jo.example/about")
-    assert microformats.representative_hcard(about) == Author(
+    assert hcard.representative_hcard(about) == Author(
         name="Jo Example", url="https://jo.example/about", photo="https://jo.example/jo.png")
-    profile = microformats.profile_from_mf2(about)
+    profile = hcard.profile_from_mf2(about)
     assert profile is not None
     assert profile.summary == "Gardener." and profile.links == ("https://social.example/@jo",)
     assert profile.icon == Media(url="https://jo.example/jo.png", alt="Jo")

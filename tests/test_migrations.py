@@ -18,7 +18,6 @@ from bridge.models import ActorKey, Job, JobState
 from .conftest import MIGRATIONS
 
 
-
 @pytest.mark.unmigrated
 async def test_data_survives_the_upgrade_from_the_first_migration(config: Config) -> None:
     first = MIGRATIONS[0]

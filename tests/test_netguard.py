@@ -1,4 +1,4 @@
-"""The outbound client cannot be turned against the operator's network (bridge/netguard.py).
+"""The outbound client cannot be turned against the operator's network (bridge/net/guard.py).
 
 Real requests through the session `new_http_session` builds, with
 `security.allow_private_addresses = false`; names resolve through an injected
@@ -19,8 +19,8 @@ import pytest
 from bridge.app import new_http_session
 from bridge.config import Config, SecurityConfig
 from bridge.net.fetch import AddressRefused, FetchError, fetch
-from bridge.net.signed import signed_post
 from bridge.net.guard import AddressPolicy, BlockedAddress, refusal
+from bridge.net.signed import signed_post
 from bridge.signatures import SigningKey
 from tests.fedi import FakeResolver, Peer, keypair
 

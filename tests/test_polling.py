@@ -15,9 +15,9 @@ import pytest
 from bridge import cli
 from bridge.app import new_http_session
 from bridge.config import Config, load_config
+from bridge.jobs.store import utcnow
 from bridge.models import BlogPost, BlogState, Job, PostState
 from bridge.publish.polling import POLL_JOB, Change, poll_blog, schedule_polls
-from bridge.jobs.store import utcnow
 
 from .blogserver import BlogServer, published_posts
 
@@ -232,8 +232,8 @@ async def test_a_changed_profile_queues_an_update_of_the_actor_and_the_first_pol
 ) -> None:
     from dataclasses import replace
 
-    from bridge.publish.fanout import PUBLISH_JOB
     from bridge.keys import ACTOR_UPDATE_JOB
+    from bridge.publish.fanout import PUBLISH_JOB
 
     async with new_http_session(polled) as session:
         await poll_blog(session, polled.blogs[0])

@@ -21,15 +21,16 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge import __version__
-from bridge.core import urls
 from bridge.app import make_app, new_http_session
-from bridge.as2.posts import AS2_CONTENT_TYPE, IMAGE_TYPES, LD_CONTENT_TYPE, PUBLIC, VIDEO_TYPES
+from bridge.as2.posts import IMAGE_TYPES, VIDEO_TYPES
+from bridge.as2.vocab import AS2_CONTENT_TYPE, LD_CONTENT_TYPE, PUBLIC
+from bridge.blog.post import Media, Mention, Post, Profile
 from bridge.config import Config, load_config
+from bridge.core import urls
 from bridge.keys import INSTANCE_ACTOR
 from bridge.models import ActorKey, BlogPost, Follower, FollowState
-from bridge.publish.polling import mark_gone, poll_blog, record_post
-from bridge.blog.post import Media, Mention, Post, Profile
 from bridge.public.routes import PAGE_SIZE
+from bridge.publish.polling import mark_gone, poll_blog, record_post
 from bridge.publish.reader import ReadResult
 
 from .blogserver import WORDPRESS, BlogServer, paragraphs, published_posts

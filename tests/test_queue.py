@@ -10,10 +10,10 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from bridge.config import Config, QueueConfig
-from bridge.models import Job, JobState, RevokedSession
-from bridge.jobs.store import JobContext, enqueue, enqueue_many, queue_depth, retry_dead, utcnow
 from bridge.jobs.retry import Deferred, PermanentError, RetryLater
+from bridge.jobs.store import JobContext, enqueue, enqueue_many, queue_depth, retry_dead, utcnow
 from bridge.jobs.worker import Worker
+from bridge.models import Job, JobState, RevokedSession
 
 pytestmark = pytest.mark.usefixtures("database")
 SETTINGS = QueueConfig(concurrency=4, lease_seconds=30, max_attempts=3, retry_base_seconds=30, poll_seconds=0.05)

@@ -15,11 +15,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bridge.publish import reader
-from bridge.net.fetch import HTTPStatusError, user_agent
-from bridge.blog.report import inspect_json, inspect_text
 from bridge.blog.merge import with_overrides
 from bridge.blog.post import Author, Media
+from bridge.blog.report import inspect_json, inspect_text
+from bridge.net.fetch import HTTPStatusError, user_agent
+from bridge.publish import reader
 from tests.blogserver import THEMES, BlogServer, paragraphs, published_posts, truth
 
 HOME = "http://127.0.0.1:8765/"

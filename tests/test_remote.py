@@ -1,4 +1,4 @@
-"""Remote actors (bridge/remote.py) from a real local server: signed GETs as the instance
+"""Remote actors (bridge/net/remote.py) from a real local server: signed GETs as the instance
 actor, checks on what comes back, the cache and its refresh, 410 Gone."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from bridge.app import new_http_session, prepare_storage
 from bridge.config import Config
 from bridge.db import close_db
-from bridge.net.fetch import HTTPStatusError
 from bridge.keys import INSTANCE_ACTOR, active_key
 from bridge.models import RemoteActor
+from bridge.net.fetch import HTTPStatusError
 from bridge.net.remote import ActorGone, DocumentRefused, RemoteActors
 from bridge.signatures import Scheme
 from tests.fedi import Peer, keypair

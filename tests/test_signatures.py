@@ -1,4 +1,4 @@
-"""bridge/signatures.py, pure: our signer through our verifier (both schemes, GET and POST,
+"""bridge/signatures/__init__.py, pure: our signer through our verifier (both schemes, GET and POST,
 RSA and Ed25519), each rule at the edge of its window, the parsers, and the Python
 `http-message-signatures` package (RFC 9421) checking us both ways. The clock is a
 parameter everywhere. The same checks at the HTTP boundary are in tests/test_inbox.py."""
@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, algorithms
 from http_message_signatures.resolvers import MappingKeyResolver
 
-from bridge.signatures import sfv
 from bridge.keys import new_ed25519_pair
 from bridge.signatures import (
     HttpRequest,
@@ -27,6 +26,7 @@ from bridge.signatures import (
     check_signature,
     inspect_signature,
     parse_signature_header,
+    sfv,
     sign_request,
     verify,
 )

@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bridge.signatures import base as sigbase
 from bridge.config import Config
-from bridge.publish.delivery import warm_signing_keys
+from bridge.jobs.store import JobContext
 from bridge.keys import ensure_keys
 from bridge.models import ActorKey
-from bridge.jobs.store import JobContext
+from bridge.publish.delivery import warm_signing_keys
+from bridge.signatures import base as sigbase
 
 pytestmark = pytest.mark.usefixtures("database")
 

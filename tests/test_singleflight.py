@@ -1,4 +1,4 @@
-"""One read for many readers (bridge/singleflight.py), and the caches built on it: the inbox's
+"""One read for many readers (bridge/core/singleflight.py), and the caches built on it: the inbox's
 key cache and the jobs' `memoized`."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import asyncio
 import pytest
 
 from bridge.as2.remote_actor import ResolvedKey
-from bridge.inbox.store import KeyCache
+from bridge.core.singleflight import Remembered
+from bridge.inbox.keycache import KeyCache
 from bridge.jobs.store import JobContext, forget, memoized
 from bridge.signatures import Rejection
-from bridge.core.singleflight import Remembered
 
 
 async def test_concurrent_readers_of_an_expired_value_share_one_read() -> None:

@@ -1,4 +1,4 @@
-"""Sending webmentions (bridge/webmention.py) to real local endpoints that record what they
+"""Sending webmentions (bridge/webmention/send.py) to real local endpoints that record what they
 receive: 2xx success (201's Location kept), 4xx final and recorded, 5xx retried through the
 queue (failed for good on the last attempt), no endpoint recorded, one discovery per target
 within the cache's life; and the CLI: `bridge webmention send` and `bridge interactions`."""
@@ -17,11 +17,11 @@ from aiohttp.test_utils import TestServer
 
 from bridge import db
 from bridge.app import new_http_session, prepare_storage
-from bridge.core.clock import utcnow
 from bridge.config import Config, load_config
-from bridge.models import Interaction, InteractionKind, InteractionState, Job, WebmentionState
-from bridge.jobs.store import JobContext, enqueue
+from bridge.core.clock import utcnow
 from bridge.jobs.retry import PermanentError
+from bridge.jobs.store import JobContext, enqueue
+from bridge.models import Interaction, InteractionKind, InteractionState, Job, WebmentionState
 from bridge.webmention.send import WEBMENTION_JOB, SendFailed, webmention_job
 
 BASE = "https://bridge.example"

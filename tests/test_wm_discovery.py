@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestServer
 
 from bridge.app import new_http_session
 from bridge.config import Config
-from bridge.webmention.send import NoEndpoint, send_webmention
 from bridge.webmention.discovery import discover_endpoint
+from bridge.webmention.send import NoEndpoint, send_webmention
 
 SOURCE = "https://bridge.example/interactions/1"
 

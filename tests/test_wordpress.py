@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from bridge.blog import microformats
-from bridge.blog import wordpress
+from bridge.blog import microformats, wordpress
+from bridge.blog.post import Author, Link, Media
 from bridge.net.fetch import parse_link_header
-from bridge.blog.post import Author, Media, Link
 from tests.blogserver import paragraphs
 
 CORE = Path(__file__).parent / "fixtures" / "wordpress" / "core-endpoints"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bridge.config import Config
-from bridge.models import Job, JobState
 from bridge.jobs.store import utcnow
+from bridge.models import Job, JobState
 
 from .procs import BridgeProcess, eventually
 

@@ -8,7 +8,7 @@ process_account_service.rb) decides most of the shape, and much of it fails sile
   (profile fields; the link gets its green check when the page links back with rel=me);
 - `url` is dropped when its host differs from the actor's (mismatching_origin?), so a
   browser that follows the account's link lands on the actor id: the bridge redirects
-  it to the blog (bridge/public.py);
+  it to the blog (bridge/public/routes.py);
 - `publicKey.id` must be exactly the keyId we sign with (urls.key_id);
 - a followers/following collection without `first` is shown as hidden (collection_info).
 """
@@ -21,9 +21,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bridge.as2.posts import AS2_CONTEXT, iso
-from bridge.config import BlogConfig
+from bridge.as2.posts import iso
+from bridge.as2.vocab import AS2_CONTEXT
 from bridge.blog.post import Media, Profile, same_url
+from bridge.config import BlogConfig
 from bridge.core.urls import actor_collection, actor_id, instance_actor_id, key_id, shared_inbox
 
 SECURITY_CONTEXT = "https://w3id.org/security/v1"

@@ -1,7 +1,7 @@
 """A fediverse reply, like or boost as the bridge understands it: AS2 in, `Interaction` out.
 
-A translator (pure). The raw AS2 stays here: the flow (bridge/interaction_flow.py)
-decides what the interaction is about and stores it, the page (bridge/hentry_page.py)
+A translator (pure). The raw AS2 stays here: the flow (bridge/inbox/interactions.py)
+decides what the interaction is about and stores it, the page (bridge/webmention/hentry.py)
 renders it. Visibility follows Mastodon's addressing: `Public` in `to` → public,
 in `cc` → unlisted (quiet public), the author's followers collection → followers-only,
 else direct. Misskey and Pleroma put a reaction emoji on `EmojiReact`/`Like` in
@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bridge.as2.remote_actor import id_of, is_http_url
+from bridge.as2.ids import id_of
 from bridge.blog.post import parse_datetime
+from bridge.core.links import is_http_url
 
 PUBLIC_ADDRESSES = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
 REPLY_TYPES = frozenset({"Note", "Article", "Question", "Page"})

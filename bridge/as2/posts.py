@@ -1,7 +1,7 @@
 """Blog posts as ActivityStreams 2 objects and activities, the way Mastodon reads them.
 
 Pure: a `Post` in, JSON-ready dicts out (the raw AS2 stays in this module and in
-bridge/actor.py). Several of Mastodon's rules fail silently, so they are kept here on
+bridge/as2/actor.py). Several of Mastodon's rules fail silently, so they are kept here on
 purpose and each has a test (tests/test_as2.py, tests/test_public.py):
 - a Note's `summary` is shown as a content warning: a Note never has one;
 - an `Article` is shown as its `name`, its `summary` (linkified: a plain excerpt
@@ -25,17 +25,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from bridge.as2.vocab import AS2_CONTEXT, OBJECT_CONTEXT, PUBLIC
 from bridge.blog import content as content_html
 from bridge.blog.post import Media, Post, same_url
 from bridge.core.sanitize import clean_html
 from bridge.core.urls import activity_id, actor_collection
-
-AS2_CONTENT_TYPE = "application/activity+json"
-LD_CONTENT_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
-AS2_CONTEXT = "https://www.w3.org/ns/activitystreams"
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-# Terms outside the AS2 context that posts use ("as:" is defined by the AS2 context).
-OBJECT_CONTEXT: list[Any] = [AS2_CONTEXT, {"Hashtag": "as:Hashtag", "sensitive": "as:sensitive"}]
 
 MAX_ATTACHMENTS = 4  # Mastodon keeps the first four (Create#process_attachments, take(4))
 # Mastodon's MediaAttachment IMAGE/VIDEO/AUDIO_MIME_TYPES: anything else is not shown.

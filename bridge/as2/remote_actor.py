@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-# What we ask for and accept (ActivityPub §3.2; Mastodon also answers ld+json).
-AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
-AP_CONTENT_TYPES = ("application/activity+json", "application/ld+json")
+from bridge.core.links import host_of, is_http_url
+
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 
 
@@ -56,39 +54,6 @@ class ResolvedKey:
     document: Mapping[str, Any] | None = None
     # (host, scheme) pairs learned while fetching: which signature scheme each host accepted.
     schemes: tuple[tuple[str, str], ...] = ()
-
-
-def id_of(value: object) -> str | None:
-    """The id of a reference: a string, or an object with a string `id`."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return str(value["id"])
-    return None
-
-
-def without_fragment(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(fragment=""))
-
-
-def origin(url: str) -> tuple[str, str]:
-    """(scheme, host[:port]) lower-cased: what "the same origin" compares."""
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
-
-
-@lru_cache(maxsize=4096)  # a fan-out asks it of the same inboxes over and over
-def host_of(url: str) -> str:
-    """host[:port], lower-cased: what "on the actor's host" compares."""
-    return urlsplit(url).netloc.lower()
-
-
-def is_http_url(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _text(value: object) -> str | None:

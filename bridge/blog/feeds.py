@@ -2,7 +2,7 @@
 
 RSS and Atom are read by feedparser (well kept, tolerant of the feeds real blogs
 write); JSON Feed, which feedparser does not read, is plain JSON mapped by hand
-(https://www.jsonfeed.org/version/1.1/); an h-feed comes from bridge/microformats.py.
+(https://www.jsonfeed.org/version/1.1/); an h-feed comes from bridge/blog/microformats.py.
 Pure: bytes or a parsed page in, dataclasses out.
 """
 
@@ -251,7 +251,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Feed:
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    # Content is cleaned by bridge/content.py, which resolves URLs against each item's
+    # Content is cleaned by bridge/blog/content.py, which resolves URLs against each item's
     # permalink; feedparser's own sanitiser would drop the classes (u-in-reply-to) we read.
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False,
                               resolve_relative_uris=False)

@@ -20,8 +20,8 @@ from dataclasses import fields, replace
 from typing import Any
 
 from bridge.blog import content as content_html
-from bridge.config import BlogConfig
 from bridge.blog.post import Author, Media, Post, Profile, same_url
+from bridge.config import BlogConfig
 
 POST_ORDER: tuple[str, ...] = (
     "mf2", "mf1", "wp-rest", "feed", "oembed", "opengraph", "meta", "rel-canonical", "fetch-url",

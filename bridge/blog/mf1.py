@@ -9,7 +9,7 @@ markup comes from the _s starter theme that most classic themes share:
 - `<time class="entry-date published updated">` puts both classes on one element, so
   "updated" is always the publication date, even for an edited post;
 - no `rel=bookmark`: the permalink is the `entry-title` link (the hAtom convention).
-Pure: BeautifulSoup elements in, strings out. Used by bridge/microformats.py only.
+Pure: BeautifulSoup elements in, strings out. Used by bridge/blog/microformats.py only.
 """
 
 from __future__ import annotations

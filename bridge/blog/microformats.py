@@ -1,16 +1,16 @@
 """Microformats (mf2, and legacy mf1 through mf2py's backcompat) → Post, Author, Profile.
 
 All use of mf2py lives here, and raw mf2 dicts never leave this module (design.md):
-callers get a `Mf2Page` (opaque) and the dataclasses of bridge/post.py.
+callers get a `Mf2Page` (opaque) and the dataclasses of bridge/blog/post.py.
 
 mf2py runs on a BeautifulSoup tree built with lxml, its fastest parser: on every fixture
 page it finds the same items as its default html5lib parser, the only difference being
 runs of whitespace between block elements inside e-* html ("\n" for "\n\n\n\n";
 tests/test_microformats.py checks it; bench/read.py times it). The tree is parsed
-once and shared with bridge/metaformats.py.
+once and shared with bridge/blog/metaformats.py.
 
 Legacy (mf1) markup is read through mf2py's backcompat, then corrected where real
-themes mislead it (bridge/mf1.py); mf2 classes inside an mf1 root (a hand-written
+themes mislead it (bridge/blog/mf1.py); mf2 classes inside an mf1 root (a hand-written
 `u-in-reply-to` in a post) are read from the e-content html (`content_properties`).
 """
 
@@ -26,7 +26,7 @@ from bs4 import BeautifulSoup, Tag
 
 from bridge.blog import content as content_html
 from bridge.blog import mf1
-from bridge.blog.post import Author, Link, Media, Post, Profile, parse_datetime, same_url
+from bridge.blog.post import Author, Link, Media, Post, parse_datetime, same_url
 from bridge.blog.recent import Recent, text_key
 
 _RESPONSE_PROPERTIES = {
@@ -80,7 +80,7 @@ def has_microformats(page: Mf2Page) -> bool:
     return bool(page._mf2.get("items"))
 
 
-def _strings(values: Iterable[Any]) -> list[str]:
+def strings(values: Iterable[Any]) -> list[str]:
     """Plain values of a property: an embedded microformat gives its url, else its value."""
     out = []
     for value in values:
@@ -94,18 +94,18 @@ def _strings(values: Iterable[Any]) -> list[str]:
     return out
 
 
-def _first(props: Mapping[str, list[Any]], name: str) -> str | None:
-    values = _strings(props.get(name, ()))
+def first_value(props: Mapping[str, list[Any]], name: str) -> str | None:
+    values = strings(props.get(name, ()))
     return values[0] if values else None
 
 
-def _media(values: Iterable[Any], base: str) -> tuple[Media, ...]:
+def media_values(values: Iterable[Any], base: str) -> tuple[Media, ...]:
     out: dict[str, Media] = {}
     for value in values:
         if isinstance(value, dict) and "properties" not in value:
             url, alt = value.get("value"), value.get("alt")
         else:
-            url, alt = next(iter(_strings([value])), None), None
+            url, alt = next(iter(strings([value])), None), None
         if isinstance(url, str) and url:
             url = urljoin(base, url)
             out.setdefault(url, Media(url=url, alt=(alt or "").strip() or None))
@@ -120,11 +120,11 @@ def _unique(media: tuple[Media, ...]) -> tuple[Media, ...]:
     return tuple(first.values())
 
 
-def _entry_author(item: dict[str, Any], feed: dict[str, Any] | None, base: str) -> Author | None:
+def entry_author_property(item: dict[str, Any], feed: dict[str, Any] | None, base: str) -> Author | None:
     """The entry's author property, else its h-feed's."""
     values = [*item.get("properties", {}).get("author", ()),
               *(feed or {}).get("properties", {}).get("author", ())]
-    return next(filter(None, (_author_from_value(v, base) for v in values)), None)
+    return next(filter(None, (author_from_value(v, base) for v in values)), None)
 
 
 def _content(props: Mapping[str, list[Any]]) -> tuple[str | None, str | None]:
@@ -137,15 +137,15 @@ def _content(props: Mapping[str, list[Any]]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _author_from_value(value: Any, base: str) -> Author | None:
+def author_from_value(value: Any, base: str) -> Author | None:
     """An author property value: an h-card, a URL, or a plain name."""
     if isinstance(value, dict) and "properties" in value:
         props = value["properties"]
-        photos = _media(props.get("photo", ()), base)
-        author = Author(name=_first(props, "name"), url=_first(props, "url"),
+        photos = media_values(props.get("photo", ()), base)
+        author = Author(name=first_value(props, "name"), url=first_value(props, "url"),
                         photo=photos[0].url if photos else None)
         return None if author.is_empty() else author
-    text = _strings([value])
+    text = strings([value])
     if not text:
         return None
     if text[0].startswith(("http://", "https://", "/")):
@@ -168,11 +168,11 @@ def _entries(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str
 def _is_comment(item: dict[str, Any], page_urls: list[str]) -> bool:
     """A comment's h-entry points at the page: url "page#comment-2", or in-reply-to page."""
     props = item.get("properties", {})
-    for url in _strings(props.get("url", ())):
+    for url in strings(props.get("url", ())):
         parts = urlsplit(url)
         if parts.fragment and any(same_url(url.split("#")[0], p) for p in page_urls):
             return True
-    return any(same_url(u, p) for u in _strings(props.get("in-reply-to", ())) for p in page_urls)
+    return any(same_url(u, p) for u in strings(props.get("in-reply-to", ())) for p in page_urls)
 
 
 def _canonical(page: Mf2Page) -> str | None:
@@ -180,7 +180,7 @@ def _canonical(page: Mf2Page) -> str | None:
     return urls[0] if urls else None
 
 
-def _select_entry(page: Mf2Page) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+def select_entry(page: Mf2Page) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     """The page's post: the h-entry whose url is the page, else the top-level one.
 
     Never a comment's h-entry (see _is_comment), never the first of a home page's list.
@@ -189,7 +189,7 @@ def _select_entry(page: Mf2Page) -> tuple[dict[str, Any], dict[str, Any] | None]
     page_urls = [u for u in (page.url, _canonical(page)) if u]
     for entry, feed in entries:
         # "page#comment-2" is a comment's URL, not the page's (same_url ignores fragments).
-        urls = [u for u in _strings(entry.get("properties", {}).get("url", ())) if "#" not in u]
+        urls = [u for u in strings(entry.get("properties", {}).get("url", ())) if "#" not in u]
         if any(same_url(u, p) for u in urls for p in page_urls):
             return entry, feed
     top = [(e, f) for e, f in entries if f is None and not _is_comment(e, page_urls)]
@@ -224,7 +224,7 @@ def content_properties(html: str, base_url: str) -> dict[str, tuple[str, ...]]:
     wrapped = f'<div class="h-entry"><div class="e-content">{html}</div></div>'
     items = mf2py.parse(doc=BeautifulSoup(wrapped, "lxml"), url=base_url).get("items", [])
     props = items[0].get("properties", {}) if items else {}
-    return {field: tuple(_strings(props.get(name, ())))
+    return {field: tuple(strings(props.get(name, ())))
             for name, field in _RESPONSE_PROPERTIES.items() if props.get(name)}
 
 
@@ -239,20 +239,20 @@ def _post_from_item(page: Mf2Page, item: dict[str, Any], feed: dict[str, Any] | 
 
     html, text = _content(props)
     cleaned = content_html.clean_content(html, base) if html is not None else None
-    author = _entry_author(item, feed, base)
+    author = entry_author_property(item, feed, base)
 
-    categories = [c for c in _strings(props.get("category", ())) if not c.startswith("http")]
+    categories = [c for c in strings(props.get("category", ())) if not c.startswith("http")]
     tags: list[str] = []
-    updated = parse_datetime(_first(props, "updated"))
-    url = _first(props, "url")
-    responses = {field: tuple(_strings(props.get(name, ())))
+    updated = parse_datetime(first_value(props, "updated"))
+    url = first_value(props, "url")
+    responses = {field: tuple(strings(props.get(name, ())))
                  for name, field in _RESPONSE_PROPERTIES.items()}
     if syntax == "mf1":
         categories, tags, updated, url = mf1.fix(el, page.soup, base, categories, updated, url)
         for field, values in (content_properties(cleaned, base) if cleaned else {}).items():
             responses[field] = responses[field] or values
 
-    name = _first(props, "name")
+    name = first_value(props, "name")
     if name and cleaned is None and el is not None and syntax == "mf2" and not mf1.has_explicit_name(el):
         # No content and no p-name: the name is implied from all the entry's text, so it
         # is the content of a note (Post Type Discovery, section 4: "if no content, use name").
@@ -266,21 +266,21 @@ def _post_from_item(page: Mf2Page, item: dict[str, Any], feed: dict[str, Any] | 
         # title for a fallback (og:title, the feed) to supply.
         empty.add("title")
 
-    photos = _media(props.get("photo", ()), base)
-    videos = _media(props.get("video", ()), base)
-    audio = _media(props.get("audio", ()), base)
+    photos = media_values(props.get("photo", ()), base)
+    videos = media_values(props.get("video", ()), base)
+    audio = media_values(props.get("audio", ()), base)
     if cleaned:
         photos += content_html.images_in(cleaned, base)
         videos += content_html.media_in(cleaned, base, "video")
         audio += content_html.media_in(cleaned, base, "audio")
-    featured = _media(props.get("featured", ()), base)
+    featured = media_values(props.get("featured", ()), base)
     return Post(
         url=url and urljoin(base, url),
-        uid=_first(props, "uid"),
+        uid=first_value(props, "uid"),
         title=name,
         content_html=cleaned,
-        summary=_first(props, "summary"),
-        published=parse_datetime(_first(props, "published")),
+        summary=first_value(props, "summary"),
+        published=parse_datetime(first_value(props, "published")),
         updated=updated,
         author=author,
         categories=tuple(dict.fromkeys(categories)),
@@ -304,9 +304,9 @@ def post_from_mf2(page: Mf2Page) -> Post | None:
     """The page's post from its h-entry (mf2, or mf1 through backcompat), if it has one.
 
     The partial post's `sources` holds {"_": "mf2"} or {"_": "mf1"}: which syntax it
-    came from; bridge/merge.py turns that into per-field provenance.
+    came from; bridge/blog/merge.py turns that into per-field provenance.
     """
-    selected = _select_entry(page)
+    selected = select_entry(page)
     if selected is None:
         return None
     return _post_from_item(page, *selected)
@@ -319,90 +319,11 @@ def feed_entries(page: Mf2Page) -> tuple[str | None, Author | None, tuple[Post, 
     if feed is not None:
         entries = [c for c in feed.get("children", ()) if "h-entry" in c.get("type", ())]
         props = feed.get("properties", {})
-        name = _first(props, "name")
-        author = next((a for a in (_author_from_value(v, page.url)
+        name = first_value(props, "name")
+        author = next((a for a in (author_from_value(v, page.url)
                                    for v in props.get("author", ())) if a), None)
     else:
         entries = [i for i in items if "h-entry" in i.get("type", ())]
         name, author = None, None
     posts = tuple(_post_from_item(page, e, feed, source="feed") for e in entries)
     return name, author, posts
-
-
-def entry_author(page: Mf2Page) -> tuple[Author | None, str | None]:
-    """The authorship algorithm's first steps (https://indieweb.org/authorship-spec).
-
-    Answers (author, url_to_follow): the h-entry's author (or its h-feed's), and when
-    that is only a URL, or there is none, the page to fetch for a representative h-card
-    (the author's URL, else the page's rel=author). Never the first h-card on the page:
-    on a WordPress post page that is a commenter.
-    """
-    selected = _select_entry(page)
-    author = _entry_author(*selected, page.url) if selected is not None else None
-    if author is not None and author.name and author.photo:
-        return author, None
-    if author is not None and author.url:
-        return author, author.url
-    rel_author = page._mf2.get("rels", {}).get("author") or []
-    return author, (rel_author[0] if rel_author else None)
-
-
-def _hcards(items: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-    for item in items:
-        if "h-card" in item.get("type", ()):
-            yield item
-        yield from _hcards(item.get("children", ()))
-
-
-def representative_hcard(page: Mf2Page) -> Author | None:
-    """The page's representative h-card (https://microformats.org/wiki/representative-h-card-parsing).
-
-    1. an h-card whose uid and url are the page; 2. one whose url is a rel=me link;
-    3. the only top-level h-card, if its url is the page.
-    """
-    card = _representative(page)
-    return _author_from_value(card, page.url) if card is not None else None
-
-
-def _representative(page: Mf2Page) -> dict[str, Any] | None:
-    items = page._mf2.get("items", [])
-    me = page._mf2.get("rels", {}).get("me") or []
-
-    def urls(card: dict[str, Any], name: str = "url") -> list[str]:
-        return _strings(card.get("properties", {}).get(name, ()))
-
-    cards = list(_hcards(items))
-    for card in cards:
-        if any(same_url(u, page.url) for u in urls(card, "uid")) and any(
-                same_url(u, page.url) for u in urls(card)):
-            return card
-    for card in cards:
-        if any(same_url(u, m) for u in urls(card) for m in me):
-            return card
-    top = [i for i in items if "h-card" in i.get("type", ())]
-    if len(top) == 1 and any(same_url(u, page.url) for u in urls(top[0])):
-        return top[0]
-    return None
-
-
-def profile_from_mf2(page: Mf2Page) -> Profile | None:
-    """The representative h-card as a profile, with the page's rel=me links."""
-    me = tuple(dict.fromkeys(page._mf2.get("rels", {}).get("me") or []))
-    card = _representative(page)
-    if card is None:
-        return Profile(links=me, sources={"_": "mf2"}) if me else None
-    props = card.get("properties", {})
-    photos = _media(props.get("photo", ()), page.url)
-    urls = _strings(props.get("url", ()))
-    links = tuple(dict.fromkeys([*me, *(u for u in urls[1:] if not same_url(u, page.url))]))
-    note = _first(props, "note")
-    return Profile(
-        url=urls[0] if urls else page.url,
-        name=_first(props, "name"),
-        summary=" ".join(note.split()) if note else None,
-        icon=photos[0] if photos else None,
-        links=links,
-        language=card.get("lang") or None,
-        sources={"_": "mf2" if page.soup.find(class_="h-card") else "mf1"},
-    )
-

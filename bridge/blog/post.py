@@ -1,8 +1,8 @@
 """A blog post and its author as the bridge understands them, whatever the blog's markup.
 
 These dataclasses are what crosses module boundaries: raw mf2 dicts, feed entries and
-WordPress JSON are converted into them on arrival (bridge/microformats.py, feeds.py,
-wordpress.py, metaformats.py) and merged field by field (bridge/merge.py).
+WordPress JSON are converted into them on arrival (bridge/blog/microformats.py, feeds.py,
+wordpress.py, metaformats.py) and merged field by field (bridge/blog/merge.py).
 
 The same `Post` carries a *partial* post (what one source says) and the merged post.
 In a partial post `None` or `()` means "this source does not say"; a field named in
@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-# Where a value came from. The merge ranks these per field (bridge/merge.py).
+# Where a value came from. The merge ranks these per field (bridge/blog/merge.py).
 SOURCES = (
     "config",  # an operator override (profiles only)
     "mf2",  # microformats2 classes on the page

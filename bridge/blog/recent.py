@@ -1,4 +1,4 @@
-"""A small thread-safe memory of recent results: the last few pages parsed (bridge/microformats.py).
+"""A small thread-safe memory of recent results: the last few pages parsed (bridge/blog/microformats.py).
 
 A parsed page is a tree about twenty times the size of its HTML, so only a few are kept,
 least recently used out first. Keys name the input exactly (the URL and a hash of the

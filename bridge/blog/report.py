@@ -2,7 +2,7 @@
 
 Two renderings of the same data: one JSON object (`--json`) for scripts and bug reports,
 and aligned text for people. Each field shows its value and the source it came from
-(see bridge/merge.py for the order of sources). Pure.
+(see bridge/blog/merge.py for the order of sources). Pure.
 """
 
 from __future__ import annotations

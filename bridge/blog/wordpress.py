@@ -8,7 +8,7 @@ what WordPress stores: the real title (empty for a status), both dates with thei
 offset, the modified date, categories and tags by ID (names come from the terms
 endpoints), the featured image with its alt text, and the author's name and avatar.
 
-Pure: JSON values in, dataclasses out. Fetching is bridge/reader.py's job.
+Pure: JSON values in, dataclasses out. Fetching is bridge/publish/reader.py's job.
 """
 
 from __future__ import annotations

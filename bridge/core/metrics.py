@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 Labels = tuple[tuple[str, str], ...]
 
 # Seconds: a page fetch on a fast blog is tens of milliseconds, a slow inbox many seconds.
-WEBMENTION_SEND = "webmention.send"  # must match bridge/webmention.py WEBMENTION_JOB
+WEBMENTION_SEND = "webmention.send"  # must match bridge/webmention/send.py WEBMENTION_JOB
 LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 

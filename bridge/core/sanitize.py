@@ -38,7 +38,7 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _KEPT_CLASS = re.compile(r"^(?:(?:h|p|u|dt|e)-[\w-]+|mention|hashtag|ellipsis|invisible)$")
 _KEPT_REL = frozenset({"tag", "me", "nofollow", "noopener", "noreferrer", "ugc"})
 # A relative URL means nothing on another server (content URLs were made absolute when
-# the post was read: bridge/content.py), so only absolute ones are kept.
+# the post was read: bridge/blog/content.py), so only absolute ones are kept.
 _ABSOLUTE = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 
 
@@ -71,7 +71,7 @@ def clean_html(html: str) -> str:
 
 
 def clean_comment_html(html: str) -> str:
-    """Remote HTML as shown on an interaction page (bridge/hentry_page.py): the same
+    """Remote HTML as shown on an interaction page (bridge/webmention/hentry.py): the same
     allow-list, but no `class` at all (a remote `class="u-like-of"` or `h-card` inside
     our `e-content` would change what a receiver's microformats parser reads) and every
     link marked `nofollow ugc noopener` (user-generated content, rel-nofollow spec)."""

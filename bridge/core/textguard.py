@@ -1,7 +1,7 @@
 """Text that must not get in: characters that hide or fake what a URL says, and strings
 JSON can carry but UTF-8 (and so PostgreSQL, logs and HTML) cannot.
 
-A pure helper of the inbox and the ping (bridge/inbox.py, ping.py). Ids and actors
+A pure helper of the inbox and the ping (bridge/inbox/routes.py, ping.py). Ids and actors
 are compared, stored, logged and shown: an id with a right-to-left override, a
 zero-width space, a newline or a NUL is refused rather than cleaned (cleaning would
 make it another id), and an activity whose JSON has a lone surrogate escape

@@ -1,15 +1,15 @@
 """Handling what arrived at the inboxes (`inbox.process` jobs): follows and their undoing.
 
-A flow. The inbox (bridge/inbox.py) verified and stored the activity; this job acts on it:
+A flow. The inbox (bridge/inbox/routes.py) verified and stored the activity; this job acts on it:
 - `Follow` of one of our blogs → the follower stored (its inboxes from the actor document,
-  bridge/remote.py; handle, name and avatar stay in `RemoteActor`) and, in the same
+  bridge/net/remote.py; handle, name and avatar stay in `RemoteActor`) and, in the same
   transaction, a delivery of an `Accept` echoing the Follow (same `id`) to the follower's
   personal inbox. Every Follow is answered, a repeated one too (Mastodon sends its
   Follow again after a key change). With `manually_approves_followers` the follower
   waits as pending until `bridge followers approve|reject`.
 - `Undo(Follow)`, `Block` of our blog → removed; `Delete` of the follower's own actor → marked
   gone and removed from every blog (`remote.forget_actor`, as for a 410 on its document).
-- Replies, likes, boosts, their edits and withdrawals: bridge/interaction_flow.py.
+- Replies, likes, boosts, their edits and withdrawals: bridge/inbox/interactions.py.
 - Anything else: logged and done (never retried: it will not get better).
 """
 
@@ -21,14 +21,14 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from bridge.inbox import interactions as interaction_flow
-from bridge.as2.remote_actor import id_of
+from bridge.as2.ids import id_of
 from bridge.config import BlogConfig, Config
-from bridge.publish.delivery import DELIVER_JOB, deliver_payload
-from bridge.models import Follower, FollowState, InboxActivity, Job
-from bridge.jobs.store import JobContext, enqueue, utcnow
-from bridge.net.remote import ActorGone, RemoteActors, forget_actor
 from bridge.core.urls import actor_id
+from bridge.inbox import interactions as interaction_flow
+from bridge.jobs.store import JobContext, enqueue, utcnow
+from bridge.models import Follower, FollowState, InboxActivity, Job
+from bridge.net.remote import ActorGone, RemoteActors, forget_actor
+from bridge.publish.delivery import DELIVER_JOB, deliver_payload
 
 log = logging.getLogger("bridge.inbox_flow")
 

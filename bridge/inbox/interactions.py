@@ -1,6 +1,6 @@
 """Replies, likes and boosts from the fediverse → interactions → webmentions to the blog.
 
-A flow, run by the `inbox.process` job (bridge/inbox_flow.py dispatches here):
+A flow, run by the `inbox.process` job (bridge/inbox/follows.py dispatches here):
 - `Create` of a Note/Article/Question/Page that answers one of our posts (its object id or
   its permalink), answers an interaction we keep (a thread: its parent), answers a post
   whose thread leads to one of ours (followed up to MAX_THREAD_DEPTH fetches), or
@@ -10,9 +10,9 @@ A flow, run by the `inbox.process` job (bridge/inbox_flow.py dispatches here):
 - `Update` of a reply → re-rendered and its webmention sent again; `Delete` (of the
   reply, or of the whole actor) and `Undo` (of a like or boost) → withdrawn: the page
   answers 410 and the webmention is sent again so the blog drops the comment.
-- Moderation (bridge/moderation.py): blocked actors and domains are dropped (the inbox
+- Moderation (bridge/inbox/moderation.py): blocked actors and domains are dropped (the inbox
   answered 202 already), rate limits drop the surplus, `hold_interactions` keeps new ones
-  HELD until approved (bridge/interactions_admin.py).
+  HELD until approved (bridge/ops/interactions.py).
 - Followers-only and direct replies are kept for the operator (state PRIVATE): their page
   is never served and no webmention is sent.
 The interaction row and its `webmention.send` job commit in one transaction.
@@ -28,17 +28,18 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from bridge.as2.remote_actor import host_of, id_of, is_http_url
-from bridge.core.clock import utcnow
+from bridge.as2.ids import id_of
+from bridge.as2.interaction import REPLY_TYPES, reaction_from_as2, reply_from_as2
+from bridge.as2.interaction import Interaction as Seen
 from bridge.config import BlogConfig, Config
-from bridge.net.fetch import FetchError
-from bridge.as2.interaction import REPLY_TYPES, Interaction as Seen, reaction_from_as2, reply_from_as2
-from bridge.models import BlogPost, InboxActivity, Interaction, InteractionKind, InteractionState, PostState, \
-    Visibility
+from bridge.core.clock import utcnow
+from bridge.core.links import host_of, is_http_url
+from bridge.core.urls import actor_id
 from bridge.inbox.moderation import block_reason, rate_limited
 from bridge.jobs.store import JobContext
+from bridge.models import BlogPost, InboxActivity, Interaction, InteractionKind, InteractionState, PostState, Visibility
+from bridge.net.fetch import FetchError
 from bridge.net.remote import ActorGone, RemoteActors
-from bridge.core.urls import actor_id
 from bridge.webmention.send import queue_webmention
 
 log = logging.getLogger("bridge.interactions")

@@ -1,5 +1,5 @@
 """Moderation checks on what the fediverse sends: blocks and rate limits. An edge (reads
-the database) over the pure pattern matching of bridge/blocks.py.
+the database) over the pure pattern matching of bridge/core/blocks.py.
 
 Blocks are the config's `[moderation]` lists plus the `blocks` table (the dashboard's);
 the table is read at most every BLOCKS_TTL seconds per process. A blocked actor's
@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from bridge.config import ModerationConfig
 from bridge.core.blocks import blocked_by
 from bridge.core.clock import utcnow
-from bridge.config import ModerationConfig
-from bridge.models import Block, Interaction
 from bridge.core.singleflight import Remembered
+from bridge.models import Block, Interaction
 
 BLOCKS_TTL = 5.0  # seconds; a block made on the dashboard takes effect within this
 RATE_WINDOW = timedelta(hours=1)

@@ -5,16 +5,16 @@ once (`inbox.rejected reason=… actor=… key_id=…`) and nothing written:
 1. a JSON content type, or none (415: a form or a page is not an activity); the body,
    read in chunks, at most 1 MB (413 before reading more);
 2. a JSON object with an id, a type and an actor, without lone surrogates, the id and
-   actor without control, format or space characters (400: bridge/textguard.py);
-3. an activity whose actor is blocked, or on a blocked domain (bridge/moderation.py):
+   actor without control, format or space characters (400: bridge/core/textguard.py);
+3. an activity whose actor is blocked, or on a blocked domain (bridge/inbox/moderation.py):
    answered 202 and dropped, before any key of the blocked server is fetched;
-4. the HTTP signature, then the signer's right to send it (bridge/verify.py: 401,
+4. the HTTP signature, then the signer's right to send it (bridge/inbox/verify.py: 401,
    400 for a malformed signature header);
 5. stored with its `inbox.process` job, then 202 once committed: grouped with the other
-   requests of the moment into one transaction (bridge/inbox_store.py), or, when the
+   requests of the moment into one transaction (bridge/inbox/store.py), or, when the
    signer's actor document was just fetched, in a transaction of its own with it. A
    redelivery (same activity id) is answered 202 and stored once.
-Signers' keys are read from memory for a minute (bridge/inbox_store.py `KeyCache`).
+Signers' keys are read from memory for a minute (bridge/inbox/store.py `KeyCache`).
 Handling the activities (Follow, Create…) is the `inbox.process` job's work.
 """
 
@@ -31,20 +31,22 @@ from aiohttp import web
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bridge.appkeys import CONFIG, HTTP
+from bridge.as2.ids import id_of
 from bridge.core import metrics
 from bridge.core.clock import utcnow
-from bridge.as2.remote_actor import host_of, id_of, is_http_url
-from bridge.appkeys import CONFIG, HTTP
-from bridge.publish.delivery import host_answered
-from bridge.inbox.store import INBOX_JOB, Accepted, InboxWriter, KeyCache
-from bridge.models import InboxActivity
-from bridge.inbox.moderation import block_reason
-from bridge.jobs.store import enqueue
-from bridge.net.remote import RemoteActors
-from bridge.signatures import HttpRequest, Reason, Rejection, authority_of
+from bridge.core.links import host_of, is_http_url
 from bridge.core.textguard import has_lone_surrogate, has_nul, unsafe_char
 from bridge.core.urls import SHARED_INBOX_PATH
+from bridge.inbox.keycache import KeyCache
+from bridge.inbox.moderation import block_reason
+from bridge.inbox.store import INBOX_JOB, Accepted, InboxWriter
 from bridge.inbox.verify import KeyResolver, Verified, verify_request
+from bridge.jobs.store import enqueue
+from bridge.models import InboxActivity
+from bridge.net.remote import RemoteActors
+from bridge.publish.delivery import host_answered
+from bridge.signatures import HttpRequest, Reason, Rejection, authority_of
 
 log = logging.getLogger("bridge.inbox")
 
@@ -106,7 +108,7 @@ async def _receive(request: web.Request, *, recipient: str | None) -> web.Stream
     metric_type = kind if kind in metrics.ACTIVITY_TYPES else "other"
     actor = id_of(activity.get("actor"))
     blocked = await block_reason(request.app[CONFIG].moderation, str(actor))
-    if blocked is not None:  # answered like any other, and dropped (bridge/moderation.py)
+    if blocked is not None:  # answered like any other, and dropped (bridge/inbox/moderation.py)
         log.info("inbox.dropped id=%s type=%s actor=%s reason=blocked by %s", activity["id"], activity["type"],
                  actor, blocked)
         return web.Response(status=202)
@@ -114,7 +116,7 @@ async def _receive(request: web.Request, *, recipient: str | None) -> web.Stream
     if isinstance(verdict, Rejection):
         return _refuse(verdict, actor, metric_type)
     stored = await _store(activity, verdict, recipient, trust)
-    await host_answered(host_of(verdict.actor))  # a host that speaks to us is up (bridge/delivery.py)
+    await host_answered(host_of(verdict.actor))  # a host that speaks to us is up (bridge/publish/delivery.py)
     metrics.INBOX.inc(type=metric_type, outcome="accepted" if stored else "duplicate")
     log.info("inbox.accepted id=%s type=%s actor=%s scheme=%s duplicate=%s",
              activity["id"], activity["type"], verdict.actor, verdict.scheme, not stored)

@@ -10,18 +10,13 @@ for the commit of its batch before its 202, so an answered activity is durable; 
 failed batch is stored again one activity at a time, so only the activity the database
 refuses fails (its sender gets a 5xx and retries). An activity id already
 stored, or twice in one batch, is stored once and answered 202 as a duplicate.
-
-Also here: `KeyCache`, the verified keys of recent signers held in memory for a minute,
-so a busy sender's every request does not read its key from the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,17 +25,12 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from bridge.as2.remote_actor import ResolvedKey
 from bridge.core.clock import utcnow
-from bridge.models import JobState
 from bridge.jobs.store import enqueue_many, wake_local_workers
-from bridge.signatures import Rejection
-from bridge.core.singleflight import SharedReads
-from bridge.inbox.verify import KeyResolver
+from bridge.models import JobState
 
 INBOX_JOB = "inbox.process"
 MAX_BATCH = 200  # activities per transaction (8 parameters each: well under SQLite's limit)
-KEY_TTL = 60.0  # seconds a signer's key is trusted from memory (a rotated key: refetched on failure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,37 +161,3 @@ class InboxWriter:
             for (_item, waiter), fresh in zip(batch, results, strict=True):
                 if not waiter.done():
                     waiter.set_result(fresh)
-
-
-@dataclass
-class KeyCache:
-    """A KeyResolver that remembers keys read from the database for `ttl` seconds; a
-    refresh (the cached key failed: the signer may have rotated it) drops the entry."""
-
-    inner: KeyResolver
-    ttl: float = KEY_TTL
-    _keys: dict[str, tuple[float, ResolvedKey]] = field(default_factory=dict)
-    # Reads under way: a burst of requests signed with one key not yet cached reads it once.
-    _reads: SharedReads[str, ResolvedKey | Rejection] = field(default_factory=SharedReads)
-
-    async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | Rejection:
-        if refresh:
-            self._keys.pop(key_id, None)
-            self._reads.forget(key_id)
-            key = await self.inner.resolve_key(key_id, refresh=True)
-            self._keep(key_id, time.monotonic(), key)
-            return key
-        hit = self._keys.get(key_id)
-        if hit is not None and time.monotonic() - hit[0] < self.ttl:
-            return hit[1]
-        return await self._reads.read(key_id, lambda: self.inner.resolve_key(key_id),
-                                      functools.partial(self._keep, key_id))
-
-    def _keep(self, key_id: str, started: float, key: ResolvedKey | Rejection) -> None:
-        if isinstance(key, ResolvedKey) and key.actor is None:  # a stored key: fetched ones are stored first
-            if len(self._keys) > 10_000:
-                self._keys.clear()
-            self._keys[key_id] = (started, key)
-
-    async def remember(self, key: ResolvedKey, *, using_db: Any = None) -> None:
-        await self.inner.remember(key, using_db=using_db)

@@ -1,7 +1,7 @@
 """Inbound trust: authenticate the signer of a request, then authorise it for the activity.
 
-1. `inspect_signature`: every check that needs no key (bridge/signatures.py).
-2. the key, by keyId, from the cache or fetched (bridge/remote.py); when the signature
+1. `inspect_signature`: every check that needs no key (bridge/signatures/__init__.py).
+2. the key, by keyId, from the cache or fetched (bridge/net/remote.py); when the signature
    does not verify with a cached key, the key is fetched once more and tried again
    (the sender may have rotated it: Fedify's `verifyRequestDraft` does the same).
 3. authorise (Fedify sig/owner.ts `doesActorOwnKey`; Mastodon's inbox checks): the key's
@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bridge.as2.ids import id_of
+from bridge.as2.remote_actor import ResolvedKey
 from bridge.core.clock import Clock
-from bridge.as2.remote_actor import ResolvedKey, host_of, id_of
+from bridge.core.links import host_of
 from bridge.signatures import HttpRequest, Reason, Rejection, Scheme, check_signature, inspect_signature
 
 # Activities whose object the actor makes or changes: the object must be the actor's own.
@@ -27,7 +29,7 @@ OWN_OBJECT_TYPES = frozenset({"Create", "Update", "Delete"})
 
 
 class KeyResolver(Protocol):
-    """Finds a signer's key (bridge/remote.py `RemoteActors`)."""
+    """Finds a signer's key (bridge/net/remote.py `RemoteActors`)."""
 
     async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | Rejection: ...
 

@@ -1,7 +1,7 @@
 """The durable job queue, stored in the same database as everything else: adding
 jobs, the handlers that run them, and what a handler is given.
 
-A job is a row (see `models.Job`). Workers (bridge/worker.py) claim ready jobs
+A job is a row (see `models.Job`). Workers (bridge/jobs/worker.py) claim ready jobs
 with a lease; a job whose worker died is claimed again once its lease expires,
 so every job runs at least once and, while its worker lives, by one worker only.
 """
@@ -20,10 +20,10 @@ from typing import Any
 from tortoise import connections
 from tortoise.functions import Count
 
-from bridge.core.clock import utcnow
 from bridge.config import Config
-from bridge.models import Job, JobState
+from bridge.core.clock import utcnow
 from bridge.core.singleflight import SharedReads
+from bridge.models import Job, JobState
 
 ENTRY_POINT_GROUP = "bridge.jobs"  # installed packages may add job kinds here
 

@@ -1,6 +1,6 @@
-"""The worker: claims ready jobs with a lease and runs them (jobs: bridge/queue.py).
+"""The worker: claims ready jobs with a lease and runs them (jobs: bridge/jobs/store.py).
 
-Claiming is one statement (bridge/queue_sql.py holds these hot statements):
+Claiming is one statement (bridge/jobs/sql.py holds these hot statements):
 - PostgreSQL: ``WITH picked AS (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … RETURNING``;
 - SQLite (one writer at a time): the same ``UPDATE … RETURNING``, which only one
   process can win.
@@ -24,14 +24,14 @@ from typing import Any
 
 from tortoise.expressions import F
 
+from bridge.config import QueueConfig
 from bridge.core import metrics
 from bridge.core.clock import Clock, utcnow
-from bridge.config import QueueConfig
 from bridge.db import in_own_task
-from bridge.models import Job, JobState, RevokedSession
-from bridge.jobs.store import Handler, JobContext, listen_for_work
-from bridge.jobs.sql import claim_jobs, record_done, settle_and_claim
 from bridge.jobs.retry import Deferred, Outcome, RetryPolicy, decide
+from bridge.jobs.sql import claim_jobs, record_done, settle_and_claim
+from bridge.jobs.store import Handler, JobContext, listen_for_work
+from bridge.models import Job, JobState, RevokedSession
 
 log = logging.getLogger("bridge.queue")  # the name operators' log filters already use
 
@@ -80,7 +80,7 @@ class Worker:
 
     # -- claiming ---------------------------------------------------------
     async def claim(self, limit: int) -> list[Job]:
-        """Lease up to `limit` ready jobs to this worker (one statement: bridge/queue_sql.py)."""
+        """Lease up to `limit` ready jobs to this worker (one statement: bridge/jobs/sql.py)."""
         if limit <= 0:
             return []
         now = self.clock()

@@ -1,10 +1,12 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 import functools
-from bridge.models import JobState
 from json import dumps, loads
-from tortoise import fields
+
+from tortoise import fields, migrations
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+from bridge.models import JobState
+
 
 class Migration(migrations.Migration):
     initial = True

@@ -1,10 +1,12 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 import functools
-from bridge.models import InteractionKind, InteractionState, Visibility, WebmentionState
 from json import dumps, loads
-from tortoise import fields
+
+from tortoise import fields, migrations
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+from bridge.models import InteractionKind, InteractionState, Visibility, WebmentionState
+
 
 class Migration(migrations.Migration):
     dependencies = [('bridge', '0007_outbound_activities')]

@@ -3,7 +3,7 @@
 Always with the caller's single `aiohttp.ClientSession` (one per application, aiohttp's
 own advice). Redirects are followed here, one hop at a time, so the limit is ours and
 each hop is checked: its scheme here, its addresses by the session's connector
-(bridge/netguard.py, the same check for every hop). The body
+(bridge/net/guard.py, the same check for every hop). The body
 is read in pieces and never past `max_bytes`: a blog page is not allowed to exhaust memory,
 whatever its Content-Length says or omits (aiohttp decompresses first, so the cap also
 holds against compression bombs).
@@ -23,9 +23,9 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from bridge import __version__
+from bridge.blog.post import Link
 from bridge.core import metrics
 from bridge.net.guard import BlockedAddress, check_url
-from bridge.blog.post import Link
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 JSON_ACCEPT = "application/json;q=1.0,*/*;q=0.5"
@@ -73,7 +73,7 @@ class HTTPStatusError(FetchError):
 
 class AddressRefused(FetchError):
     """The URL (or a redirect to it) points where the bridge must not go: a private,
-    loopback… address, or a scheme other than http(s). See bridge/netguard.py."""
+    loopback… address, or a scheme other than http(s). See bridge/net/guard.py."""
 
     def __init__(self, url: str, reason: str, address: str = "") -> None:
         super().__init__(url, f"refused: {reason}" + (f" ({address})" if address else ""))
@@ -217,7 +217,7 @@ async def fetch(
     `timeout` bounds the whole fetch, every redirect included. `sign(url, headers)`,
     when given, returns the headers to send for each hop (a signed GET signs every
     hop for its own URL, at the moment it is sent). Only http(s) URLs are followed;
-    the session's connector checks every address (bridge/netguard.py).
+    the session's connector checks every address (bridge/net/guard.py).
     """
     headers: dict[str, str] = {"Accept": accept}
     if "User-Agent" not in session.headers:

@@ -10,7 +10,7 @@ and connect for a DNS-rebinding server to answer differently. Addresses written 
 the URL (no lookup at all) are checked the same way, because the check sits where
 aiohttp turns a host into addresses (`TCPConnector._resolve_host`: aiohttp has no
 public hook there; tests/test_netguard.py pins the behaviour, so an aiohttp upgrade
-that moves it fails loudly). Redirects are followed by bridge/fetch.py one hop at a
+that moves it fails loudly). Redirects are followed by bridge/net/fetch.py one hop at a
 time, so each hop goes through this check again.
 
 `security.allow_private_addresses = true` lifts the address rule (local testing).

@@ -29,25 +29,14 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import aiohttp
 from tortoise.transactions import in_transaction
 
+from bridge.as2.remote_actor import ActorInfo, BadDocument, ResolvedKey, actor_from_as2, is_actor, key_document
+from bridge.as2.vocab import AP_ACCEPT, AP_CONTENT_TYPES
 from bridge.core.clock import Clock, utcnow
-from bridge.as2.remote_actor import (
-    AP_ACCEPT,
-    AP_CONTENT_TYPES,
-    ActorInfo,
-    BadDocument,
-    ResolvedKey,
-    actor_from_as2,
-    host_of,
-    is_actor,
-    is_http_url,
-    key_document,
-    origin,
-    without_fragment,
-)
-from bridge.net.fetch import AddressRefused, FetchError, HTTPStatusError, fetch
-from bridge.net.signed import remember_scheme, signed_fetch
+from bridge.core.links import host_of, is_http_url, origin, without_fragment
 from bridge.keys import INSTANCE_ACTOR, signing_key
 from bridge.models import Follower, RemoteActor
+from bridge.net.fetch import AddressRefused, FetchError, HTTPStatusError, fetch
+from bridge.net.signed import remember_scheme, signed_fetch
 from bridge.signatures import Reason, Rejection, Scheme
 
 log = logging.getLogger("bridge.remote")

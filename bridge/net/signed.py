@@ -8,7 +8,7 @@ nearly every server verifies today); on 400 or 401 try the other scheme once
 server sent one); remember per host (`RemoteHost.signature_scheme`) what worked.
 Every attempt is signed at the moment it is sent, so `Date`/`created` are fresh
 however long the job waited in the queue. The session is the app's one guarded
-client (bridge/netguard.py); GETs go through bridge/fetch.py (size cap, timeouts,
+client (bridge/net/guard.py); GETs go through bridge/net/fetch.py (size cap, timeouts,
 redirects hop by hop, each hop signed for its own URL).
 """
 
@@ -26,16 +26,16 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDictProxy
 
+from bridge.as2.vocab import AP_ACCEPT, AS2_CONTENT_TYPE
 from bridge.core.clock import Clock, utcnow
-from bridge.as2.remote_actor import AP_ACCEPT, host_of
-from bridge.net.fetch import MAX_BYTES, AddressRefused, FetchError, FetchResult, HTTPStatusError, fetch
+from bridge.core.links import host_of
 from bridge.models import RemoteHost
+from bridge.net.fetch import MAX_BYTES, AddressRefused, FetchError, FetchResult, HTTPStatusError, fetch
 from bridge.net.guard import BlockedAddress, check_url
 from bridge.signatures import AcceptSignature, HttpRequest, Scheme, SigningKey, parse_accept_signature, sign_request
 
 log = logging.getLogger("bridge.http_signing")
 
-AP_CONTENT_TYPE = "application/activity+json"
 DEFAULT_SCHEME = Scheme.CAVAGE
 KNOCK_AGAIN = frozenset({400, 401})  # what a server says when it does not accept the scheme
 POST_TIMEOUT = 30.0
@@ -173,7 +173,7 @@ async def signed_post(
     body: bytes,
     key: SigningKey,
     *,
-    content_type: str = AP_CONTENT_TYPE,
+    content_type: str = AS2_CONTENT_TYPE,
     timeout: float = POST_TIMEOUT,
     clock: Clock = utcnow,
     scheme: Scheme | None = None,

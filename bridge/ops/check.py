@@ -23,14 +23,14 @@ from urllib.parse import quote, urljoin, urlsplit
 import aiohttp
 from bs4 import BeautifulSoup
 
-from bridge.as2.remote_actor import AP_ACCEPT
-from bridge.core.clock import utcnow
-from bridge.config import BlogConfig, Config
-from bridge.net.fetch import FetchError, FetchResult, fetch
+from bridge.as2.vocab import AP_ACCEPT
 from bridge.blog.report import inspect_json
-from bridge.keys import NoKey, active_key
-from bridge.publish.reader import discover_feed, read_feed, read_post
+from bridge.config import BlogConfig, Config
+from bridge.core.clock import utcnow
 from bridge.core.urls import actor_id
+from bridge.keys import NoKey, active_key
+from bridge.net.fetch import FetchError, FetchResult, fetch
+from bridge.publish.reader import discover_feed, read_feed, read_post
 
 CLOCK_SKEW_SECONDS = 300  # HTTP signatures are refused outside a window; Mastodon's is ±1 hour, ours tighter
 _FIELDS_SHOWN = ("title", "content_html", "published", "url", "author.name", "author.photo", "tags", "photos")

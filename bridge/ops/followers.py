@@ -10,8 +10,8 @@ from tortoise.transactions import in_transaction
 
 from bridge.config import Config
 from bridge.inbox.follows import answer_follow
-from bridge.models import Follower, FollowState, RemoteActor
 from bridge.jobs.store import utcnow
+from bridge.models import Follower, FollowState, RemoteActor
 
 ACTIONS = ("approve", "reject", "remove")
 

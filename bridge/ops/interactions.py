@@ -4,7 +4,7 @@
 An edge over the database: listing, approving a held interaction (its webmention is
 queued), rejecting one (its page answers 410; a webmention already sent is sent again
 so the blog drops the comment), re-sending a webmention, and the table of blocked actors
-and domains (the config's `[moderation]` lists add to it; bridge/moderation.py reads both).
+and domains (the config's `[moderation]` lists add to it; bridge/inbox/moderation.py reads both).
 Every change is made in one transaction with the job it causes.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from bridge.core.blocks import block_pattern
-from bridge.models import Block, Interaction, InteractionState, Visibility
 from bridge.inbox.moderation import forget_blocks
 from bridge.jobs.store import utcnow
+from bridge.models import Block, Interaction, InteractionState, Visibility
 from bridge.webmention.send import queue_webmention
 
 DEFAULT_LIMIT = 50

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.as2.posts import AS2_CONTENT_TYPE, AS2_CONTEXT, LD_CONTENT_TYPE
+from bridge.as2.vocab import AS2_CONTENT_TYPE, AS2_CONTEXT, LD_CONTENT_TYPE
 
 CORS = {"Access-Control-Allow-Origin": "*"}  # RFC 7033 section 5: WebFinger SHOULD allow any origin
 _AS2_TYPES = {"application/activity+json": AS2_CONTENT_TYPE, "application/ld+json": LD_CONTENT_TYPE,

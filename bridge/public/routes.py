@@ -8,7 +8,7 @@ profile=…` get AS2 in that content type, also when `text/html` is listed at a 
 browser (text/html preferred) is redirected to the blog's page. Paging is keyset on
 (published, id), newest first: a page never loads the whole table.
 
-The route patterns below mirror bridge/urls.py: change them together or ids stop resolving.
+The route patterns below mirror bridge/core/urls.py: change them together or ids stop resolving.
 """
 
 from __future__ import annotations
@@ -22,23 +22,38 @@ from aiohttp import web
 from tortoise.expressions import Q
 
 from bridge import __version__
-from bridge.as2.actor import instance_actor_to_as2
 from bridge.appkeys import CONFIG
-from bridge.as2.posts import (AS2_CONTENT_TYPE, AS2_CONTEXT, OBJECT_CONTEXT, create_to_as2, delete_to_as2, object_type,
-                  post_version, tombstone_to_as2, update_to_as2)
+from bridge.as2.actor import instance_actor_to_as2
+from bridge.as2.posts import create_to_as2, delete_to_as2, object_type, post_version, tombstone_to_as2, update_to_as2
+from bridge.as2.vocab import AS2_CONTENT_TYPE, AS2_CONTEXT, OBJECT_CONTEXT
+from bridge.blog.post import Post, post_from_dict
 from bridge.config import BlogConfig, Config
-from bridge.publish.documents import NoActorKey, actor_document, actor_key, blog_language, post_object
+from bridge.core.urls import (
+    AUTHORIZE_INTERACTION_PATH,
+    INSTANCE_ACTOR_PATH,
+    activity_id,
+    actor_collection,
+    actor_id,
+    instance_actor_id,
+    post_object_id,
+)
+from bridge.jobs.store import utcnow
 from bridge.keys import INSTANCE_ACTOR
 from bridge.models import BlogPost, Follower, FollowState, PostState
 from bridge.public.negotiation import CORS, as2_response, error_response, json_response, negotiate, refusal
 from bridge.public.nodeinfo import CONTENT_TYPE as NODEINFO_TYPE
 from bridge.public.nodeinfo import DOCUMENT_PATH, NODEINFO_PATH, nodeinfo_document, nodeinfo_links
-from bridge.blog.post import Post, post_from_dict
-from bridge.jobs.store import utcnow
-from bridge.core.urls import (AUTHORIZE_INTERACTION_PATH, INSTANCE_ACTOR_PATH, activity_id, actor_collection, actor_id,
-                   instance_actor_id, post_object_id)
-from bridge.public.webfinger import (JRD_CONTENT_TYPE, WEBFINGER_PATH, XRD_CONTENT_TYPE, ResourceError, account_to_jrd,
-                        find_account, host_meta_jrd, host_meta_xrd)
+from bridge.public.webfinger import (
+    JRD_CONTENT_TYPE,
+    WEBFINGER_PATH,
+    XRD_CONTENT_TYPE,
+    ResourceError,
+    account_to_jrd,
+    find_account,
+    host_meta_jrd,
+    host_meta_xrd,
+)
+from bridge.publish.documents import NoActorKey, actor_document, actor_key, blog_language, post_object
 
 PAGE_SIZE = 20  # items per collection page (Mastodon's outbox pages hold 20 too)
 _MAX_ID_DIGITS = 18  # a row id fits in a signed 64-bit integer

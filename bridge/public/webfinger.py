@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from bridge.as2.actor import handle, instance_username
-from bridge.as2.posts import AS2_CONTENT_TYPE, LD_CONTENT_TYPE
-from bridge.config import BlogConfig, Config
+from bridge.as2.vocab import AS2_CONTENT_TYPE, LD_CONTENT_TYPE
 from bridge.blog.post import same_url
+from bridge.config import BlogConfig, Config
 from bridge.core.urls import actor_id, authorize_interaction_template, instance_actor_id
 
 JRD_CONTENT_TYPE = "application/jrd+json"

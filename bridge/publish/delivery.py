@@ -2,7 +2,7 @@
 at the moment it leaves (a fresh `Date` however long the job waited).
 
 The answer is classified by a pure function (`classify`), the retry policy
-(bridge/retry.py) does the rest:
+(bridge/jobs/retry.py) does the rest:
 - 2xx: done;
 - 404/410: permanent (PermanentError); a 410 from the personal inbox of a follower also
   removes the follower (its account is gone);
@@ -13,7 +13,7 @@ Hosts: at most `delivery.per_host_concurrency` requests to one host and
 without counting an attempt, so a hanging host never holds the slots of the others.
 A host that failed on `unavailable_after_days` separate days without one success is
 marked unavailable (RemoteHost.unavailable_since): its deliveries are dropped, except one
-try a day, until it answers or sends us a signed request (bridge/inbox.py).
+try a day, until it answers or sends us a signed request (bridge/inbox/routes.py).
 """
 
 from __future__ import annotations
@@ -29,18 +29,18 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
+from bridge.config import DeliveryConfig
 from bridge.core import metrics
 from bridge.core.clock import utcnow
-from bridge.as2.remote_actor import host_of
-from bridge.config import DeliveryConfig
-from bridge.net.fetch import AddressRefused, FetchError
-from bridge.net.signed import PostResult, remember_scheme, remembered_scheme, signed_post
-from bridge.keys import signing_key
-from bridge.signatures import SigningKey
-from bridge.models import Job, OutboundActivity, RemoteHost
-from bridge.jobs.store import JobContext, forget, memoized
-from bridge.net.remote import forget_actor
+from bridge.core.links import host_of
 from bridge.jobs.retry import Deferred, PermanentError, RetryLater
+from bridge.jobs.store import JobContext, forget, memoized
+from bridge.keys import signing_key
+from bridge.models import Job, OutboundActivity, RemoteHost
+from bridge.net.fetch import AddressRefused, FetchError
+from bridge.net.remote import forget_actor
+from bridge.net.signed import PostResult, remember_scheme, remembered_scheme, signed_post
+from bridge.signatures import SigningKey
 
 log = logging.getLogger("bridge.delivery")
 

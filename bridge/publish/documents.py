@@ -1,7 +1,7 @@
 """Our stored rows as the AS2 documents the fediverse sees: a blog post's object, a blog's
-actor. An edge (it reads the database) over the translators in bridge/as2.py and
-bridge/actor.py; shared by what serves them (bridge/public.py) and what pushes them
-(bridge/fanout.py), so a follower receives exactly what a fetch of the id returns.
+actor. An edge (it reads the database) over the translators in bridge/as2/posts.py and
+bridge/as2/actor.py; shared by what serves them (bridge/public/routes.py) and what pushes them
+(bridge/publish/fanout.py), so a follower receives exactly what a fetch of the id returns.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bridge.publish import reply_targets
 from bridge.as2.actor import actor_to_as2
 from bridge.as2.posts import post_to_as2, reply_target
-from bridge.config import BlogConfig
-from bridge.models import ActorKey, BlogPost, BlogState
 from bridge.blog.post import Post, post_from_dict, profile_from_dict
+from bridge.config import BlogConfig
 from bridge.core.urls import actor_id, post_object_id
+from bridge.models import ActorKey, BlogPost, BlogState
+from bridge.publish import reply_targets
 
 
 class NoActorKey(Exception):
@@ -51,7 +51,7 @@ async def post_object(base_url: str, blog: BlogConfig, row: BlogPost, language: 
     if post.in_reply_to:
         for target in await BlogPost.filter(url__in=list(post.in_reply_to), blog__in=list(blogs)):
             own[target.url] = post_object_id(actor_id(base_url, target.blog), target.id)
-        # Our interaction pages and fediverse posts resolved when published (bridge/reply_targets.py).
+        # Our interaction pages and fediverse posts resolved when published (bridge/publish/reply_targets.py).
         for url, found in (await reply_targets.known(base_url, post.in_reply_to)).items():
             own.setdefault(url, found.object_id)
             if found.author:

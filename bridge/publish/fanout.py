@@ -1,6 +1,6 @@
 """Publishing and fan-out: one job per activity expands into one `deliver` job per unique inbox.
 
-A flow. `publish` jobs are enqueued with the change that causes them (bridge/polling.py
+A flow. `publish` jobs are enqueued with the change that causes them (bridge/publish/polling.py
 `record_post`/`mark_gone`): a new post → Create, a changed one → Update, a gone one →
 Delete; `deliver.actor_update` (key rotation, changed profile) → Update of the actor.
 The activity is built when the job runs, from the row as it is then.
@@ -11,7 +11,7 @@ followers without one. Each delivery job carries a dedupe key made of the activi
 and the inbox, so two followers on one shared inbox get one delivery, and a fan-out
 that is cut off (kill -9) and run again adds nothing twice. Posts that mention or reply to
 fediverse accounts are delivered to those accounts' inboxes too (a mention's link may be
-the account's profile page: bridge/remote.py `find_actor`).
+the account's profile page: bridge/net/remote.py `find_actor`).
 """
 
 from __future__ import annotations
@@ -22,17 +22,18 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, timedelta
 from typing import Any
 
-from bridge.publish import reply_targets
-from bridge.as2.posts import AS2_CONTEXT, PUBLIC, create_to_as2, delete_to_as2, object_type, post_version, update_to_as2
+from bridge.as2.posts import create_to_as2, delete_to_as2, object_type, post_version, update_to_as2
+from bridge.as2.vocab import AS2_CONTEXT, PUBLIC
+from bridge.blog.post import post_from_dict
 from bridge.config import BlogConfig, Config
+from bridge.core.urls import actor_collection, actor_id, post_object_id
+from bridge.jobs.store import JobContext, enqueue, enqueue_many
+from bridge.models import BlogPost, Follower, FollowState, Job, OutboundActivity, PostState
+from bridge.net.fetch import FetchError
+from bridge.net.remote import RemoteActors
+from bridge.publish import reply_targets
 from bridge.publish.delivery import DELIVER_JOB, deliver_payload, forget_signing_key
 from bridge.publish.documents import actor_document, blog_language, post_object
-from bridge.net.fetch import FetchError
-from bridge.models import BlogPost, Follower, FollowState, Job, OutboundActivity, PostState
-from bridge.blog.post import post_from_dict
-from bridge.jobs.store import JobContext, enqueue, enqueue_many
-from bridge.net.remote import RemoteActors
-from bridge.core.urls import actor_collection, actor_id, post_object_id
 
 log = logging.getLogger("bridge.fanout")
 

@@ -22,15 +22,15 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bridge.publish import reader
-from bridge.config import BlogConfig
-from bridge.publish.fanout import enqueue_publish
-from bridge.net.fetch import FetchError, HTTPStatusError
-from bridge.keys import ACTOR_UPDATE_JOB
-from bridge.models import BlogPost, BlogState, Job, PostState
 from bridge.blog.merge import with_blog_overrides
 from bridge.blog.post import post_to_dict, profile_to_dict
+from bridge.config import BlogConfig
 from bridge.jobs.store import JobContext, enqueue, utcnow
+from bridge.keys import ACTOR_UPDATE_JOB
+from bridge.models import BlogPost, BlogState, Job, PostState
+from bridge.net.fetch import FetchError, HTTPStatusError
+from bridge.publish import reader
+from bridge.publish.fanout import enqueue_publish
 
 log = logging.getLogger("bridge.polling")
 
@@ -216,7 +216,7 @@ async def record_post(
             if existing is None:
                 row = await BlogPost.create(blog=blog, url=url, announce=announce, changed_at=now, **values)
                 change = Change.NEW
-                if announce:  # its Create, committed with the row (bridge/fanout.py)
+                if announce:  # its Create, committed with the row (bridge/publish/fanout.py)
                     await enqueue_publish(blog, row.id, change.value, fingerprint)
             elif existing.fingerprint != fingerprint or existing.state is PostState.GONE:
                 await BlogPost.filter(id=existing.id).update(state=PostState.LIVE, gone_at=None, changed_at=now, **values)

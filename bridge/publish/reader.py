@@ -5,10 +5,10 @@ every WordPress page carries (its REST API JSON, and from there the author, feat
 image and terms; its oEmbed JSON); when the author is still incomplete, fetch the
 rel=author page for its h-card (the authorship algorithm); when content, date or author
 are still missing, look the post up in the blog's feed. Then merge field by field
-(bridge/merge.py). A fallback that fails is noted in `problems`, never fatal: only the
+(bridge/blog/merge.py). A fallback that fails is noted in `problems`, never fatal: only the
 page itself must be readable.
 
-Network code is here and in bridge/fetch.py; `build_post`/`build_profile` are pure and
+Network code is here and in bridge/net/fetch.py; `build_post`/`build_profile` are pure and
 are what tests and bench/read.py run without a network.
 """
 
@@ -22,13 +22,9 @@ from typing import Any
 
 import aiohttp
 
-from bridge.blog import feeds
-from bridge.blog import merge
-from bridge.blog import metaformats
-from bridge.blog import microformats
-from bridge.blog import wordpress
-from bridge.net.fetch import JSON_ACCEPT, FetchError, FetchResult, fetch
+from bridge.blog import feeds, hcard, merge, metaformats, microformats, wordpress
 from bridge.blog.post import Author, Link, Post, Profile, same_url
+from bridge.net.fetch import JSON_ACCEPT, FetchError, FetchResult, fetch
 
 
 @dataclass(frozen=True)
@@ -123,7 +119,7 @@ def build_post(page: microformats.Mf2Page, final_url: str, *,
     post = merge.merge_posts(candidates, page_title=metaformats.document_title(page.soup))
 
     profiles: list[Profile | None] = [merge.profile_from_author(post),
-                                      microformats.profile_from_mf2(page), author_profile]
+                                      hcard.profile_from_mf2(page), author_profile]
     if wordpress_data is not None and wordpress_data.user:
         profiles.append(wordpress.profile_from_user(wordpress_data.user))
     if oembed is not None:
@@ -138,7 +134,7 @@ def build_profile(home: microformats.Mf2Page, final_url: str, *, feed: feeds.Fee
                   author_profile: Profile | None = None) -> Profile:
     """The blog's profile from its home page, its feed, and its newest post's author."""
     candidates: list[Profile | None] = [
-        microformats.profile_from_mf2(home),
+        hcard.profile_from_mf2(home),
         *metaformats.profiles_from_meta(home.soup, final_url, home=True),
         Profile(url=final_url, sources={"_": "fetch-url"}),
         feeds.profile_from_feed(feed) if feed is not None else None,
@@ -204,7 +200,7 @@ async def _author_page(session: aiohttp.ClientSession, url: str, log: _Log) -> P
     except FetchError as error:
         log.problems.append(f"rel=author: {error}")
         return None
-    return microformats.profile_from_mf2(await parse_off_loop(result.text, result.url))
+    return hcard.profile_from_mf2(await parse_off_loop(result.text, result.url))
 
 
 async def read_feed(session: aiohttp.ClientSession, feed_url: str, *, etag: str | None = None,
@@ -251,7 +247,7 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
 
     author_profile = None
     if _author_incomplete(post):
-        _, follow = microformats.entry_author(page)
+        _, follow = hcard.entry_author(page)
         if follow and not same_url(follow, page_result.url):
             author_profile = await _author_page(session, follow, log)
             post, _ = build_post(page, page_result.url, wordpress_data=wordpress_data,
@@ -313,7 +309,7 @@ async def read_profile(session: aiohttp.ClientSession, home_url: str, *,
         except (FetchError, ValueError):
             feed = None
     author_profile = None
-    card = microformats.profile_from_mf2(home)
+    card = hcard.profile_from_mf2(home)
     if (card is None or not (card.name and card.icon)) and feed is not None and feed.items:
         if feeds.single_author(feed) and feed.items[0].url:
             try:

@@ -15,11 +15,12 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bridge.as2.remote_actor import id_of, is_http_url
-from bridge.core.clock import utcnow
-from bridge.net.fetch import FetchError
+from bridge.as2.ids import id_of
 from bridge.as2.interaction import REPLY_TYPES
+from bridge.core.clock import utcnow
+from bridge.core.links import is_http_url
 from bridge.models import Interaction, InteractionKind, RemoteObject
+from bridge.net.fetch import FetchError
 from bridge.net.remote import RemoteActors
 
 log = logging.getLogger("bridge.reply_targets")

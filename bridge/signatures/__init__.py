@@ -26,16 +26,14 @@ both schemes must share one set of rules:
   (RSA → RSASSA-PKCS1-v1_5 with SHA-256; Ed25519 → Ed25519). `hs2019` ("derive it from
   the key", draft-cavage-12 §2.1.3) is accepted as that; a name the key cannot honour is refused.
 
-The code is split for size: bridge/sigbase.py (shared types, keys, digests, time),
-bridge/sig_cavage.py, bridge/sig_rfc9421.py. Import from here.
+The code is split for size: bridge/signatures/base.py (shared types, keys, digests, time),
+bridge/signatures/cavage.py, bridge/signatures/rfc9421.py. Import from here.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from bridge.signatures.cavage import inspect_cavage, parse_signature_header, sign_cavage
-from bridge.signatures.rfc9421 import AcceptSignature, inspect_rfc9421, parse_accept_signature, sign_rfc9421
 from bridge.signatures.base import (
     WINDOW,
     Candidate,
@@ -52,6 +50,8 @@ from bridge.signatures.base import (
     http_date,
     load_public_key,
 )
+from bridge.signatures.cavage import inspect_cavage, parse_signature_header, sign_cavage
+from bridge.signatures.rfc9421 import AcceptSignature, inspect_rfc9421, parse_accept_signature, sign_rfc9421
 
 __all__ = [
     "WINDOW", "AcceptSignature", "Candidate", "HttpRequest", "Reason", "Rejection", "Scheme", "SigningKey",

@@ -1,7 +1,7 @@
 """What both HTTP signature schemes share: requests, verdicts, reasons, keys, digests, time.
 
-Pure (cryptography only). bridge/signatures.py is the API and states the rules with
-their sources; bridge/sig_cavage.py and bridge/sig_rfc9421.py build on this module.
+Pure (cryptography only). bridge/signatures/__init__.py is the API and states the rules with
+their sources; bridge/signatures/cavage.py and bridge/signatures/rfc9421.py build on this module.
 """
 
 from __future__ import annotations

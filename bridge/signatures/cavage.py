@@ -1,7 +1,7 @@
 """draft-cavage-http-signatures-12, the way the fediverse uses it: sign and inspect.
 
 Pure. The rules (required headers, window, digest, algorithm) are stated with their
-sources in bridge/signatures.py.
+sources in bridge/signatures/__init__.py.
 """
 
 from __future__ import annotations

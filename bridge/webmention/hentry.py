@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from bridge.as2.remote_actor import is_http_url
 from bridge.as2.interaction import Interaction
+from bridge.core.links import is_http_url
 from bridge.core.sanitize import clean_comment_html
 
 _PROPERTY = {"reply": "u-in-reply-to", "like": "u-like-of", "repost": "u-repost-of"}

@@ -1,5 +1,5 @@
 """GET /interactions/{id}: the h-entry page of a reply, like or boost (the webmention
-source the blog fetches). A flow over the page translator (bridge/hentry_page.py).
+source the blog fetches). A flow over the page translator (bridge/webmention/hentry.py).
 
 Published → 200 with the page; deleted by its author, rejected by the operator, or made
 followers-only/direct by an edit after the blog had it → 410 Gone (Webmention §3.2.4: a source that answers 410 is a deletion); held for approval,
@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bridge.appkeys import CONFIG
-from bridge.webmention.hentry import Author, render_gone, render_interaction
-from bridge.as2.interaction import Interaction as Seen, interaction_from_row_values
-from bridge.public.negotiation import error_response
-from bridge.models import BlogPost, Interaction, InteractionState, Visibility
+from bridge.as2.interaction import Interaction as Seen
+from bridge.as2.interaction import interaction_from_row_values
 from bridge.core.urls import PING_PATH, interaction_page
+from bridge.models import BlogPost, Interaction, InteractionState, Visibility
+from bridge.public.negotiation import error_response
+from bridge.webmention.hentry import Author, render_gone, render_interaction
 
 _HTML = "text/html"
 _PREFIX = "/interactions/"

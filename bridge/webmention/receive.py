@@ -18,13 +18,13 @@ from aiohttp import web
 
 from bridge.appkeys import CONFIG
 from bridge.config import BlogConfig, Config
-from bridge.net.fetch import FetchError, HTTPStatusError, fetch
-from bridge.webmention.pages import answerable
-from bridge.models import Job
-from bridge.publish.polling import publish_now
-from bridge.jobs.store import JobContext, enqueue
 from bridge.core.textguard import unsafe_char
 from bridge.core.urls import PING_PATH, is_ours
+from bridge.jobs.store import JobContext, enqueue
+from bridge.models import Job
+from bridge.net.fetch import FetchError, HTTPStatusError, fetch
+from bridge.publish.polling import publish_now
+from bridge.webmention.pages import answerable
 
 log = logging.getLogger("bridge.ping")
 

@@ -17,12 +17,12 @@ from typing import Any
 
 import aiohttp
 
-from bridge.net.fetch import AddressRefused, FetchError, HTTPStatusError, fetch
-from bridge.models import Interaction, Job, WebmentionState
-from bridge.net.guard import BlockedAddress, check_url
-from bridge.jobs.store import JobContext, enqueue, memoized, utcnow
-from bridge.jobs.retry import PermanentError
 from bridge.core.urls import interaction_page
+from bridge.jobs.retry import PermanentError
+from bridge.jobs.store import JobContext, enqueue, memoized, utcnow
+from bridge.models import Interaction, Job, WebmentionState
+from bridge.net.fetch import AddressRefused, FetchError, HTTPStatusError, fetch
+from bridge.net.guard import BlockedAddress, check_url
 from bridge.webmention.discovery import discover_endpoint
 
 log = logging.getLogger("bridge.webmention")

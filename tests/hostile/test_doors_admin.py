@@ -1,5 +1,5 @@
-"""Bad input at the dashboard's forms (bridge/admin.py, bridge/admin_interactions.py,
-bridge/admin_auth.py): the login form, every POST action, the pages that take an id.
+"""Bad input at the dashboard's forms (bridge/ops/admin/pages.py, bridge/ops/admin/interactions.py,
+bridge/ops/admin/auth.py): the login form, every POST action, the pages that take an id.
 
 Each case: the status (a 4xx, or 303 to the login form where that is the designed answer
 to a request without a session), the reason (a fragment of the one `admin.refused` log
@@ -20,14 +20,22 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge.ops.admin import auth as admin_auth
-from bridge.ops.admin.pages import LOGIN_COOKIE
-from bridge.ops.admin.auth import COOKIE
 from bridge.app import make_app
-from bridge.core.clock import utcnow
 from bridge.config import load_config
-from bridge.models import (Follower, Interaction, InteractionKind, InteractionState, Job, JobState, RemoteHost,
-                           RevokedSession)
+from bridge.core.clock import utcnow
+from bridge.models import (
+    Follower,
+    Interaction,
+    InteractionKind,
+    InteractionState,
+    Job,
+    JobState,
+    RemoteHost,
+    RevokedSession,
+)
+from bridge.ops.admin import auth as admin_auth
+from bridge.ops.admin.auth import COOKIE
+from bridge.ops.admin.pages import LOGIN_COOKIE
 from tests.admin_seed import TOKEN
 from tests.hostile.table import Case, assert_logged_once, ids, record, refusals, snapshot, watch
 

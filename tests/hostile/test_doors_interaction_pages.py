@@ -1,4 +1,4 @@
-"""Bad ids at the interaction pages, GET /interactions/{id} (bridge/interaction_pages.py):
+"""Bad ids at the interaction pages, GET /interactions/{id} (bridge/webmention/pages.py):
 the page the blog fetches as a webmention source. Anything but the id of a published,
 public interaction is 404 `no such interaction` (JSON), logged once as `public.refused`,
 no row changed: ids that are not ASCII digits (`²`, `١٢`, `１`), past the BIGINT key,
@@ -13,8 +13,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import make_app
-from bridge.core.clock import utcnow
 from bridge.config import Config
+from bridge.core.clock import utcnow
 from bridge.models import Interaction, InteractionKind, InteractionState, Visibility
 from tests.hostile.table import Case, assert_logged_once, ids, record, snapshot, watch
 

@@ -1,4 +1,4 @@
-"""Bad input at the blog's webmention ping (POST /webmention, bridge/ping.py).
+"""Bad input at the blog's webmention ping (POST /webmention, bridge/webmention/receive.py).
 
 At the door: 400 (or 413) with a reason, one `ping.refused` record, no row changed (no
 job queued). Behind it, the `webmention.ping` job: a source that does not link to the
@@ -18,10 +18,10 @@ from bridge import db
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, load_config
 from bridge.core.clock import utcnow
-from bridge.net.fetch import FetchError
-from bridge.models import Interaction, InteractionKind, InteractionState, Job, Visibility
-from bridge.webmention.receive import PING_JOB, ping_job
 from bridge.jobs.store import JobContext, enqueue
+from bridge.models import Interaction, InteractionKind, InteractionState, Job, Visibility
+from bridge.net.fetch import FetchError
+from bridge.webmention.receive import PING_JOB, ping_job
 from tests.fedi import Peer
 from tests.hostile.table import Case, assert_logged_once, ids, record, snapshot, watch
 

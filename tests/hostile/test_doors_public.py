@@ -1,4 +1,4 @@
-"""Bad query parameters at the public GETs (bridge/public.py): WebFinger's `resource`,
+"""Bad query parameters at the public GETs (bridge/public/routes.py): WebFinger's `resource`,
 the collections' paging cursors, post ids and lookups. Each: the status, the `error`
 (a prefix of it), one `public.refused` record, no row changed."""
 

@@ -1,5 +1,5 @@
 """Remote inboxes that fail every way at once: 500, a hang, a reset, a status line that
-trickles in, a 200 or a 500 followed by gigabytes. One worker (bridge/worker.py) runs the
+trickles in, a 200 or a 500 followed by gigabytes. One worker (bridge/jobs/worker.py) runs the
 deliveries: the good inbox is served, the 200-with-gigabytes one is done after reading a
 bounded prefix, every other delivery stays queued with its error and none is lost; once
 the servers heal (and the backoff has passed), every queued delivery is done."""
@@ -15,13 +15,13 @@ import pytest
 from aiohttp import web
 
 from bridge.app import BUILTIN_HANDLERS, new_http_session
-from bridge.core.clock import utcnow
 from bridge.config import Config, load_config
-from bridge.publish.delivery import DELIVER_JOB, deliver_payload
-from bridge.keys import ensure_keys
-from bridge.models import Job, JobState
+from bridge.core.clock import utcnow
 from bridge.jobs.store import JobContext, enqueue
 from bridge.jobs.worker import Worker
+from bridge.keys import ensure_keys
+from bridge.models import Job, JobState
+from bridge.publish.delivery import DELIVER_JOB, deliver_payload
 from tests.fedi import Peer
 
 ACTIVITY = {"@context": "https://www.w3.org/ns/activitystreams", "id": "https://bridge.example/users/blog/posts/1/create",

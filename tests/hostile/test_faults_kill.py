@@ -22,10 +22,10 @@ import pytest
 from aiohttp import web
 
 from bridge.config import Config
-from bridge.publish.delivery import DELIVER_JOB
 from bridge.inbox.routes import INBOX_JOB
 from bridge.keys import INSTANCE_ACTOR, ensure_keys
 from bridge.models import Follower, InboxActivity, Job, JobState
+from bridge.publish.delivery import DELIVER_JOB
 from bridge.signatures import Scheme, SigningKey
 from tests.fedi import Peer, keypair, signed_headers
 from tests.procs import BridgeProcess, eventually

@@ -21,8 +21,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bridge.core.clock import utcnow
 from bridge.config import Config
+from bridge.core.clock import utcnow
 from bridge.keys import INSTANCE_ACTOR, ensure_keys
 from bridge.models import Interaction, InteractionKind, InteractionState, Job, JobState, WebmentionState
 from bridge.webmention.send import WEBMENTION_JOB, queue_webmention

@@ -1,4 +1,4 @@
-"""A blog that is down, slow, or answers garbage during a poll (bridge/polling.py).
+"""A blog that is down, slow, or answers garbage during a poll (bridge/publish/polling.py).
 
 The blog is a real local server with a feed and two h-entry posts. After a good first
 poll, each fault: the poll reports the error (or a failed item), the stored posts are
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bridge import db
 from bridge.app import new_http_session
 from bridge.config import Config, load_config
-from bridge import db
 from bridge.models import BlogPost, BlogState, Job, PostState
 from bridge.publish.polling import Change, poll_blog
 from tests.fedi import Peer

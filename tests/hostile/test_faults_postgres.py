@@ -21,10 +21,10 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bridge import db
 from bridge.config import load_config
-from bridge.publish.delivery import DELIVER_JOB
+from bridge.jobs.store import enqueue
 from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, active_key, ensure_keys
 from bridge.models import Follower, Job, JobState
-from bridge.jobs.store import enqueue
+from bridge.publish.delivery import DELIVER_JOB
 from bridge.signatures import Scheme
 from tests.fedi import Peer
 from tests.hostile.throwaway_pg import ThrowawayPostgres

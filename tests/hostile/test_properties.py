@@ -13,19 +13,21 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bridge.signatures import sfv
-from bridge.as2.remote_actor import BadDocument, actor_from_as2, host_of, id_of, is_actor, key_document
-from bridge.config import Config, ConfigError, load_config, parse_config
-from bridge.inbox.routes import _parse as parse_inbox_body
-from bridge.blog.microformats import parse_page, post_from_mf2, profile_from_mf2
-from bridge.webmention.receive import check_ping, links_to
+from bridge.as2.ids import id_of
+from bridge.as2.remote_actor import BadDocument, actor_from_as2, is_actor, key_document
+from bridge.blog.hcard import profile_from_mf2
+from bridge.blog.microformats import parse_page, post_from_mf2
 from bridge.blog.post import Post, parse_datetime
-from bridge.signatures.cavage import parse_signature_header
-from bridge.signatures.rfc9421 import parse_accept_signature
-from bridge.signatures import Candidate, HttpRequest, Rejection, inspect_signature
+from bridge.config import Config, ConfigError, load_config, parse_config
+from bridge.core.links import host_of
 from bridge.core.textguard import has_lone_surrogate, unsafe_char
+from bridge.inbox.routes import _parse as parse_inbox_body
 from bridge.inbox.verify import authorise
 from bridge.public.webfinger import ResourceError, find_account
+from bridge.signatures import Candidate, HttpRequest, Rejection, inspect_signature, sfv
+from bridge.signatures.cavage import parse_signature_header
+from bridge.signatures.rfc9421 import parse_accept_signature
+from bridge.webmention.receive import check_ping, links_to
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)

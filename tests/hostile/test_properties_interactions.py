@@ -2,10 +2,10 @@
 webmentions, in the style of tests/hostile/test_properties.py: whatever the input, an
 answer or our own error type, never an unhandled exception.
 
-- AS2 → interaction (bridge/interaction.py): activity and object dicts where every field
+- AS2 → interaction (bridge/as2/interaction.py): activity and object dicts where every field
   may hold the wrong type (a list where a string is expected, a number for a date, a
   dict for an id…); the readers answer an `Interaction` or raise ValueError.
-- Webmention endpoint discovery (bridge/wm_discovery.py): generated Link headers and
+- Webmention endpoint discovery (bridge/webmention/discovery.py): generated Link headers and
   HTML; the answer is None or an absolute string, never an exception.
 Examples are bounded (`FAST`): the file runs in a few seconds."""
 

@@ -4,8 +4,8 @@ stored, as JSON (read through its models, for the test to compare)."""
 
 from django.core.management import call_command
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 from mentions.models import PendingIncomingWebmention, Webmention
 
 

@@ -1,10 +1,10 @@
 """What the dashboard shows, read from the database: per-blog overview, followers,
 posts with their delivery state, unavailable hosts, dead jobs. An edge (tortoise only);
-the pages (bridge/admin.py) render these dataclasses.
+the pages (bridge/ops/admin/pages.py) render these dataclasses.
 
 Delivery jobs name the stored activity they send (`payload.activity_ref`, see
-bridge/delivery.py); a post's activities have ids under the post's object id
-(bridge/urls.py), which ties deliveries to posts. Finished jobs are pruned after
+bridge/publish/delivery.py); a post's activities have ids under the post's object id
+(bridge/core/urls.py), which ties deliveries to posts. Finished jobs are pruned after
 `queue.keep_done_days`, so "delivered" counts the recent deliveries.
 """
 
@@ -20,9 +20,19 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from bridge.config import Config
-from bridge.publish.delivery import DELIVER_JOB
-from bridge.models import BlogPost, BlogState, Follower, FollowState, Job, JobState, OutboundActivity, RemoteActor, RemoteHost
 from bridge.core.urls import actor_id, post_object_id
+from bridge.models import (
+    BlogPost,
+    BlogState,
+    Follower,
+    FollowState,
+    Job,
+    JobState,
+    OutboundActivity,
+    RemoteActor,
+    RemoteHost,
+)
+from bridge.publish.delivery import DELIVER_JOB
 
 PAGE = 50
 

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from tortoise.functions import Count
 
-from bridge.core import metrics
-from bridge.ops.admin.auth import token_matches
 from bridge.appkeys import CONFIG
+from bridge.core import metrics
 from bridge.models import Job, JobState
+from bridge.ops.admin.auth import token_matches
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

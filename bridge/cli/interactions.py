@@ -1,6 +1,6 @@
 """`bridge interactions [--held]`, `bridge interactions approve|reject|resend ID` and
 `bridge webmention send SOURCE TARGET`: the operator's commands for the fediverse → blog
-side, over bridge/interactions_admin.py and bridge/webmention.py. Registered by bridge/cli.py.
+side, over bridge/ops/interactions.py and bridge/webmention/send.py. Registered by bridge/cli/main.py.
 """
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bridge.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bridge.config import Config
 from bridge.models import Interaction
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 LIST_LIMIT = 200
 
 
@@ -27,9 +27,9 @@ def interaction_line(row: Interaction, base_url: str) -> str:
 
 
 async def cmd_interactions(args: argparse.Namespace, config: Config) -> int:
-    from bridge.ops import interactions as admin
     from bridge.app import prepare_storage
     from bridge.db import close_db
+    from bridge.ops import interactions as admin
 
     try:
         await prepare_storage(config)

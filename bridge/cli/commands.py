@@ -1,70 +1,19 @@
-"""The `bridge` command line (also `python -m bridge`).
-
-Exit codes: 0 done, 1 the operation failed, 2 usage or configuration error.
-Every command takes ``-c/--config PATH`` (default `$BRIDGE_CONFIG`, else
-``./config.toml``) before or after the command name.
-"""
+"""The `bridge` commands that set up, run and publish: init, migrate, serve, worker, inspect,
+poll, publish, keys rotate, followers, check. Each takes the parsed arguments and the
+configuration and returns an exit code (bridge/cli/exits.py)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
-from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from bridge import __version__
-from bridge.config import BlogConfig, Config, ConfigError, config_path, load_config, starter_config
-from bridge.cli_interactions import cmd_interactions, cmd_webmention_send
+from bridge.cli.exits import EXIT_FAILED, EXIT_OK, CommandFailed
+from bridge.config import BlogConfig, Config, load_config, starter_config
 from bridge.core.logs import setup_logging
 
 if TYPE_CHECKING:
     from bridge.blog.post import Post
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class CommandFailed(Exception):
-    """The operation could not be done; the message says why (exit 1)."""
-
-
-Command = Callable[[argparse.Namespace, Config], Awaitable[int]]
-
-
-def main(argv: Sequence[str] | None = None) -> NoReturn:
-    sys.exit(run(argv))
-
-
-def run(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    path = config_path(getattr(args, "config", None))
-    try:
-        if args.command == "init":
-            return asyncio.run(cmd_init(args, path))
-        config = load_config(path)
-    except ConfigError as exc:
-        where = "" if exc.key == str(path) else f"{path}: "
-        print(f"bridge: config error: {where}{exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except CommandFailed as exc:
-        print(f"bridge {args.command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    setup_logging(config.log.level)
-    try:
-        return asyncio.run(args.handler(args, config))
-    except ConfigError as exc:  # e.g. --blog naming no configured blog
-        print(f"bridge {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except CommandFailed as exc:
-        print(f"bridge {args.command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        return EXIT_FAILED
-
-
-# -- commands ---------------------------------------------------------------
 
 
 async def cmd_init(args: argparse.Namespace, path: Path) -> int:
@@ -131,9 +80,9 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
     import json
 
     from bridge.app import new_http_session
-    from bridge.net.fetch import FetchError
-    from bridge.blog.report import inspect_json, inspect_text
     from bridge.blog.merge import with_blog_overrides
+    from bridge.blog.report import inspect_json, inspect_text
+    from bridge.net.fetch import FetchError
     from bridge.publish.reader import read_post
 
     blog = next((b for b in config.blogs if b.owns(args.url)), None)
@@ -169,8 +118,8 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
 
 def _as2_preview(config: Config, blog: BlogConfig, post: Post, language: str | None) -> dict[str, Any]:
     """The AS2 object the post becomes, with its permalink lookup URL as id (the row id comes with storing it)."""
-    from bridge.publish.documents import blog_post_as2
     from bridge.core.urls import actor_id, post_lookup
+    from bridge.publish.documents import blog_post_as2
 
     lookup = post_lookup(actor_id(config.server.base_url, blog.name), post.url or "")
     return blog_post_as2(config.server.base_url, blog, post, object_id=lookup, language=language)
@@ -179,9 +128,8 @@ def _as2_preview(config: Config, blog: BlogConfig, post: Post, language: str | N
 async def cmd_poll(args: argparse.Namespace, config: Config) -> int:
     from bridge.app import new_http_session, prepare_storage
     from bridge.db import close_db
-    from bridge.publish.polling import Change, poll_blog
-
     from bridge.ops.progress import Progress
+    from bridge.publish.polling import Change, poll_blog
 
     blogs = [config.blog(args.blog)] if args.blog else list(config.blogs)
     failed = False
@@ -280,8 +228,8 @@ async def cmd_followers(args: argparse.Namespace, config: Config) -> int:
 async def cmd_check(args: argparse.Namespace, config: Config) -> int:
     """Each point ✓ or ✗ with its fix; exit 0 when every required point passes."""
     from bridge.app import new_http_session, prepare_storage
-    from bridge.ops.check import check_blog, passed
     from bridge.db import close_db
+    from bridge.ops.check import check_blog, passed
 
     blogs = [config.blog(args.blog)] if args.blog else list(config.blogs)
     ok = True
@@ -300,79 +248,3 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
     finally:
         await close_db()
     return EXIT_OK if ok else EXIT_FAILED
-
-
-# -- parser -----------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    # SUPPRESS lets -c appear before or after the command without one erasing the other.
-    common.add_argument(
-        "-c", "--config", default=argparse.SUPPRESS, metavar="PATH",
-        help="config file (default: $BRIDGE_CONFIG, else ./config.toml)",
-    )
-    parser = argparse.ArgumentParser(
-        prog="bridge",
-        description="Bridge a blog to the fediverse: followers see posts; replies, likes and boosts come back as webmentions.",
-        parents=[common],
-    )
-    parser.add_argument("--version", action="version", version=f"bridge {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def command(name: str, handler: Command | None, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
-        p.set_defaults(handler=handler)
-        return p
-
-    p = command("init", None, "write a starter config if none exists, create the schema, make the key pairs")
-    p.add_argument("--base-url", default="http://127.0.0.1:8080", help="public origin of the bridge (for a new config)")
-    p.add_argument("--blog-name", default="blog", help="the handle of the blog (for a new config)")
-    p.add_argument("--blog-url", default="https://blog.example/", help="the blog's home page (for a new config)")
-
-    p = command("serve", cmd_serve, "run the daemon: HTTP server and queue workers in one process")
-    p.add_argument("--no-workers", action="store_true", help="serve HTTP only; run `bridge worker` for the queue")
-    command("worker", cmd_worker, "run queue workers only (no HTTP server)")
-    command("migrate", cmd_migrate, "apply schema migrations")
-
-    p = command("publish", cmd_publish, "fetch one post now and publish it (Create, Update or Delete)")
-    p.add_argument("url", metavar="URL")
-    p = command("poll", cmd_poll, "poll the blogs' feeds once and publish what is new or changed")
-    p.add_argument("--blog", metavar="NAME")
-    p = command("inspect", cmd_inspect, "show one blog post exactly as the bridge reads it")
-    p.add_argument("url", metavar="URL")
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
-
-    p = command("webmention", None, "webmentions")
-    wm = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    send = wm.add_parser("send", parents=[common], help="discover TARGET's endpoint and send one webmention")
-    send.add_argument("source", metavar="SOURCE")
-    send.add_argument("target", metavar="TARGET")
-    send.set_defaults(handler=cmd_webmention_send)
-
-    p = command("followers", cmd_followers, "list followers; approve, reject or remove one")
-    p.add_argument("--blog", metavar="NAME")
-    p.add_argument("--pending", action="store_true", help="only follow requests waiting for approval")
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
-    for action in ("approve", "reject", "remove"):
-        a = actions.add_parser(action, parents=[common], help=f"{action} a follower")
-        a.add_argument("actor", metavar="ACTOR")
-        a.add_argument("--blog", metavar="NAME")
-
-    p = command("interactions", cmd_interactions, "list replies, likes and boosts; approve, reject or resend one")
-    p.add_argument("--held", action="store_true", help="only interactions held for approval")
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
-    for action in ("approve", "reject", "resend"):
-        a = actions.add_parser(action, parents=[common], help=f"{action} an interaction")
-        a.add_argument("id", metavar="ID")
-
-    p = command("keys", None, "signing keys")
-    keys = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    rotate = keys.add_parser("rotate", parents=[common], help="make a new key pair and announce it to followers")
-    rotate.add_argument("--blog", metavar="NAME")
-    rotate.set_defaults(handler=cmd_keys_rotate)
-
-    p = command("check", cmd_check, "check the setup against the live blog, point by point")
-    p.add_argument("--blog", metavar="NAME")
-    return parser
-
