@@ -70,9 +70,9 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
     from bridge import db
     from bridge.app import BUILTIN_HANDLERS, new_http_session
     from bridge.config import load_config
+    from bridge.jobs.kinds import ActorUpdate
     from bridge.jobs.store import JobContext, enqueue
     from bridge.jobs.worker import Worker
-    from bridge.keys import ACTOR_UPDATE_JOB
     from bridge.publish.delivery import warm_signing_keys
 
     config = load_config(Path(config_path), env={})
@@ -87,7 +87,7 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
         cpu = time.process_time()
         main_cpu = time.thread_time()
         started = time.time()  # the sink's clock: the same machine
-        await enqueue(ACTOR_UPDATE_JOB, {"actor": "blog", "reason": "bench"})
+        await enqueue(ActorUpdate("blog", "bench"))
         ended = await sink.wait_for(probe, expect)
         cpu = time.process_time() - cpu
         main_cpu = time.thread_time() - main_cpu

@@ -155,9 +155,9 @@ def pct(values: list[float], q: float) -> float:
 async def main(database: str, seconds: float, json_out: Path | None) -> dict[str, Any]:
     from bridge import db
     from bridge.config import load_config
-    from bridge.inbox.routes import INBOX_JOB
+    from bridge.jobs.kinds import ActorUpdate, ProcessInbox
     from bridge.jobs.store import enqueue
-    from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys, new_rsa_pair
+    from bridge.keys import INSTANCE_ACTOR, ensure_keys, new_rsa_pair
     from bridge.models import Follower, InboxActivity, Job, JobState
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -199,7 +199,7 @@ async def main(database: str, seconds: float, json_out: Path | None) -> dict[str
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)
-        await enqueue(ACTOR_UPDATE_JOB, {"actor": "blog", "reason": "load"})  # the fan-out runs meanwhile
+        await enqueue(ActorUpdate("blog", "load"))  # the fan-out runs meanwhile
         out = tmp / "sent.json"
         generator = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--generate", str(port), str(remote.port), str(seconds), str(out),
@@ -224,7 +224,7 @@ async def main(database: str, seconds: float, json_out: Path | None) -> dict[str
         drain_s = time.monotonic() - drained_at
         stored = set(await InboxActivity.filter(activity_id__in=list(accepted)).values_list("activity_id", flat=True)) \
             if accepted else set()
-        payloads = await Job.filter(kind=INBOX_JOB, state=JobState.DONE).values_list("payload", flat=True)
+        payloads = await Job.filter(kind=ProcessInbox.KIND, state=JobState.DONE).values_list("payload", flat=True)
         processed = {p["activity_id"] for p in payloads}  # type: ignore[index]
     finally:
         bridge.terminate()

@@ -29,12 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 import mf2py  # noqa: E402
 
-from bridge.blog import (
-    microformats,
-    wordpress,  # noqa: E402
-)
+from bridge.blog import microformats, wordpress  # noqa: E402
 from bridge.config import BlogConfig  # noqa: E402
-from bridge.publish import reader
+from bridge.publish import reader  # noqa: E402
 from bridge.publish.documents import blog_post_as2  # noqa: E402
 from tests.blogserver import THEMES, WORDPRESS, _key, wordpress_routes  # noqa: E402
 

@@ -1,8 +1,9 @@
-"""The app factory: one aiohttp application wiring every resource and route.
+"""The app factory: one aiohttp application wiring every resource, route and job kind.
 
-Each resource is opened and closed in one cleanup context, in order: the
-database (migrated, keys made), the one outbound HTTP client, the queue
-workers. `bridge worker` uses the same app without binding a socket.
+Each resource is opened and closed in one cleanup context, in order: the database
+(migrated, keys made), the one outbound HTTP client, the app's context (its caches and
+host health, shared by its workers and its inbox: bridge/jobs/store.py `JobContext`), the
+queue workers. `bridge worker` uses the same app without binding a socket.
 """
 
 from __future__ import annotations
@@ -17,39 +18,40 @@ from aiohttp.abc import AbstractResolver
 from tortoise.context import get_current_context
 
 from bridge import __version__, db
-from bridge.appkeys import CONFIG, HTTP, WORKER
+from bridge.appkeys import CONFIG, CONTEXT, HTTP, WORKER
 from bridge.config import Config
 from bridge.inbox import routes as inbox
-from bridge.inbox.follows import inbox_job
-from bridge.inbox.routes import INBOX_JOB
-from bridge.jobs.store import Handler, JobContext, load_handlers
+from bridge.inbox.dispatch import inbox_job
+from bridge.jobs.kinds import ActorUpdate, Deliver, Handler, Ping, Poll, ProcessInbox, Publish, SendWebmention, typed
+from bridge.jobs.store import JobContext, load_handlers
 from bridge.jobs.worker import Worker
-from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, ensure_keys
+from bridge.keys import INSTANCE_ACTOR, ensure_keys
 from bridge.net.fetch import user_agent
 from bridge.net.guard import AddressPolicy, IPNetwork, guarded_connector
 from bridge.ops.admin import metrics as metrics_http
 from bridge.ops.admin import pages as admin
 from bridge.public import routes as public
-from bridge.publish.delivery import DELIVER_JOB, deliver_job, warm_signing_keys
-from bridge.publish.fanout import PUBLISH_JOB, actor_update_job, publish_job
-from bridge.publish.polling import POLL_JOB, poll_job, schedule_polls
+from bridge.publish.delivery import deliver_job, warm_signing_keys
+from bridge.publish.fanout import actor_update_job, publish_job
+from bridge.publish.polling import poll_job, schedule_polls
 from bridge.webmention import pages as interaction_pages
 from bridge.webmention import receive as ping
-from bridge.webmention.send import WEBMENTION_JOB, webmention_job
+from bridge.webmention.send import webmention_job
 
 log = logging.getLogger("bridge.app")
 
 
 MAX_REQUEST_BYTES = 1024 * 1024  # inbox bodies and forms; larger requests get 413
-BUILTIN_HANDLERS: dict[str, Handler] = {
-    POLL_JOB: poll_job,
-    INBOX_JOB: inbox_job,
-    DELIVER_JOB: deliver_job,
-    PUBLISH_JOB: publish_job,
-    ACTOR_UPDATE_JOB: actor_update_job,
-    ping.PING_JOB: ping.ping_job,
-    WEBMENTION_JOB: webmention_job,
-}
+# Every job kind of ours and its one handler (bridge/jobs/kinds.py says how to add one).
+BUILTIN_HANDLERS: dict[str, Handler] = dict([
+    typed(Poll, poll_job),
+    typed(ProcessInbox, inbox_job),
+    typed(Deliver, deliver_job),
+    typed(Publish, publish_job),
+    typed(ActorUpdate, actor_update_job),
+    typed(Ping, ping.ping_job),
+    typed(SendWebmention, webmention_job),
+])
 
 
 POLL_SCHEDULER_SECONDS = 5.0  # how often a worker process checks whether a blog is due
@@ -102,6 +104,7 @@ def make_app(
     app[CONFIG] = config
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_http_client)
+    app.cleanup_ctx.append(_context)
     if workers:
         app.cleanup_ctx.append(_queue_workers(load_handlers({**BUILTIN_HANDLERS, **(handlers or {})})))
     app.router.add_get("/healthz", healthz)
@@ -139,10 +142,16 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
+async def _context(app: web.Application) -> AsyncIterator[None]:
+    """The app's state: what its workers and its inbox keep (caches, host health); gone with the app."""
+    app[CONTEXT] = JobContext(config=app[CONFIG], http=app[HTTP])
+    yield
+
+
 def _queue_workers(handlers: Mapping[str, Handler]) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         config = app[CONFIG]
-        worker = Worker(config.queue, handlers, context=JobContext(config=config, http=app[HTTP]))
+        worker = Worker(config.queue, handlers, context=app[CONTEXT])
         app[WORKER] = worker
         task = asyncio.create_task(worker.run(), name="queue-worker")
         warm = asyncio.create_task(warm_signing_keys(worker.context), name="warm-keys")

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from tortoise.transactions import in_transaction
 
 from bridge.core import urls
+from bridge.jobs.kinds import ActorUpdate
 from bridge.jobs.store import enqueue
 from bridge.models import ActorKey
 from bridge.signatures import SigningKey
@@ -34,10 +35,6 @@ log = logging.getLogger("bridge.keys")
 INSTANCE_ACTOR = "@instance"
 RSA_BITS = 2048  # what every fediverse server verifies; larger keys slow every delivery
 RSA, ED25519 = "rsa", "ed25519"
-# The id of an actor's Ed25519 key (a FEP-521a Multikey in `assertionMethod`).
-ED25519_KEY_FRAGMENT = "#ed25519-key"
-# The job the delivery issue handles: send `Update(actor)` to the blog's followers.
-ACTOR_UPDATE_JOB = "deliver.actor_update"
 
 
 def _pems(key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey) -> tuple[str, str]:
@@ -92,7 +89,7 @@ def actor_uri(base_url: str, actor: str) -> str:
 def key_id_of(base_url: str, actor: str, algorithm: str = RSA) -> str:
     """The id under which an actor's key is published and signs."""
     uri = actor_uri(base_url, actor)
-    return urls.key_id(uri) if algorithm == RSA else f"{uri}{ED25519_KEY_FRAGMENT}"
+    return urls.key_id(uri, ed25519=algorithm == ED25519)
 
 
 class NoKey(Exception):
@@ -135,7 +132,7 @@ async def rotate_keys(actor: str, *, announce: bool = True) -> list[ActorKey]:
             for algorithm, (private_pem, public_pem) in pairs.items()
         ]
         if announce and actor != INSTANCE_ACTOR:
-            await enqueue(ACTOR_UPDATE_JOB, {"actor": actor, "reason": "key rotation"}, using_db=conn)
+            await enqueue(ActorUpdate(actor, "key rotation"), using_db=conn)
     log.info("keys.rotated actor=%s algorithms=%s retired=%d announced=%s",
              actor, ",".join(sorted(pairs)), retired, announce and actor != INSTANCE_ACTOR)
     return made

@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import HTTP, WORKER, make_app
 from bridge.config import Config
+from bridge.jobs.kinds import PluginJob
 from bridge.jobs.store import JobContext, enqueue
 from bridge.models import Job, JobState
 from bridge.net.fetch import user_agent
@@ -30,7 +31,7 @@ async def test_probes_and_the_worker_inside_the_app(config: Config) -> None:
         resp = await client.get("/readyz")
         assert resp.status == 200 and await resp.json() == {"status": "ready", "database": "ok"}
 
-        job = await enqueue("record", {})
+        job = await enqueue(PluginJob("record", {}))
         for _ in range(200):
             if seen:
                 break
@@ -44,7 +45,7 @@ async def test_probes_and_the_worker_inside_the_app(config: Config) -> None:
 async def test_app_without_workers_leaves_jobs_queued(config: Config) -> None:
     app = make_app(config, workers=False)
     async with TestClient(TestServer(app)) as client:
-        job = await enqueue("record", {})
+        job = await enqueue(PluginJob("record", {}))
         await asyncio.sleep(0.5)
         assert (await Job.get(id=job.id)).state is JobState.QUEUED
         assert WORKER not in app

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from bridge.config import Config, load_config
+from bridge.jobs.kinds import PluginJob
 from bridge.jobs.store import enqueue
 from bridge.models import Job, JobState
 
@@ -49,11 +50,11 @@ async def test_serve_answers_health_runs_jobs_and_stops_cleanly_on_sigterm(
                 assert resp.status == 200 and (await resp.json()) == {"status": "ready", "database": "ok"}
 
         log = tmp_path / "probe.log"
-        quick = await enqueue("test.probe", {"log": str(log)})
+        quick = await enqueue(PluginJob("test.probe", {"log": str(log)}))
         await eventually(lambda: _state_is(quick.id, JobState.DONE), 30, "the worker in `serve` to run a job")
         assert probe_ids(log) == [quick.id]
 
-        slow = await enqueue("test.probe", {"log": str(log), "seconds": 2})
+        slow = await enqueue(PluginJob("test.probe", {"log": str(log), "seconds": 2}))
         await eventually(lambda: _state_is(slow.id, JobState.RUNNING), 30, "the slow job to start")
         proc.signal(signal.SIGTERM)
         assert await proc.wait(30) == 0
@@ -77,7 +78,7 @@ async def test_sigterm_gives_a_long_job_back_to_the_queue(
     proc = start(bridge_cmd, bridge_env, path, "serve")
     try:
         await proc.wait_http(f"http://127.0.0.1:{free_port}/healthz")
-        job = await enqueue("test.probe", {"log": str(tmp_path / "probe.log"), "seconds": 60})
+        job = await enqueue(PluginJob("test.probe", {"log": str(tmp_path / "probe.log"), "seconds": 60}))
         await eventually(lambda: _state_is(job.id, JobState.RUNNING), 30, "the long job to start")
         proc.signal(signal.SIGTERM)
         assert await proc.wait(30) == 0
@@ -97,7 +98,7 @@ async def test_serve_without_workers_and_a_separate_worker(
     try:
         await web.wait_http(f"http://127.0.0.1:{config.server.listen_port}/healthz")
         log = tmp_path / "probe.log"
-        job = await enqueue("test.probe", {"log": str(log)})
+        job = await enqueue(PluginJob("test.probe", {"log": str(log)}))
         await asyncio.sleep(1.0)
         assert await _state_is(job.id, JobState.QUEUED) and probe_ids(log) == []  # no worker in this process
         worker = start(bridge_cmd, bridge_env, serve_config, "worker")

@@ -14,11 +14,13 @@ from aiohttp import web
 
 from bridge.app import BUILTIN_HANDLERS, new_http_session
 from bridge.config import Config, load_config
+from bridge.jobs.kinds import Deliver
 from bridge.jobs.store import JobContext, enqueue
 from bridge.jobs.worker import Worker
 from bridge.keys import active_key, ensure_keys
 from bridge.models import Follower, Job, JobState, RemoteHost
-from bridge.publish.delivery import DELIVER_JOB, Verdict, classify, deliver_payload, failure_days, retry_after_seconds
+from bridge.net.hosts import failure_days
+from bridge.publish.delivery import Verdict, classify, retry_after_seconds
 from bridge.signatures import Scheme
 from tests.fedi import Peer
 
@@ -91,7 +93,7 @@ def worker(ctx: JobContext) -> Worker:
 
 
 async def deliver(ctx: JobContext, inbox: str, *, follower: str | None = None) -> Job:
-    job = await enqueue(DELIVER_JOB, deliver_payload("blog", inbox, ACTIVITY, follower=follower))
+    job = await enqueue(Deliver("blog", inbox, activity=ACTIVITY, follower=follower))
     await worker(ctx).run_once()
     return await Job.get(id=job.id)
 
@@ -182,10 +184,10 @@ async def test_a_hanging_host_does_not_delay_the_others(ctx: JobContext, peer: P
     try:
         for n in range(6):
             slow.routes[f"/inbox{n}"] = hang
-            await enqueue(DELIVER_JOB, deliver_payload("blog", slow.url(f"/inbox{n}"), ACTIVITY))
+            await enqueue(Deliver("blog", slow.url(f"/inbox{n}"), activity=ACTIVITY))
         for n in range(6):
             peer.serve(f"/inbox{n}", b"", status=202)
-            await enqueue(DELIVER_JOB, deliver_payload("blog", peer.url(f"/inbox{n}"), ACTIVITY))
+            await enqueue(Deliver("blog", peer.url(f"/inbox{n}"), activity=ACTIVITY))
         w = worker(ctx)
         running = asyncio.create_task(w.run())
         started = time.monotonic()

@@ -16,10 +16,10 @@ import pytest
 from aiohttp import web
 
 from bridge.config import Config
+from bridge.jobs.kinds import ActorUpdate, Deliver
 from bridge.jobs.store import enqueue
-from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, active_key, ensure_keys
+from bridge.keys import INSTANCE_ACTOR, active_key, ensure_keys
 from bridge.models import Follower, Job, JobState
-from bridge.publish.delivery import DELIVER_JOB
 from bridge.signatures import Scheme
 from tests.fedi import Peer
 
@@ -95,7 +95,7 @@ async def test_kill_9_during_a_fan_out_and_restart_serves_every_inbox(
     survivor: BridgeProcess | None = None
     try:
         await eventually(lambda: _started(victim), 60, "the worker to start")
-        await enqueue(ACTOR_UPDATE_JOB, {"actor": "blog", "reason": "test"})
+        await enqueue(ActorUpdate("blog", "test"))
 
         async def some_delivered() -> bool:
             return sum(sink.received.values()) >= 30
@@ -116,7 +116,7 @@ async def test_kill_9_during_a_fan_out_and_restart_serves_every_inbox(
         if survivor is not None:
             survivor.kill()
     assert sink.unverified == 0
-    assert await Job.filter(kind=DELIVER_JOB).count() == 300  # one delivery job per inbox, no more
+    assert await Job.filter(kind=Deliver.KIND).count() == 300  # one delivery job per inbox, no more
 
 
 async def test_two_workers_share_a_fan_out_and_never_send_one_delivery_twice_at_once(
@@ -127,10 +127,10 @@ async def test_two_workers_share_a_fan_out_and_never_send_one_delivery_twice_at_
     workers = [start(path, bridge_cmd, bridge_env, f"w{i}") for i in range(2)]
     try:
         await eventually(lambda: _started(*workers), 60, "both workers to start")
-        await enqueue(ACTOR_UPDATE_JOB, {"actor": "blog", "reason": "test"})
+        await enqueue(ActorUpdate("blog", "test"))
 
         async def all_done() -> bool:
-            return await Job.filter(kind=DELIVER_JOB, state=JobState.DONE).count() == 400
+            return await Job.filter(kind=Deliver.KIND, state=JobState.DONE).count() == 400
 
         await eventually(all_done, 120, "400 deliveries")
         for w in workers:
@@ -141,5 +141,5 @@ async def test_two_workers_share_a_fan_out_and_never_send_one_delivery_twice_at_
             w.kill()
     assert sink.unverified == 0 and sink.max_inflight == 1
     assert len(sink.received) == 400 and set(sink.received.values()) == {1}, "each inbox exactly once"
-    assert await Job.filter(kind=DELIVER_JOB, attempts=1).count() == 400
+    assert await Job.filter(kind=Deliver.KIND, attempts=1).count() == 400
     assert all("job.done kind=deliver" in w.logs() for w in workers), "both workers delivered"

@@ -19,9 +19,10 @@ from aiohttp.test_utils import TestServer
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, load_config
 from bridge.core import urls
+from bridge.jobs.kinds import Poll
 from bridge.jobs.store import JobContext
 from bridge.models import BlogPost, Follower, FollowState, Job
-from bridge.publish.polling import POLL_JOB, Change, publish_now
+from bridge.publish.polling import Change, publish_now
 
 from .blogserver import BlogServer
 from .test_fedify_account import NODE, PEERS, self_signed
@@ -77,7 +78,7 @@ async def test_fedify_follows_by_handle_and_receives_create_update_delete(
         """Posts come by publish_now here: a first poll would record them unannounced."""
 
     blog = await BlogServer.wordpress("twentytwentyone").start()
-    server = TestServer(make_app(config, handlers={POLL_JOB: no_poll}), port=free_port)
+    server = TestServer(make_app(config, handlers={Poll.KIND: no_poll}), port=free_port)
     await server.start_server(ssl=context)
     proc = await asyncio.create_subprocess_exec(
         str(NODE), str(PEERS / "fedify-follower.mjs"), json.dumps({"handle": f"acct:blog@127.0.0.1:{free_port}"}),

@@ -18,13 +18,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import BUILTIN_HANDLERS, make_app, new_http_session
 from bridge.config import Config, load_config
+from bridge.jobs.kinds import Deliver, Poll, Publish
 from bridge.jobs.store import JobContext, enqueue
 from bridge.jobs.worker import Worker
 from bridge.keys import active_key, rotate_keys
 from bridge.models import BlogPost, Follower, FollowState, InboxActivity, Job, JobState, RemoteActor
-from bridge.publish.delivery import DELIVER_JOB
-from bridge.publish.fanout import PUBLISH_JOB, fan_out
-from bridge.publish.polling import POLL_JOB, Change, publish_now
+from bridge.publish.fanout import fan_out
+from bridge.publish.polling import Change, publish_now
 from bridge.signatures import Scheme, SigningKey
 from tests.fedi import Peer, Seen, keypair, signed_headers
 
@@ -86,7 +86,7 @@ async def start_world(config: Config) -> AsyncIterator[World]:
     async def no_poll(job: Job, ctx: JobContext) -> None:
         """The daemon's own polls would record the posts first (announce=False): here posts come by publish_now."""
 
-    async with TestClient(TestServer(make_app(config, handlers={POLL_JOB: no_poll}))) as client:
+    async with TestClient(TestServer(make_app(config, handlers={Poll.KIND: no_poll}))) as client:
         peer.verify_with = (await active_key("blog")).public_pem  # every POST is checked with the blog's key
         try:
             yield World(client, peer, alice, SigningKey(f"{alice}#main-key", private), config)
@@ -140,7 +140,7 @@ async def test_follow_accept_create_update_delete(w: World, blog: BlogServer) ->
         assert delete["object"]["id"] == create["object"]["id"] and delete["object"]["type"] == "Tombstone"
     for seen in w.posts():
         assert seen.verified is Scheme.CAVAGE, seen  # each one signed by the blog, checked on arrival
-    assert await Job.filter(kind__in=[DELIVER_JOB, PUBLISH_JOB], state=JobState.DONE).count() == 7  # 3 publish + 4 deliver
+    assert await Job.filter(kind__in=[Deliver.KIND, Publish.KIND], state=JobState.DONE).count() == 7  # 3 publish + 4 deliver
 
 
 async def test_every_follow_is_answered_and_undo_removes(w: World) -> None:
@@ -220,8 +220,8 @@ async def test_an_old_post_found_late_is_not_pushed(write_config: Any, blog: Blo
         await world.wait_for("Accept")
         async with new_http_session(config) as session:
             assert await publish_now(session, config.blogs[0], SEED) is Change.NEW  # published in 2019
-        await _until(lambda: Job.filter(kind=PUBLISH_JOB, state=JobState.DONE).count(), 1)
-        assert await Job.filter(kind=DELIVER_JOB).count() == 1  # the Accept only
+        await _until(lambda: Job.filter(kind=Publish.KIND, state=JobState.DONE).count(), 1)
+        assert await Job.filter(kind=Deliver.KIND).count() == 1  # the Accept only
         assert world.received("Create") == []
 
 
@@ -243,7 +243,7 @@ async def test_fan_out_dedupes_shared_inboxes_streams_batches_and_is_idempotent(
     activity = {"id": f"{ME}/posts/1/create", "type": "Create", "actor": ME}
     first = await fan_out("blog", activity)
     again = await fan_out("blog", activity)  # a fan-out cut off and run again adds nothing
-    jobs = await Job.filter(kind=DELIVER_JOB).order_by("id")
+    jobs = await Job.filter(kind=Deliver.KIND).order_by("id")
     inboxes = [j.payload["inbox"] for j in jobs]
     assert first == again and len(inboxes) == len(set(inboxes)) == 7 + 599  # 7 shared + personal of the rest
     assert all(i.endswith("/inbox") and "/users/" not in i for i in inboxes[:7])  # shared inboxes first
@@ -253,10 +253,10 @@ async def test_fan_out_dedupes_shared_inboxes_streams_batches_and_is_idempotent(
 
 async def test_the_worker_runs_publish_in_process(database: Config) -> None:
     """No post row: the job is done without sending (a row deleted since)."""
-    await enqueue(PUBLISH_JOB, {"blog": "blog", "post": 999, "change": "new"})
+    await enqueue(Publish.from_payload({"blog": "blog", "post": 999, "change": "new"}))
     worker = Worker(database.queue, BUILTIN_HANDLERS, context=JobContext(config=database))
     assert await worker.run_until_idle() == 1
-    assert (await Job.get(kind=PUBLISH_JOB)).state is JobState.DONE
+    assert (await Job.get(kind=Publish.KIND)).state is JobState.DONE
 
 
 async def _count(actor: str) -> int:

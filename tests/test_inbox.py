@@ -29,7 +29,8 @@ from http_message_signatures.resolvers import MappingKeyResolver
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, SecurityConfig
 from bridge.inbox.keycache import KeyCache
-from bridge.inbox.routes import INBOX_JOB, TRUST, Trust
+from bridge.inbox.routes import TRUST, Trust
+from bridge.jobs.kinds import ProcessInbox
 from bridge.keys import INSTANCE_ACTOR, active_key
 from bridge.models import InboxActivity, Job, RemoteActor
 from bridge.net.remote import RemoteActors
@@ -127,7 +128,7 @@ async def test_a_signed_reply_is_stored_with_its_job_and_answered_202(w: World, 
     assert (row.actor, row.type, row.recipient, row.key_id, row.signature_scheme) == (
         w.alice, "Create", "blog", f"{w.alice}#main-key", scheme.value)
     assert row.body["proof"]["type"] == "DataIntegrityProof"  # kept as received
-    job = await Job.get(kind=INBOX_JOB)
+    job = await Job.get(kind=ProcessInbox.KIND)
     assert job.payload == {"inbox_activity": row.id, "activity_id": row.activity_id, "type": "Create", "recipient": "blog"}
     cached = await RemoteActor.get(uri=w.alice)
     assert (cached.key_id, cached.inbox, cached.shared_inbox, cached.handle) == (
@@ -145,7 +146,7 @@ async def test_a_signed_reply_is_stored_with_its_job_and_answered_202(w: World, 
 async def test_the_shared_inbox_and_a_redelivery(w: World) -> None:
     assert await w.post(w.activity(), path="/inbox") == (202, {})
     assert await w.post(w.activity(), path="/inbox", scheme=Scheme.RFC9421) == (202, {})  # the same id again
-    assert await InboxActivity.all().count() == 1 and await Job.filter(kind=INBOX_JOB).count() == 1
+    assert await InboxActivity.all().count() == 1 and await Job.filter(kind=ProcessInbox.KIND).count() == 1
     assert (await InboxActivity.get()).recipient is None
     assert len(w.peer.seen) == 1  # the second time the key came from the cache
 
@@ -158,12 +159,13 @@ async def test_a_burst_is_stored_in_few_commits_each_answered_once_durable(w: Wo
     assert [status for status, _ in answers] == [202] * 31
     stored = {row.activity_id: row for row in await InboxActivity.all()}
     assert set(stored) == {f"{w.alice}/statuses/1/activity", *ids}
-    jobs = await Job.filter(kind=INBOX_JOB).order_by("id")
+    jobs = await Job.filter(kind=ProcessInbox.KIND).order_by("id")
     assert sorted(job.payload["activity_id"] for job in jobs) == sorted(stored)  # one job each, no twin
     for job in jobs:
         row = stored[job.payload["activity_id"]]
-        assert job.payload == {"inbox_activity": row.id, "activity_id": row.activity_id, "type": "Create",
-                               "recipient": row.recipient}
+        expected = ProcessInbox(row.id, row.activity_id, "Create", row.recipient)
+        assert job.payload == expected.payload()  # as the PostgreSQL batch writes it in SQL, too
+        assert ProcessInbox.from_payload(job.payload) == expected
         assert row.actor == w.alice and row.body["id"] == row.activity_id and row.key_id == f"{w.alice}#main-key"
     assert len(w.peer.seen) == 1  # the key came from the cache for the whole burst
 
@@ -178,7 +180,7 @@ async def test_a_nul_character_is_refused_alone_and_its_burst_is_stored(w: World
     assert answers[3][1]["error"] == "invalid_activity" and "NUL" in answers[3][1]["detail"]
     stored = set(await InboxActivity.all().values_list("activity_id", flat=True))
     assert stored == {f"{w.alice}/statuses/1/activity", *(a["id"] for a in good)}
-    assert await Job.filter(kind=INBOX_JOB).count() == 7
+    assert await Job.filter(kind=ProcessInbox.KIND).count() == 7
 
 
 async def test_a_rotated_remote_key_is_fetched_again_once(w: World) -> None:
@@ -449,7 +451,7 @@ async def test_each_rejection_is_logged_once(w: World, caplog: pytest.LogCapture
 
 @pytest.mark.usefixtures("database")
 async def test_a_stored_batch_keeps_one_of_twins_and_queues_one_job_per_new_activity() -> None:
-    from bridge.inbox.store import INBOX_JOB, Accepted, job_payload, store_batch
+    from bridge.inbox.store import Accepted, job_of, store_batch
     from bridge.models import InboxActivity, Job
 
     def like(n: int, recipient: str | None = None) -> Accepted:
@@ -463,6 +465,6 @@ async def test_a_stored_batch_keeps_one_of_twins_and_queues_one_job_per_new_acti
     rows = {row.activity_id: row for row in await InboxActivity.all()}
     assert sorted(rows) == [f"https://a.example/likes/{n}" for n in (1, 2, 3)]
     assert rows["https://a.example/likes/1"].recipient == "blog" and rows["https://a.example/likes/3"].body == like(3).activity
-    jobs = await Job.filter(kind=INBOX_JOB).order_by("id")
+    jobs = await Job.filter(kind=ProcessInbox.KIND).order_by("id")
     assert [job.payload for job in jobs] == [
-        job_payload(rows[f"https://a.example/likes/{n}"].id, like(n, "blog" if n == 1 else None)) for n in (1, 2, 3)]
+        job_of(rows[f"https://a.example/likes/{n}"].id, like(n, "blog" if n == 1 else None)).payload() for n in (1, 2, 3)]

@@ -29,9 +29,10 @@ from aiohttp.test_utils import TestServer
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, load_config
 from bridge.core import urls
+from bridge.jobs.kinds import Poll
 from bridge.jobs.store import JobContext
 from bridge.models import BlogPost, Interaction, InteractionState, Job, RemoteObject, WebmentionState
-from bridge.publish.polling import POLL_JOB, Change, publish_now
+from bridge.publish.polling import Change, publish_now
 
 from .blogserver import BlogServer
 from .test_fedify_account import NODE, PEERS
@@ -105,7 +106,7 @@ async def test_fedify_interactions_reach_a_django_wm_blog_and_the_blog_answers_b
     blog = await BlogServer.wordpress("twentytwentyone").start()
     # The blog's webmention endpoint is django-wm: the first Link header wins (Webmention §3.1.2).
     blog.routes[(SEED_PATH, ())].headers.insert(0, ("Link", f'<{receiver.endpoint}>; rel="webmention"'))
-    server = TestServer(make_app(config, handlers={POLL_JOB: no_poll}), port=free_port)
+    server = TestServer(make_app(config, handlers={Poll.KIND: no_poll}), port=free_port)
     await server.start_server()
     fedify: Commenter | None = None
     try:

@@ -13,17 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bridge import cli, db
 from bridge.app import make_app
 from bridge.config import Config, load_config
-from bridge.keys import (
-    ACTOR_UPDATE_JOB,
-    ED25519,
-    INSTANCE_ACTOR,
-    RSA,
-    active_key,
-    ensure_keys,
-    key_id_of,
-    rotate_keys,
-    signing_key,
-)
+from bridge.jobs.kinds import ActorUpdate
+from bridge.keys import ED25519, INSTANCE_ACTOR, RSA, active_key, ensure_keys, key_id_of, rotate_keys, signing_key
 from bridge.models import ActorKey, Job
 from bridge.signatures import HttpRequest, Reason, Rejection, Scheme, Verified, sign_request, verify
 from tests.fedi import utc
@@ -50,7 +41,7 @@ async def test_rotation_replaces_the_key_and_queues_the_update(database: Config)
     assert new_rsa.id not in (old_rsa.id, old_ed.id) and new_rsa.public_pem != old_rsa.public_pem
     assert not (await ActorKey.get(id=old_rsa.id)).active and not (await ActorKey.get(id=old_ed.id)).active
     assert await ActorKey.filter(actor="blog", active=True).count() == 2
-    [job] = await Job.filter(kind=ACTOR_UPDATE_JOB)
+    [job] = await Job.filter(kind=ActorUpdate.KIND)
     assert job.payload == {"actor": "blog", "reason": "key rotation"}
     # The new key signs, under the same key id; the old public key no longer verifies it.
     signer = await signing_key(base, "blog")
@@ -61,7 +52,7 @@ async def test_rotation_replaces_the_key_and_queues_the_update(database: Config)
     assert isinstance(old, Rejection) and old.reason is Reason.BAD_SIGNATURE
     # The instance actor has no followers: a new key, no Update.
     await rotate_keys(INSTANCE_ACTOR)
-    assert await Job.filter(kind=ACTOR_UPDATE_JOB).count() == 1
+    assert await Job.filter(kind=ActorUpdate.KIND).count() == 1
     assert (await signing_key(base, INSTANCE_ACTOR)).key_id == f"{base}/actor#main-key"
 
 
@@ -89,7 +80,7 @@ def test_keys_rotate_on_the_command_line(write_config, capsys: pytest.CaptureFix
         try:
             return (await ActorKey.filter(actor="blog", active=False).count(),
                     await ActorKey.filter(actor="blog", active=True).count(),
-                    await Job.filter(kind=ACTOR_UPDATE_JOB).count())
+                    await Job.filter(kind=ActorUpdate.KIND).count())
         finally:
             await db.close_db()
 

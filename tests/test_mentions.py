@@ -26,13 +26,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from bridge.app import BUILTIN_HANDLERS, make_app, new_http_session
 from bridge.blog.post import Mention, Post, Profile
 from bridge.config import Config, load_config
+from bridge.jobs.kinds import Deliver, Publish
 from bridge.jobs.store import JobContext
 from bridge.jobs.worker import Worker
 from bridge.keys import active_key
 from bridge.models import Follower, FollowState, Job, JobState, RemoteActor
 from bridge.net.remote import ActorGone, RemoteActors
-from bridge.publish.delivery import DELIVER_JOB
-from bridge.publish.fanout import PUBLISH_JOB, fan_out
+from bridge.publish.fanout import fan_out
 from bridge.publish.polling import Change, record_post
 from bridge.publish.reader import ReadResult
 from bridge.signatures import Scheme, SigningKey
@@ -114,7 +114,7 @@ def webfinger(peer: Peer, accounts: dict[str, str]) -> None:
 
 async def fanned_out() -> list[Job]:
     """The deliveries of fan-outs (bridge/publish/fanout.py `delivery_key`), not the Accepts."""
-    return await Job.filter(kind=DELIVER_JOB, dedupe_key__startswith="deliver:")
+    return await Job.filter(kind=Deliver.KIND, dedupe_key__startswith="deliver:")
 
 
 def post_mentioning(*mentions: Mention) -> ReadResult:
@@ -149,7 +149,7 @@ async def test_a_post_reaches_followers_and_mentioned_accounts_each_inbox_once(w
     assert create["object"]["url"] == POST_URL
     assert {t["href"] for t in create["object"]["tag"] if t["type"] == "Mention"} >= {bob, w.peer.url("/@dave")}
     assert len(await fanned_out()) == 3  # the Create's
-    assert await Job.filter(kind__in=[PUBLISH_JOB, DELIVER_JOB]).exclude(state=JobState.DONE).count() == 0
+    assert await Job.filter(kind__in=[Publish.KIND, Deliver.KIND]).exclude(state=JobState.DONE).count() == 0
     # The profile link is remembered for the actor it named: the next post asks nothing more of it.
     assert (await RemoteActor.get(uri=dave)).profile_url == w.peer.url("/@dave")
     assert not await RemoteActor.exists(uri="http://localhost:1/users/mallory")

@@ -20,10 +20,12 @@ from bridge.app import make_app
 from bridge.appkeys import CONFIG, HTTP
 from bridge.config import load_config
 from bridge.core import metrics
+from bridge.jobs import outcomes
+from bridge.jobs.kinds import Deliver, PluginJob, typed
 from bridge.jobs.store import JobContext, enqueue
 from bridge.jobs.worker import Worker
 from bridge.models import Job, JobState
-from bridge.publish.delivery import DELIVER_JOB, deliver_job, deliver_payload
+from bridge.publish.delivery import deliver_job
 
 from .admin_seed import TOKEN
 from .procs import BridgeProcess
@@ -62,8 +64,8 @@ async def test_metrics_need_the_admin_token(client: TestClient) -> None:
 
 
 async def test_queue_depth_by_kind_comes_from_the_database(client: TestClient) -> None:
-    await enqueue("ping", {"blog": "blog"})
-    await enqueue("ping", {"blog": "blog"})
+    await enqueue(PluginJob("ping", {"blog": "blog"}))
+    await enqueue(PluginJob("ping", {"blog": "blog"}))
     await Job.create(kind="deliver", payload={}, state=JobState.DEAD, run_after=datetime.now(UTC))
     text = await scrape(client)
     assert value(text, "bridge_queue_jobs", kind="ping", state="queued") == 2
@@ -87,10 +89,10 @@ async def test_counters_move_with_work(client: TestClient) -> None:
     app = web.Application()
     app.router.add_post("/{tail:.*}", inbox)
     async with TestServer(app, host="127.0.0.1") as peer:
-        await enqueue(DELIVER_JOB, deliver_payload("blog", str(peer.make_url("/ok")), {"id": "x1", "type": "Create"}))
-        await enqueue(DELIVER_JOB, deliver_payload("blog", str(peer.make_url("/fail")), {"id": "x2", "type": "Create"}))
+        await enqueue(Deliver("blog", str(peer.make_url("/ok")), activity={"id": "x1", "type": "Create"}))
+        await enqueue(Deliver("blog", str(peer.make_url("/fail")), activity={"id": "x2", "type": "Create"}))
         config = client.app[CONFIG]
-        worker = Worker(config.queue, {DELIVER_JOB: deliver_job}, context=JobContext(config=config, http=client.app[HTTP]))
+        worker = Worker(config.queue, dict([typed(Deliver, deliver_job)]), context=JobContext(config=config, http=client.app[HTTP]))
         await worker.run_once()
     assert len(received) == 2
     after = await scrape(client)
@@ -109,7 +111,7 @@ async def test_counters_move_with_work(client: TestClient) -> None:
 async def test_fetch_latency_histogram_and_webmention_outcomes() -> None:
     count = metrics.FETCH_SECONDS.count(outcome="ok")
     metrics.FETCH_SECONDS.observe(0.2, outcome="ok")
-    metrics.job_finished("webmention.send", "dead")
+    outcomes.count("webmention.send", "dead")
     text = metrics.render([("webmention.send", "queued", 3)])
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert families["bridge_fetch_duration_seconds"].type == "histogram"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from tortoise.transactions import in_transaction
 
-from bridge.config import Config, QueueConfig
+from bridge.config import Config, QueueConfig, parse_config
+from bridge.jobs.kinds import PluginJob
 from bridge.jobs.retry import Deferred, PermanentError, RetryLater
 from bridge.jobs.store import JobContext, enqueue, enqueue_many, queue_depth, retry_dead, utcnow
 from bridge.jobs.worker import Worker
@@ -46,12 +48,18 @@ class Recorder:
             raise self.error
 
 
+# What the handlers here are given: the queue itself reads its settings, not the context's.
+CONTEXT = JobContext(parse_config({"server": {"base_url": "https://bridge.example"},
+                                   "blogs": [{"name": "blog", "url": "https://blog.example/"}]},
+                                  path=Path("config.toml"), env={}))
+
+
 def worker(handlers: dict, clock: Clock | None = None, owner: str = "w1", **settings: float) -> Worker:
-    return Worker(replace(SETTINGS, **settings), handlers, owner=owner, clock=clock or Clock())
+    return Worker(replace(SETTINGS, **settings), handlers, CONTEXT, owner=owner, clock=clock or Clock())
 
 
 async def test_job_runs_once_and_is_recorded_done() -> None:
-    job = await enqueue("ping", {"n": 1})
+    job = await enqueue(PluginJob("ping", {"n": 1}))
     handler = Recorder()
     assert await worker({"ping": handler}).run_once() == 1
     assert await worker({"ping": handler}).run_once() == 0
@@ -64,25 +72,25 @@ async def test_job_runs_once_and_is_recorded_done() -> None:
 async def test_enqueue_commits_and_rolls_back_with_the_state_change(config: Config) -> None:
     with pytest.raises(RuntimeError):
         async with in_transaction() as conn:
-            await enqueue("ping", {"n": 1}, using_db=conn)
+            await enqueue(PluginJob("ping", {"n": 1}), using_db=conn)
             raise RuntimeError("the state change failed")
     assert await Job.all().count() == 0
     async with in_transaction() as conn:
-        await enqueue("ping", {"n": 2}, using_db=conn)
+        await enqueue(PluginJob("ping", {"n": 2}), using_db=conn)
     assert await Job.all().values_list("payload", flat=True) == [{"n": 2}]
 
 
 async def test_dedupe_key_enqueues_once() -> None:
-    first = await enqueue("deliver", {"inbox": "a"}, dedupe_key="deliver:1:a")
+    first = await enqueue(PluginJob("deliver", {"inbox": "a"}), dedupe_key="deliver:1:a")
     async with in_transaction() as conn:  # inside a transaction too: no error aborts it
-        again = await enqueue("deliver", {"inbox": "a"}, dedupe_key="deliver:1:a", using_db=conn)
-        other = await enqueue("deliver", {"inbox": "b"}, dedupe_key="deliver:1:b", using_db=conn)
+        again = await enqueue(PluginJob("deliver", {"inbox": "a"}), dedupe_key="deliver:1:a", using_db=conn)
+        other = await enqueue(PluginJob("deliver", {"inbox": "b"}), dedupe_key="deliver:1:b", using_db=conn)
     assert again.id == first.id and other.id != first.id
     assert await Job.all().count() == 2
 
 
 async def test_transient_failure_is_retried_on_the_policy_schedule() -> None:
-    job = await enqueue("flaky")
+    job = await enqueue(PluginJob("flaky", {}))
     clock = Clock()
     handler = Recorder(error=ConnectionResetError("connection reset by peer"))
     w = worker({"flaky": handler}, clock)
@@ -107,7 +115,7 @@ async def test_transient_failure_is_retried_on_the_policy_schedule() -> None:
 
 
 async def test_retry_after_hint_is_honoured() -> None:
-    job = await enqueue("limited")
+    job = await enqueue(PluginJob("limited", {}))
     clock = Clock()
     await worker({"limited": Recorder(error=RetryLater("429 Too Many Requests", after=3600))}, clock).run_once()
     await job.refresh_from_db()
@@ -115,7 +123,7 @@ async def test_retry_after_hint_is_honoured() -> None:
 
 
 async def test_permanent_failure_dies_at_once_and_can_be_retried() -> None:
-    job = await enqueue("deliver")
+    job = await enqueue(PluginJob("deliver", {}))
     failing = Recorder(error=PermanentError("410 Gone from https://gone.example/inbox"))
     await worker({"deliver": failing}).run_once()
     await job.refresh_from_db()
@@ -130,7 +138,7 @@ async def test_permanent_failure_dies_at_once_and_can_be_retried() -> None:
 
 
 async def test_unknown_kind_is_retried_not_lost() -> None:
-    job = await enqueue("from.a.newer.version")
+    job = await enqueue(PluginJob("from.a.newer.version", {}))
     await worker({}).run_once()
     await job.refresh_from_db()
     assert job.state is JobState.QUEUED
@@ -138,14 +146,14 @@ async def test_unknown_kind_is_retried_not_lost() -> None:
 
 
 async def test_job_that_runs_too_long_times_out_and_is_retried() -> None:
-    job = await enqueue("slow")
+    job = await enqueue(PluginJob("slow", {}))
     await worker({"slow": Recorder(sleep=5)}, job_timeout_seconds=0.1).run_once()
     await job.refresh_from_db()
     assert job.state is JobState.QUEUED and job.last_error == "timed out after 0s"
 
 
 async def test_expired_lease_lets_another_worker_take_the_job() -> None:
-    job = await enqueue("ping")
+    job = await enqueue(PluginJob("ping", {}))
     clock = Clock()
     first = worker({"ping": Recorder()}, clock, owner="dead-worker")
     (claimed,) = await first.claim(10)
@@ -165,7 +173,7 @@ async def test_expired_lease_lets_another_worker_take_the_job() -> None:
 
 
 async def test_job_that_keeps_killing_workers_ends_dead_without_running() -> None:
-    job = await enqueue("poison")
+    job = await enqueue(PluginJob("poison", {}))
     clock = Clock()
     handler = Recorder()
     for i in range(SETTINGS.max_attempts):  # each claimant "dies" holding the lease
@@ -178,7 +186,7 @@ async def test_job_that_keeps_killing_workers_ends_dead_without_running() -> Non
 
 
 async def test_running_worker_renews_its_leases() -> None:
-    job = await enqueue("long")
+    job = await enqueue(PluginJob("long", {}))
     handler = Recorder(sleep=1.5)
     w = worker({"long": handler}, utcnow, owner="runner", lease_seconds=0.6)
     task = asyncio.create_task(w.run())
@@ -192,8 +200,8 @@ async def test_running_worker_renews_its_leases() -> None:
 
 
 async def test_stop_gives_unfinished_jobs_back_without_counting_an_attempt() -> None:
-    job = await enqueue("stuck")
-    quick = await enqueue("quick")
+    job = await enqueue(PluginJob("stuck", {}))
+    quick = await enqueue(PluginJob("quick", {}))
     handlers = {"stuck": Recorder(sleep=60), "quick": Recorder(sleep=0.05)}
     w = worker(handlers, utcnow, shutdown_grace_seconds=0.5)
     task = asyncio.create_task(w.run())
@@ -214,7 +222,7 @@ async def test_running_worker_picks_up_new_jobs_promptly() -> None:
     w = worker({"ping": handler}, utcnow, poll_seconds=30)  # only the wake-up can make this quick
     task = asyncio.create_task(w.run())
     await asyncio.sleep(0.05)
-    job = await enqueue("ping")
+    job = await enqueue(PluginJob("ping", {}))
     for _ in range(100):
         if handler.runs:
             break
@@ -225,7 +233,7 @@ async def test_running_worker_picks_up_new_jobs_promptly() -> None:
 
 
 async def test_finished_jobs_are_pruned_after_their_keep_time() -> None:
-    old, recent = await enqueue("ping"), await enqueue("ping")
+    old, recent = await enqueue(PluginJob("ping", {})), await enqueue(PluginJob("ping", {}))
     clock = Clock()
     w = worker({"ping": Recorder()}, clock, keep_done_days=7)
     await w.run_once()
@@ -239,7 +247,7 @@ async def test_finished_jobs_are_pruned_after_their_keep_time() -> None:
 
 
 async def test_a_deferred_job_comes_back_later_without_spending_an_attempt() -> None:
-    job = await enqueue("busy")
+    job = await enqueue(PluginJob("busy", {}))
     clock = Clock()
     w = worker({"busy": Recorder(Deferred("host busy", after=5))}, clock)
     for _ in range(SETTINGS.max_attempts + 2):  # more deferrals than attempts: never dead
@@ -252,14 +260,14 @@ async def test_a_deferred_job_comes_back_later_without_spending_an_attempt() -> 
 
 
 async def test_enqueue_many_skips_keys_already_there() -> None:
-    await enqueue_many([("k", {"n": 1}, "a"), ("k", {"n": 2}, "b")])
-    await enqueue_many([("k", {"n": 3}, "b"), ("k", {"n": 4}, "c")])
+    await enqueue_many([(PluginJob("k", {"n": 1}), "a"), (PluginJob("k", {"n": 2}), "b")])
+    await enqueue_many([(PluginJob("k", {"n": 3}), "b"), (PluginJob("k", {"n": 4}), "c")])
     assert sorted(await Job.all().values_list("payload", flat=True), key=lambda p: p["n"]) == [{"n": 1}, {"n": 2}, {"n": 4}]
 
 
 async def test_a_claim_leases_at_most_its_limit_oldest_first_and_others_get_the_rest() -> None:
     # PostgreSQL may run an `IN (SELECT … LIMIT)` more than once: the claim must not lease more.
-    jobs = [await enqueue("batch", {"n": n}) for n in range(7)]
+    jobs = [await enqueue(PluginJob("batch", {"n": n})) for n in range(7)]
     clock = Clock()
     first = await worker({}, clock, owner="w1").claim(3)
     assert [job.id for job in first] == [job.id for job in jobs[:3]]
@@ -274,11 +282,11 @@ async def test_a_claim_leases_at_most_its_limit_oldest_first_and_others_get_the_
 async def test_settle_and_claim_records_done_and_leases_in_one_call() -> None:
     from bridge.jobs.sql import settle_and_claim
 
-    first = [await enqueue("ping", {"n": n}) for n in range(3)]
+    first = [await enqueue(PluginJob("ping", {"n": n})) for n in range(3)]
     clock = Clock()
     w = worker({}, clock, owner="w1")
     claimed = await w.claim(3)
-    later = [await enqueue("ping", {"n": n}) for n in range(3, 8)]
+    later = [await enqueue(PluginJob("ping", {"n": n})) for n in range(3, 8)]
     clock.advance(1)  # they are due
     other = worker({}, clock, owner="w2")
     (stolen,) = await other.claim(1)  # another worker's running job: not ours to record
@@ -304,9 +312,9 @@ async def test_a_busy_worker_claims_one_batch_ahead_and_gives_back_what_waits_to
     import bridge.jobs.worker as worker_module
 
     monkeypatch.setattr(worker_module, "READY_SECONDS", 0.3)
-    quick = await enqueue("quick")
-    slow = [await enqueue("slow") for _ in range(2)]
-    waiting = [await enqueue("later") for _ in range(3)]
+    quick = await enqueue(PluginJob("quick", {}))
+    slow = [await enqueue(PluginJob("slow", {})) for _ in range(2)]
+    waiting = [await enqueue(PluginJob("later", {})) for _ in range(3)]
     gate = asyncio.Event()
 
     async def hold(job: Job, ctx: JobContext) -> None:
@@ -339,9 +347,9 @@ async def test_a_busy_worker_claims_one_batch_ahead_and_gives_back_what_waits_to
 
 
 async def test_stopping_gives_back_the_jobs_claimed_ahead_at_once() -> None:
-    quick = await enqueue("quick")
-    stuck = await enqueue("stuck")
-    ahead = await enqueue("later")
+    quick = await enqueue(PluginJob("quick", {}))
+    stuck = await enqueue(PluginJob("stuck", {}))
+    ahead = await enqueue(PluginJob("later", {}))
     gate = asyncio.Event()
 
     async def hold(job: Job, ctx: JobContext) -> None:

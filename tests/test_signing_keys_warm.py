@@ -23,13 +23,13 @@ async def test_warming_loads_each_blogs_key_once_and_later_reads_come_from_memor
     ctx = JobContext(config=config)
     await warm_signing_keys(ctx)
     name = config.blogs[0].name
-    (_at, key) = ctx.memo[("signing-key", name)]
+    key = ctx.memo.peek(("signing-key", name))
     stored = await ActorKey.get(actor=name, active=True, algorithm="rsa")
     assert key.private_pem == stored.private_pem and key.key_id.endswith("#main-key")
     assert sigbase._load_private_key.cache_info().currsize >= 1  # parsed and checked already
     await ActorKey.all().delete()
     await warm_signing_keys(ctx)  # remembered: no query
-    assert ctx.memo[("signing-key", name)][1] is key
+    assert ctx.memo.peek(("signing-key", name)) is key
 
 
 async def test_warming_without_keys_yet_logs_and_goes_on(config: Config, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,5 +1,5 @@
 """One read for many readers (bridge/core/singleflight.py), and the caches built on it: the inbox's
-key cache and the jobs' `memoized`."""
+key cache and the app's `Memo`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import asyncio
 import pytest
 
 from bridge.as2.remote_actor import ResolvedKey
-from bridge.core.singleflight import Remembered
+from bridge.core.singleflight import Memo, Remembered
 from bridge.inbox.keycache import KeyCache
-from bridge.jobs.store import JobContext, forget, memoized
 from bridge.signatures import Rejection
 
 
@@ -113,10 +112,10 @@ async def test_key_cache_reads_a_key_once_for_a_burst_and_a_refresh_reads_again(
     assert inner.calls[-1] == ("https://a.example/users/alice#main-key", True) and len(inner.calls) == 2
 
 
-async def test_memoized_jobs_share_a_read_that_one_cancelled_job_does_not_end() -> None:
+async def test_memo_jobs_share_a_read_that_one_cancelled_job_does_not_end() -> None:
     """A job cancelled while it waits (the signing-key warm-up at shutdown) leaves the read
     to the jobs still waiting on it."""
-    ctx = JobContext(config=None)
+    memo = Memo()
     reads: list[int] = []
     gate = asyncio.Event()
 
@@ -125,18 +124,18 @@ async def test_memoized_jobs_share_a_read_that_one_cancelled_job_does_not_end() 
         await gate.wait()
         return "key"
 
-    jobs = [asyncio.create_task(memoized(ctx, ("signing-key", "blog"), 30, load)) for _ in range(5)]
+    jobs = [asyncio.create_task(memo.get(("signing-key", "blog"), 30, load)) for _ in range(5)]
     await asyncio.sleep(0.01)
     jobs[0].cancel()
     gate.set()
     assert await asyncio.gather(*jobs[1:]) == ["key"] * 4 and len(reads) == 1
     with pytest.raises(asyncio.CancelledError):
         await jobs[0]
-    assert await memoized(ctx, ("signing-key", "blog"), 30, load) == "key" and len(reads) == 1
+    assert await memo.get(("signing-key", "blog"), 30, load) == "key" and len(reads) == 1
 
 
-async def test_memoized_forget_during_a_read_keeps_the_fresh_value_not_the_stale_one() -> None:
-    ctx = JobContext(config=None)
+async def test_memo_forget_during_a_read_keeps_the_fresh_value_not_the_stale_one() -> None:
+    memo = Memo()
     values = iter(["old key", "rotated key"])
     gate = asyncio.Event()
 
@@ -146,10 +145,10 @@ async def test_memoized_forget_during_a_read_keeps_the_fresh_value_not_the_stale
             await gate.wait()
         return value
 
-    stale = asyncio.create_task(memoized(ctx, "k", 30, load))
+    stale = asyncio.create_task(memo.get("k", 30, load))
     await asyncio.sleep(0.01)
-    forget(ctx, "k")  # a key rotation while the old key was being read
-    assert await memoized(ctx, "k", 30, load) == "rotated key"
+    memo.forget("k")  # a key rotation while the old key was being read
+    assert await memo.get("k", 30, load) == "rotated key"
     gate.set()
     assert await stale == "old key"
-    assert await memoized(ctx, "k", 30, load) == "rotated key"
+    assert await memo.get("k", 30, load) == "rotated key"

@@ -16,13 +16,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bridge import db
-from bridge.app import new_http_session, prepare_storage
+from bridge.app import BUILTIN_HANDLERS, new_http_session, prepare_storage
 from bridge.config import Config, load_config
 from bridge.core.clock import utcnow
+from bridge.jobs.kinds import SendWebmention
 from bridge.jobs.retry import PermanentError
 from bridge.jobs.store import JobContext, enqueue
 from bridge.models import Interaction, InteractionKind, InteractionState, Job, WebmentionState
-from bridge.webmention.send import WEBMENTION_JOB, SendFailed, webmention_job
+from bridge.webmention.send import SendFailed
 
 BASE = "https://bridge.example"
 
@@ -69,9 +70,9 @@ async def interaction(target: str, n: int) -> Interaction:
 
 
 async def run(ctx: JobContext, row: Interaction, attempts: int = 1) -> Job:
-    job = await enqueue(WEBMENTION_JOB, {"interaction": row.id})
+    job = await enqueue(SendWebmention(row.id, "new"))
     job.attempts = attempts
-    await webmention_job(job, ctx)
+    await BUILTIN_HANDLERS[job.kind](job, ctx)
     return job
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from bridge.blog import content as content_html
 from bridge.blog.microformats import content_properties
 from bridge.blog.post import Author, Link, Media, Post, Profile
+from bridge.core.textguard import ascii_digits
 
 JSON_TYPE = "application/json"
 OEMBED_TYPE = "application/json+oembed"
@@ -118,8 +119,10 @@ def term_names(terms: object, ids: Sequence[int]) -> tuple[str, ...]:
 
 
 def _largest_avatar(user: Mapping[str, Any]) -> str | None:
-    avatars = user.get("avatar_urls") or {}
-    sizes = [(int(k), v) for k, v in avatars.items() if str(k).isdigit() and isinstance(v, str)]
+    avatars = user.get("avatar_urls")
+    if not isinstance(avatars, Mapping):
+        return None
+    sizes = [(int(k), v) for k, v in avatars.items() if ascii_digits(str(k)) and isinstance(v, str)]
     return max(sizes)[1] if sizes else None
 
 

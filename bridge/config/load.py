@@ -35,6 +35,8 @@ from bridge.config.settings import (
     ServerConfig,
 )
 from bridge.core.blocks import block_pattern
+from bridge.core.textguard import ascii_digits
+from bridge.core.urls import BLOG_NAME
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # AS2 actor types Mastodon accepts as accounts (app/services/activitypub/
@@ -44,10 +46,6 @@ ACTOR_TYPES = ("Person", "Service", "Organization", "Group", "Application")
 POST_STYLES = ("auto", "note", "article")
 # A host name with an optional port, for `handle_domain` (RFC 1123 labels).
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::[0-9]{1,5})?$")
-# Mastodon's username rule (app/models/account.rb USERNAME_RE), lower-cased: the
-# handle must survive a round trip through every server's WebFinger lookup.
-_BLOG_NAME_RE = re.compile(r"^[a-z0-9_]+(?:[a-z0-9_.-]*[a-z0-9_])?$")
-
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
@@ -176,7 +174,7 @@ def _blogs(raw: object) -> tuple[BlogConfig, ...]:
         key = f"blogs[{i}]"
         _only_keys(key, table, _BLOG_KEYS)
         name = _get(table, f"{key}.name", str, required=True)
-        if not _BLOG_NAME_RE.match(name):
+        if not BLOG_NAME.fullmatch(name):
             raise ConfigError(
                 f"{key}.name",
                 f"{name!r} is not a valid handle: use lower-case letters, digits, '_', and '.' or '-' inside",
@@ -322,7 +320,7 @@ def _http_url(key: str, value: str) -> str:
 def _listen(key: str, value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not ascii_digits(port) or not 0 < int(port) < 65536:
         raise ConfigError(key, f"expected HOST:PORT such as 127.0.0.1:8080, got {value!r}")
     return host, int(port)
 

@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping, Sequence
 Labels = tuple[tuple[str, str], ...]
 
 # Seconds: a page fetch on a fast blog is tens of milliseconds, a slow inbox many seconds.
-WEBMENTION_SEND = "webmention.send"  # must match bridge/webmention/send.py WEBMENTION_JOB
 LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -133,18 +132,13 @@ WEBMENTIONS = Counter("bridge_webmentions_total", "Webmentions sent by outcome (
                       ("outcome",))
 JOBS = Counter("bridge_jobs_finished_total", "Job runs by kind and outcome (done, retry, dead).",
                ("kind", "outcome"))
+BUGS = Counter("bridge_job_bugs_total", "Jobs that died of a bug in the bridge (its traceback is in the log), "
+               "by kind and exception.", ("kind", "error"))
 FETCH_SECONDS = Histogram("bridge_fetch_duration_seconds", "Outbound GET latency by outcome (ok, error).",
                           ("outcome",))
 DELIVERY_SECONDS = Histogram("bridge_delivery_duration_seconds", "Signed POST latency to inboxes.", ())
 
-ALL: tuple[Counter | Histogram, ...] = (DELIVERIES, INBOX, WEBMENTIONS, JOBS, FETCH_SECONDS, DELIVERY_SECONDS)
-
-
-def job_finished(kind: str, outcome: str) -> None:
-    """One job run ended: `done`, `retry` or `dead` (webmention jobs count as webmentions too)."""
-    JOBS.inc(kind=kind, outcome=outcome)
-    if kind == WEBMENTION_SEND:  # sending to blogs (not the blog's own ping, "webmention.ping")
-        WEBMENTIONS.inc(outcome=outcome)
+ALL: tuple[Counter | Histogram, ...] = (DELIVERIES, INBOX, WEBMENTIONS, JOBS, BUGS, FETCH_SECONDS, DELIVERY_SECONDS)
 
 
 def render(depth: Iterable[tuple[str, str, int]]) -> str:

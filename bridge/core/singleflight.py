@@ -1,14 +1,15 @@
 """One read for many readers: callers that ask for a key while it is being read wait for
 that read instead of sending the same query (a burst of requests or jobs on a cold or
 expired cache would otherwise each send it). The caches built on it: `Remembered` here
-(one value), `queue.memoized` (a job context's values) and `inbox_store.KeyCache`."""
+(one value), `Memo` here (an app's values by key: bridge/jobs/store.py `JobContext.memo`)
+and bridge/inbox/keycache.py `KeyCache`."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
@@ -69,3 +70,40 @@ class Remembered(Generic[T]):
 
     def _keep(self, started: float, value: T) -> None:
         self._value = (started, value)
+
+
+class Memo:
+    """Values kept for a while by key, each read once however many ask at once (one per app:
+    a job's signing key, a host's signature scheme, a target's webmention endpoint…)."""
+
+    def __init__(self) -> None:
+        self._values: dict[Hashable, tuple[float, Any]] = {}
+        self._reads: SharedReads[Hashable, Any] = SharedReads()
+
+    async def get(self, key: Hashable, ttl: float, load: Callable[[], Awaitable[Any]]) -> Any:
+        """`load()`'s value, kept for `ttl` seconds: what every job would read again costs one
+        query per `ttl`, not one per job, and a burst of jobs asks once, not once each."""
+        hit = self._values.get(key)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+        return await self._reads.read(key, load, lambda started, value: self._keep(key, started, value))
+
+    def peek(self, key: Hashable, default: Any = None) -> Any:
+        """The value kept under `key` however old, without reading; `default` when none is."""
+        hit = self._values.get(key)
+        return default if hit is None else hit[1]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Keep a value learned otherwise (the scheme a host just accepted), as of now."""
+        self._values[key] = (time.monotonic(), value)
+
+    def forget(self, key: Hashable) -> None:
+        """Drop what is kept under `key`; the next `get` reads afresh (a read under way is not kept)."""
+        self._values.pop(key, None)
+        self._reads.forget(key)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._values
+
+    def _keep(self, key: Hashable, started: float, value: Any) -> None:
+        self._values[key] = (started, value)

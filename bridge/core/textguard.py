@@ -1,7 +1,7 @@
 """Text that must not get in: characters that hide or fake what a URL says, and strings
 JSON can carry but UTF-8 (and so PostgreSQL, logs and HTML) cannot.
 
-A pure helper of the inbox and the ping (bridge/inbox/routes.py, ping.py). Ids and actors
+A pure helper of every door (the inbox, the ping, signatures, headers, the config). Ids and actors
 are compared, stored, logged and shown: an id with a right-to-left override, a
 zero-width space, a newline or a NUL is refused rather than cleaned (cleaning would
 make it another id), and an activity whose JSON has a lone surrogate escape
@@ -19,6 +19,12 @@ from typing import Any
 # Control, format (bidi overrides and isolates, zero-width, BOM), separators, surrogates.
 _BAD_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Cs"})
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF][0-9a-fA-F]{2}")
+
+
+def ascii_digits(text: str) -> bool:
+    """Whether `text` is a number as protocols write one: ASCII digits only. `str.isdigit`
+    also takes `²` and `١`, which `int()` refuses or reads as another number."""
+    return text.isascii() and text.isdigit()
 
 
 def unsafe_char(text: str) -> str | None:

@@ -1,29 +1,60 @@
-"""Every URL the bridge mints for the fediverse, and how to read them back.
+"""The router of our own URLs: every URL the bridge mints is built here, and read back here.
 
-Pure functions of `base_url` and names/ids. These ids are stored by remote
-servers forever: changing any pattern here breaks every follower and every
-reply. Mastodon requires an object's id to share its actor's host.
+Pure functions of `base_url` and names/ids. These ids are stored by remote servers
+forever: changing any pattern here breaks every follower and every reply. Mastodon
+requires an object's id to share its actor's host.
+
+`parse(base_url, url)` is the one way to read a URL back (as Fedify's router and
+Mastodon's `ActivityPub::TagManager#uri_to_local_id` do): a typed route, or None for
+anything that is not exactly a URL we could have minted. Ids are what we mint: ASCII
+digits without a leading zero, within the BIGINT primary keys (`parse_id`); `²`, `١`,
+`01` or a 25-digit number is "not ours", never an exception and never another row.
+The HTTP routes (bridge/public/routes.py, bridge/inbox/routes.py,
+bridge/webmention/pages.py) are registered from the patterns below.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, quote, urlsplit
 
 INSTANCE_ACTOR_PATH = "/actor"  # FEP-2677 application actor
 SHARED_INBOX_PATH = "/inbox"
 PING_PATH = "/webmention"  # our webmention endpoint (the blog's pings and answers)
-KEY_FRAGMENT = "#main-key"
 # The WebFinger "subscribe" template's page (OStatus remote follow, kept by Mastodon).
 AUTHORIZE_INTERACTION_PATH = "/authorize_interaction"
+KEY_FRAGMENT = "#main-key"
+ED25519_KEY_FRAGMENT = "#ed25519-key"  # an actor's Ed25519 key (a FEP-521a Multikey in `assertionMethod`)
+COLLECTIONS = ("inbox", "outbox", "followers", "following", "featured")
+VERBS = ("create", "update", "delete")
+MAX_ID = 2**63 - 1  # the BIGINT primary keys
 
+# aiohttp route patterns of the URLs built below (the views parse ids with `parse_id`).
+ACTOR_ROUTE = "/users/{name}"
+ACTOR_INBOX_ROUTE = "/users/{name}/inbox"
+POSTS_ROUTE = "/users/{name}/posts"  # ?url=PERMALINK: `post_lookup`
+POST_ROUTE = "/users/{name}/posts/{id}"
+POST_ACTIVITY_ROUTE = "/users/{name}/posts/{id}/{verb:create|delete}"
+POST_UPDATE_ROUTE = "/users/{name}/posts/{id}/{verb:update}/{version:[0-9a-f]{12}}"
+INTERACTION_ROUTE = "/interactions/{id}"
+
+# A blog's name, the NAME of @NAME@host: Mastodon's username rule (app/models/account.rb
+# USERNAME_RE), lower-cased, so the handle survives every server's WebFinger lookup.
+BLOG_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?")
+_ID = re.compile(r"[1-9][0-9]{0,18}")
+_VERSION = re.compile(r"[0-9a-f]{12}")
+
+
+# -- building ----------------------------------------------------------------------------
 
 def actor_id(base_url: str, name: str) -> str:
     return f"{base_url}/users/{name}"
 
 
-def key_id(actor: str) -> str:
-    """The `publicKey.id` of an actor, and the `keyId` we sign its requests with."""
-    return f"{actor}{KEY_FRAGMENT}"
+def key_id(actor: str, *, ed25519: bool = False) -> str:
+    """The `publicKey.id` of an actor (or its Ed25519 key's id), and the `keyId` it signs with."""
+    return f"{actor}{ED25519_KEY_FRAGMENT if ed25519 else KEY_FRAGMENT}"
 
 
 def instance_actor_id(base_url: str) -> str:
@@ -32,6 +63,11 @@ def instance_actor_id(base_url: str) -> str:
 
 def shared_inbox(base_url: str) -> str:
     return f"{base_url}{SHARED_INBOX_PATH}"
+
+
+def ping_endpoint(base_url: str) -> str:
+    """Our webmention endpoint."""
+    return f"{base_url}{PING_PATH}"
 
 
 def actor_collection(actor: str, which: str) -> str:
@@ -60,12 +96,130 @@ def activity_id(object_id: str, verb: str, version: str | None = None) -> str:
     return f"{object_id}/{verb}" + (f"/{version}" if version else "")
 
 
+def follow_answer_id(actor: str, verb: str, serial: str) -> str:
+    """The id of an `Accept` or `Reject` of a Follow (a fragment of the actor: never fetched)."""
+    return f"{actor}#{verb.lower()}s/{serial}"
+
+
+def actor_update_id(actor: str, serial: str) -> str:
+    """The id of an `Update` of an actor (a fragment of the actor: never fetched)."""
+    return f"{actor}#updates/{serial}"
+
+
 def interaction_page(base_url: str, interaction_id: int) -> str:
     """The h-entry page of a reply, like or boost: the webmention source."""
     return f"{base_url}/interactions/{interaction_id}"
 
 
+# -- reading back ------------------------------------------------------------------------
+
 def is_ours(base_url: str, url: str) -> bool:
-    """Whether `url` is on the bridge's own origin."""
+    """Whether `url` is on the bridge's own origin (scheme and host[:port]; never a prefix match,
+    which would take `https://bridge.example.evil/` for ours)."""
     ours, theirs = urlsplit(base_url), urlsplit(url)
-    return (ours.scheme, ours.netloc.lower()) == (theirs.scheme, theirs.netloc.lower())
+    return (ours.scheme, ours.netloc.lower()) == (theirs.scheme.lower(), theirs.netloc.lower())
+
+
+def parse_id(text: str, *, minimum: int = 1) -> int | None:
+    """A row id as we write it: ASCII digits, no leading zero, `minimum`..MAX_ID; else None.
+    (`str.isdigit` takes `²` and `١٢`; `int` takes those and `01`; a 25-digit id overflows BIGINT.)"""
+    if text == "0" and minimum <= 0:
+        return 0
+    if not _ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if minimum <= value <= MAX_ID else None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    name: str
+    which: str  # one of COLLECTIONS
+
+
+@dataclass(frozen=True, slots=True)
+class PostObject:
+    name: str
+    post_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostActivity:
+    name: str
+    post_id: int
+    verb: str  # one of VERBS
+    version: str | None  # an update's
+
+
+@dataclass(frozen=True, slots=True)
+class PostLookup:
+    name: str
+    permalink: str
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionPage:
+    interaction_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceActor:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """The shared inbox or the webmention endpoint."""
+
+    path: str
+
+
+Route = Actor | Collection | PostObject | PostActivity | PostLookup | InteractionPage | InstanceActor | Endpoint
+
+
+def parse(base_url: str, url: str) -> Route | None:
+    """What URL of ours `url` is, or None when it is none.
+
+    The origin must be ours; the fragment is ignored (a key id is its actor), and so is
+    the query, but for a post lookup's `url`; the path is as we write it (no trailing
+    slash: `/interactions/5/` is served by nobody, so it is not ours). A blog name is parsed, not checked against
+    the configuration: callers ask whether they serve that blog."""
+    if not isinstance(url, str) or not is_ours(base_url, url):
+        return None
+    parts = urlsplit(url)
+    path = parts.path
+    segments = path.split("/")[1:]
+    if path == INSTANCE_ACTOR_PATH:
+        return InstanceActor()
+    if path in (SHARED_INBOX_PATH, PING_PATH):
+        return Endpoint(path)
+    if len(segments) == 2 and segments[0] == "interactions":
+        interaction_id = parse_id(segments[1])
+        return InteractionPage(interaction_id) if interaction_id is not None else None
+    if len(segments) < 2 or segments[0] != "users" or not BLOG_NAME.fullmatch(segments[1]):
+        return None
+    name, rest = segments[1], segments[2:]
+    if not rest:
+        return Actor(name)
+    if len(rest) == 1 and rest[0] in COLLECTIONS:
+        return Collection(name, rest[0])
+    if rest[0] != "posts":
+        return None
+    if len(rest) == 1:
+        permalink = parse_qs(parts.query).get("url", [""])[0]
+        return PostLookup(name, permalink) if permalink else None
+    post_id = parse_id(rest[1])
+    if post_id is None:
+        return None
+    if len(rest) == 2:
+        return PostObject(name, post_id)
+    if len(rest) == 3 and rest[2] in ("create", "delete"):
+        return PostActivity(name, post_id, rest[2], None)
+    if len(rest) == 4 and rest[2] == "update" and _VERSION.fullmatch(rest[3]):
+        return PostActivity(name, post_id, "update", rest[3])
+    return None

@@ -1,6 +1,6 @@
 """Replies, likes and boosts from the fediverse → interactions → webmentions to the blog.
 
-A flow, run by the `inbox.process` job (bridge/inbox/follows.py dispatches here):
+A flow, run by the `inbox.process` job (bridge/inbox/dispatch.py chooses the handler):
 - `Create` of a Note/Article/Question/Page that answers one of our posts (its object id or
   its permalink), answers an interaction we keep (a thread: its parent), answers a post
   whose thread leads to one of ours (followed up to MAX_THREAD_DEPTH fetches), or
@@ -10,8 +10,8 @@ A flow, run by the `inbox.process` job (bridge/inbox/follows.py dispatches here)
 - `Update` of a reply → re-rendered and its webmention sent again; `Delete` (of the
   reply, or of the whole actor) and `Undo` (of a like or boost) → withdrawn: the page
   answers 410 and the webmention is sent again so the blog drops the comment.
-- Moderation (bridge/inbox/moderation.py): blocked actors and domains are dropped (the inbox
-  answered 202 already), rate limits drop the surplus, `hold_interactions` keeps new ones
+- Moderation (bridge/inbox/moderation.py): blocked actors and domains were dropped before
+  (by the inbox, or by the dispatch if blocked since), rate limits drop the surplus, `hold_interactions` keeps new ones
   HELD until approved (bridge/ops/interactions.py).
 - Followers-only and direct replies are kept for the operator (state PRIVATE): their page
   is never served and no webmention is sent.
@@ -21,7 +21,6 @@ The interaction row and its `webmention.send` job commit in one transaction.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,24 +28,25 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from bridge.as2.ids import id_of
-from bridge.as2.interaction import REPLY_TYPES, reaction_from_as2, reply_from_as2
+from bridge.as2.interaction import REACTION_KINDS, reaction_from_as2, reply_from_as2
 from bridge.as2.interaction import Interaction as Seen
 from bridge.config import BlogConfig, Config
+from bridge.core import urls
 from bridge.core.clock import utcnow
 from bridge.core.links import host_of, is_http_url
 from bridge.core.urls import actor_id
-from bridge.inbox.moderation import block_reason, rate_limited
+from bridge.inbox.arrival import Arrival
+from bridge.inbox.moderation import rate_limited
 from bridge.jobs.store import JobContext
-from bridge.models import BlogPost, InboxActivity, Interaction, InteractionKind, InteractionState, PostState, Visibility
+from bridge.models import BlogPost, Interaction, InteractionKind, InteractionState, PostState, Visibility
 from bridge.net.fetch import FetchError
 from bridge.net.remote import ActorGone, RemoteActors
 from bridge.webmention.send import queue_webmention
 
 log = logging.getLogger("bridge.interactions")
 
+REACTION_TYPES = tuple(REACTION_KINDS)  # Like, EmojiReact, Announce
 MAX_THREAD_DEPTH = 4  # parents fetched to find one of our posts at the root of a thread
-INTERACTION_PATH = re.compile(r"^/interactions/(\d+)$")
-POST_PATH = re.compile(r"^/users/([^/]+)/posts/(\d+)$")
 _GONE = (InteractionState.DELETED, InteractionState.REJECTED)
 
 
@@ -58,41 +58,8 @@ class Target:
     parent: Interaction | None = None  # the interaction answered, in a thread
 
 
-async def handle(ctx: JobContext, row: InboxActivity) -> bool:
-    """Handle an interaction activity; False when the activity is not one (the caller goes on)."""
-    assert ctx.config is not None
-    activity, kind = row.body, row.type
-    why = await block_reason(ctx.config.moderation, row.actor)
-    if why is not None:  # blocked since it arrived: dropped all the same
-        log.info("inbox.dropped id=%s type=%s actor=%s reason=blocked by %s", row.activity_id, kind, row.actor, why)
-        return True
-    if kind in ("Create", "Update"):
-        obj = activity.get("object")
-        if kind == "Create" and isinstance(obj, str) and host_of(obj) == host_of(row.actor):
-            obj = await _fetch_object(ctx, obj)  # sent by reference: read it from its server
-        if isinstance(obj, dict) and isinstance(obj.get("type"), str) and obj["type"] in REPLY_TYPES:
-            await _reply(ctx, row, obj, update=kind == "Update")
-            return True
-        if kind == "Update" and id_of(obj) == row.actor:
-            await _refresh_author(ctx, row.actor)
-            return True
-        return False
-    if kind in ("Like", "EmojiReact", "Announce"):
-        await _reaction(ctx, row)
-        return True
-    if kind == "Undo":
-        return await _withdraw(id_of(activity.get("object")), row.actor, "undo")
-    if kind == "Delete":
-        target = id_of(activity.get("object"))
-        if target == row.actor:
-            await withdraw_actor(row.actor)
-            return False  # the follower flow forgets the actor too
-        return await _withdraw(target, row.actor, "delete")
-    return False
-
-
-async def _fetch_object(ctx: JobContext, url: str) -> dict[str, Any] | None:
-    assert ctx.config is not None
+async def fetch_object(ctx: JobContext, url: str) -> dict[str, Any] | None:
+    """An object sent by reference, read from its server (None, logged, when it cannot be)."""
     try:
         return await RemoteActors(ctx.http, ctx.config.server.base_url).fetch_document(url)
     except FetchError as exc:
@@ -106,17 +73,14 @@ async def resolve_target(config: Config, ref: str | None) -> Target | None:
     """The blog post (or kept interaction) `ref` names, by id, permalink or page URL."""
     if not ref:
         return None
-    base = config.server.base_url
     blogs = {b.name: b for b in config.blogs}
-    if ref.startswith(base + "/"):
-        path = ref[len(base):].split("?")[0].split("#")[0]
-        if match := POST_PATH.match(path):
-            post = await BlogPost.get_or_none(id=int(match.group(2)), blog=match.group(1))
-            return _post_target(post, blogs)
-        if match := INTERACTION_PATH.match(path):
-            parent = await Interaction.get_or_none(id=int(match.group(1)))
-            return _parent_target(parent)
-        return None
+    route = urls.parse(config.server.base_url, ref)
+    if isinstance(route, urls.PostObject):
+        return _post_target(await BlogPost.get_or_none(id=route.post_id, blog=route.name), blogs)
+    if isinstance(route, urls.InteractionPage):
+        return _parent_target(await Interaction.get_or_none(id=route.interaction_id))
+    if urls.is_ours(config.server.base_url, ref):
+        return None  # another URL of ours (an actor, a collection), or one we never minted
     post = await BlogPost.filter(url=ref, blog__in=list(blogs)).first()
     if post is not None:
         return _post_target(post, blogs)
@@ -138,10 +102,9 @@ def _parent_target(parent: Interaction | None) -> Target | None:
 
 async def _thread_target(ctx: JobContext, ref: str | None) -> Target | None:
     """Follow `inReplyTo` upwards through documents we do not keep, to one of ours."""
-    assert ctx.config is not None
     remote = RemoteActors(ctx.http, ctx.config.server.base_url)
     for _ in range(MAX_THREAD_DEPTH):
-        if not is_http_url(ref) or str(ref).startswith(ctx.config.server.base_url):
+        if not is_http_url(ref) or urls.is_ours(ctx.config.server.base_url, str(ref)):
             return None
         try:
             doc = await remote.fetch_document(str(ref))
@@ -164,7 +127,6 @@ def _mentioned_blog(config: Config, seen: Seen) -> BlogConfig | None:
 
 
 async def _reply_target(ctx: JobContext, seen: Seen) -> Target | None:
-    assert ctx.config is not None
     target = await resolve_target(ctx.config, seen.in_reply_to)
     if target is None and seen.in_reply_to:
         target = await _thread_target(ctx, seen.in_reply_to)
@@ -175,7 +137,18 @@ async def _reply_target(ctx: JobContext, seen: Seen) -> Target | None:
 
 # -- recording -----------------------------------------------------------------------------
 
-async def _reply(ctx: JobContext, row: InboxActivity, obj: dict[str, Any], *, update: bool) -> None:
+async def new_reply(ctx: JobContext, arrival: Arrival) -> None:
+    """`Create` of a Note (Article, Question, Page): a reply, if it answers something of ours."""
+    await _reply(ctx, arrival, update=False)
+
+
+async def edited_reply(ctx: JobContext, arrival: Arrival) -> None:
+    """`Update` of a Note (…): the reply's page changes and the blog is told again."""
+    await _reply(ctx, arrival, update=True)
+
+
+async def _reply(ctx: JobContext, arrival: Arrival, *, update: bool) -> None:
+    row, obj = arrival.row, arrival.object
     # Authorise: the reply is the signer's own, and lives on the signer's host (Mastodon's rule).
     author = id_of(obj.get("attributedTo"))
     if author != row.actor or host_of(str(obj.get("id", ""))) != host_of(row.actor):
@@ -195,7 +168,9 @@ async def _reply(ctx: JobContext, row: InboxActivity, obj: dict[str, Any], *, up
     await record(ctx, seen, target, update=update or existing is not None)
 
 
-async def _reaction(ctx: JobContext, row: InboxActivity) -> None:
+async def reaction(ctx: JobContext, arrival: Arrival) -> None:
+    """`Like`, `EmojiReact`: a like; `Announce`: a repost, if of something of ours."""
+    row = arrival.row
     try:
         seen = reaction_from_as2(row.body, row.actor)
     except ValueError as exc:
@@ -204,7 +179,7 @@ async def _reaction(ctx: JobContext, row: InboxActivity) -> None:
     if host_of(seen.object_id) != host_of(row.actor):
         log.info("interaction.refused id=%s reason=the activity id is not on the signer's host", row.activity_id)
         return
-    target = await resolve_target(ctx.config, seen.in_reply_to) if ctx.config else None
+    target = await resolve_target(ctx.config, seen.in_reply_to)
     if target is None:
         log.info("interaction.ignored id=%s type=%s reason=not about one of our posts", row.activity_id, row.type)
         return
@@ -213,7 +188,6 @@ async def _reaction(ctx: JobContext, row: InboxActivity) -> None:
 
 async def record(ctx: JobContext, seen: Seen, target: Target, *, update: bool) -> Interaction | None:
     """Store (or update) the interaction and, when it is public, queue its webmention."""
-    assert ctx.config is not None
     settings = ctx.config.moderation
     existing = await Interaction.get_or_none(object_id=seen.object_id)
     if existing is None:
@@ -267,7 +241,21 @@ async def record(ctx: JobContext, seen: Seen, target: Target, *, update: bool) -
     return row
 
 
-async def _withdraw(object_id: str | None, actor: str, reason: str) -> bool:
+async def undo(ctx: JobContext, arrival: Arrival) -> None:
+    """`Undo` of a like or a boost: withdrawn, and the blog told."""
+    if not await withdraw(arrival.object_id, arrival.actor, "undo"):
+        log.info("inbox.ignored type=Undo id=%s actor=%s reason=no such interaction", arrival.row.activity_id,
+                 arrival.actor)
+
+
+async def deleted(ctx: JobContext, arrival: Arrival) -> None:
+    """`Delete` of a reply: withdrawn, and the blog told."""
+    if not await withdraw(arrival.object_id, arrival.actor, "delete"):
+        log.info("inbox.ignored type=Delete id=%s actor=%s reason=no such interaction", arrival.row.activity_id,
+                 arrival.actor)
+
+
+async def withdraw(object_id: str | None, actor: str, reason: str) -> bool:
     """Withdraw the interaction `object_id` of `actor`; False when there is none."""
     if not object_id:
         return False
@@ -303,9 +291,9 @@ async def withdraw_actor(actor: str) -> int:
     return len(rows)
 
 
-async def _refresh_author(ctx: JobContext, actor: str) -> None:
-    """A changed profile: later pages show the new name and avatar."""
-    assert ctx.config is not None
+async def refresh_author(ctx: JobContext, arrival: Arrival) -> None:
+    """`Update` of the actor itself, a changed profile: later pages show the new name and avatar."""
+    actor = arrival.actor
     try:
         fresh = await RemoteActors(ctx.http, ctx.config.server.base_url).get(actor, refresh=True)
     except FetchError as exc:

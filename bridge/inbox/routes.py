@@ -31,27 +31,25 @@ from aiohttp import web
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from bridge.appkeys import CONFIG, HTTP
+from bridge.appkeys import CONFIG, CONTEXT, HTTP
 from bridge.as2.ids import id_of
-from bridge.core import metrics
+from bridge.core import metrics, urls
 from bridge.core.clock import utcnow
 from bridge.core.links import host_of, is_http_url
 from bridge.core.textguard import has_lone_surrogate, has_nul, unsafe_char
-from bridge.core.urls import SHARED_INBOX_PATH
 from bridge.inbox.keycache import KeyCache
-from bridge.inbox.moderation import block_reason
-from bridge.inbox.store import INBOX_JOB, Accepted, InboxWriter
+from bridge.inbox.moderation import BlockList
+from bridge.inbox.store import Accepted, InboxWriter, job_of
 from bridge.inbox.verify import KeyResolver, Verified, verify_request
 from bridge.jobs.store import enqueue
 from bridge.models import InboxActivity
+from bridge.net.hosts import HostHealth
 from bridge.net.remote import RemoteActors
-from bridge.publish.delivery import host_answered
 from bridge.signatures import HttpRequest, Reason, Rejection, authority_of
 
 log = logging.getLogger("bridge.inbox")
 
 MAX_BODY_BYTES = 1024 * 1024  # an activity is a few kB; Mastodon's own limit is 1 MB
-__all__ = ["INBOX_JOB", "TRUST", "Trust", "add_routes"]
 _CHUNK = 64 * 1024
 
 
@@ -70,8 +68,8 @@ TRUST = web.AppKey("inbox_trust", Trust)
 
 def add_routes(app: web.Application) -> None:
     """The inbox routes, and (unless the app already has one) the `Trust` they use."""
-    app.router.add_post("/users/{name}/inbox", actor_inbox)
-    app.router.add_post(SHARED_INBOX_PATH, shared_inbox)
+    app.router.add_post(urls.ACTOR_INBOX_ROUTE, actor_inbox)
+    app.router.add_post(urls.SHARED_INBOX_PATH, shared_inbox)
     app.cleanup_ctx.append(_trust)
 
 
@@ -107,7 +105,8 @@ async def _receive(request: web.Request, *, recipient: str | None) -> web.Stream
     kind = activity.get("type")
     metric_type = kind if kind in metrics.ACTIVITY_TYPES else "other"
     actor = id_of(activity.get("actor"))
-    blocked = await block_reason(request.app[CONFIG].moderation, str(actor))
+    context = request.app[CONTEXT]
+    blocked = await context.state(BlockList).reason(str(actor))
     if blocked is not None:  # answered like any other, and dropped (bridge/inbox/moderation.py)
         log.info("inbox.dropped id=%s type=%s actor=%s reason=blocked by %s", activity["id"], activity["type"],
                  actor, blocked)
@@ -116,7 +115,7 @@ async def _receive(request: web.Request, *, recipient: str | None) -> web.Stream
     if isinstance(verdict, Rejection):
         return _refuse(verdict, actor, metric_type)
     stored = await _store(activity, verdict, recipient, trust)
-    await host_answered(host_of(verdict.actor))  # a host that speaks to us is up (bridge/publish/delivery.py)
+    await context.state(HostHealth).answered(host_of(verdict.actor))  # a host that speaks to us is up
     metrics.INBOX.inc(type=metric_type, outcome="accepted" if stored else "duplicate")
     log.info("inbox.accepted id=%s type=%s actor=%s scheme=%s duplicate=%s",
              activity["id"], activity["type"], verdict.actor, verdict.scheme, not stored)
@@ -191,9 +190,9 @@ def _parse(body: bytes) -> dict[str, Any] | Rejection:
 async def _store(activity: dict[str, Any], verified: Verified, recipient: str | None, trust: Trust) -> bool:
     """Store the activity with its job (and a freshly fetched signer); False if it was already there."""
     key = verified.key
+    item = Accepted(activity, verified.actor, verified.key_id, verified.scheme.value, recipient)
     if key.actor is None and not key.schemes:  # nothing to remember of the signer: group commit
-        return await trust.writer.store(Accepted(activity, verified.actor, verified.key_id, verified.scheme.value,
-                                                 recipient))
+        return await trust.writer.store(item)
     if await InboxActivity.exists(activity_id=activity["id"]):
         return False
     try:
@@ -203,8 +202,7 @@ async def _store(activity: dict[str, Any], verified: Verified, recipient: str | 
                 key_id=verified.key_id, signature_scheme=verified.scheme.value, body=activity, using_db=conn,
             )
             await trust.keys.remember(verified.key, using_db=conn)
-            await enqueue(INBOX_JOB, {"inbox_activity": row.id, "activity_id": row.activity_id,
-                                      "type": row.type, "recipient": recipient}, using_db=conn)
+            await enqueue(job_of(row.id, item), using_db=conn)
     except IntegrityError:  # the same activity arrived twice at once; the other one is stored
         return False
     return True

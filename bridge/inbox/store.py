@@ -26,10 +26,10 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from bridge.core.clock import utcnow
+from bridge.jobs.kinds import ProcessInbox
 from bridge.jobs.store import enqueue_many, wake_local_workers
 from bridge.models import JobState
 
-INBOX_JOB = "inbox.process"
 MAX_BATCH = 200  # activities per transaction (8 parameters each: well under SQLite's limit)
 
 
@@ -44,9 +44,9 @@ class Accepted:
     recipient: str | None
 
 
-def job_payload(row_id: int, item: Accepted) -> dict[str, Any]:
-    return {"inbox_activity": row_id, "activity_id": item.activity["id"], "type": item.activity["type"],
-            "recipient": item.recipient}
+def job_of(row_id: int, item: Accepted) -> ProcessInbox:
+    """The `inbox.process` job of a stored activity."""
+    return ProcessInbox(row_id, item.activity["id"], item.activity["type"], item.recipient)
 
 
 _INSERT = ("INSERT INTO inbox_activities (activity_id, actor, type, recipient, key_id, signature_scheme, body, "
@@ -73,13 +73,13 @@ async def store_batch(items: Sequence[Accepted]) -> list[bool]:
         rows = await conn.execute_query_dict(sql, params)
         new = {row["activity_id"]: row["id"] for row in rows}
         fresh: list[bool] = []
-        jobs = []
+        jobs: list[tuple[ProcessInbox, str | None]] = []
         for item in items:
             row_id = new.pop(item.activity["id"], None)  # popped: a twin later in the batch is a duplicate
             fresh.append(row_id is not None)
             if row_id is not None:
-                jobs.append((INBOX_JOB, job_payload(row_id, item), None))
-        await enqueue_many(jobs, using_db=conn)  # type: ignore[arg-type]
+                jobs.append((job_of(row_id, item), None))
+        await enqueue_many(jobs, using_db=conn)
     return fresh
 
 
@@ -87,15 +87,15 @@ async def _store_batch_postgres(items: Sequence[Accepted], now: datetime) -> lis
     """PostgreSQL: the activities and their jobs in one statement (its own transaction, one
     round trip, committed as durably as any other). The rows come as arrays, so the text
     is the same for every batch size (one prepared statement per connection, not one per
-    size); the jobs' payloads are built from the rows the INSERT returns, as `job_payload`
-    builds them."""
+    size); the jobs' payloads are built from the rows the INSERT returns, by the SQL that
+    `ProcessInbox.sql_payload` derives from the job kind's fields."""
     columns: list[list[str | None]] = [[], [], [], [], [], [], []]
     for item in items:
         row = (item.activity["id"], item.actor, item.activity["type"], item.recipient, item.key_id, item.scheme,
                json.dumps(item.activity, ensure_ascii=False))
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-    rows = await connections.get("default").execute_query_dict(_POSTGRES_BATCH, [*columns, now, INBOX_JOB,
+    rows = await connections.get("default").execute_query_dict(_POSTGRES_BATCH, [*columns, now, ProcessInbox.KIND,
                                                                                  JobState.QUEUED.value])
     new = {row["activity_id"]: row["id"] for row in rows}
     fresh = [new.pop(item.activity["id"], None) is not None for item in items]  # a twin later: a duplicate
@@ -110,8 +110,7 @@ _POSTGRES_BATCH = (
     "$4::text[], $5::text[], $6::text[], $7::text[]) AS batch(a, b, c, d, e, f, g) "
     "ON CONFLICT (activity_id) DO NOTHING RETURNING id, activity_id, type, recipient), "
     "queued AS (INSERT INTO jobs (kind, payload, state, attempts, run_after, created_at, updated_at) "
-    "SELECT $9, jsonb_build_object('inbox_activity', id, 'activity_id', activity_id, 'type', type, "
-    "'recipient', recipient), $10, 0, $8, $8, $8 FROM stored) "
+    f"SELECT $9, {ProcessInbox.sql_payload()}, $10, 0, $8, $8, $8 FROM stored) "
     "SELECT id, activity_id FROM stored")
 
 

@@ -1,9 +1,14 @@
 """The retry policy: a small pure function from (attempts, failure) to a decision.
 
-Exponential backoff with jitter and a cap; a server's Retry-After is honoured
-(never sooner than asked, never later than the cap); permanent failures and
-running out of attempts end in a dead job that an operator can retry.
-Modelled on the shape of Fedify's federation/retry.ts; the numbers are ours.
+Weather and bugs are told apart (style.md: a timeout or a 503 is retried; a TypeError is a
+bug, logged with its traceback once and parked for a human, never retried for days):
+- weather (the network, a remote server, the database): exponential backoff with jitter
+  and a cap; a server's Retry-After is honoured (never sooner than asked, never later
+  than the cap); running out of attempts ends in a dead job;
+- a bug (`is_bug`: TypeError, KeyError, ValueError, OverflowError, AttributeError…): the
+  job is dead at once, its traceback in the log, until an operator retries it after a fix;
+- a permanent failure (a 404/410 inbox, a payload that does not fit its kind): dead at once.
+Modelled on the shape of Fedify's federation/retry.ts and Takahē's stator; the numbers are ours.
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ from enum import StrEnum
 
 class JobError(Exception):
     """Base of the errors a job handler raises to steer the retry policy."""
+
+
+class Weather(Exception):
+    """The world outside failed (a network error, a remote server's refusal): the job is
+    retried by the policy. Base of bridge/net/fetch.py `FetchError` and its kin."""
 
 
 class PermanentError(JobError):
@@ -44,6 +54,18 @@ class Outcome(StrEnum):
     DEAD = "dead"
 
 
+# Exceptions that are bugs in our code, not weather: retrying cannot mend them.
+BUG_TYPES: tuple[type[BaseException], ...] = (
+    TypeError, KeyError, IndexError, ValueError, ArithmeticError, AttributeError, AssertionError, NameError,
+    NotImplementedError, RecursionError,
+)
+
+
+def is_bug(error: BaseException) -> bool:
+    """Whether `error` says our code is wrong (OverflowError on a stranger's id, a KeyError…)."""
+    return isinstance(error, BUG_TYPES) and not isinstance(error, (JobError, Weather))
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     base_seconds: float = 30.0
@@ -57,6 +79,7 @@ class Decision:
     outcome: Outcome
     delay: float = 0.0  # seconds until the next attempt, for RETRY
     reason: str = ""
+    bug: bool = False  # dead because the code is wrong: its traceback belongs in the log
 
 
 def backoff(policy: RetryPolicy, attempts: int, rand: Callable[[], float] = random.random) -> float:
@@ -76,6 +99,9 @@ def decide(
     """What to do with a job that failed on its `attempts`-th attempt."""
     if isinstance(error, PermanentError):
         return Decision(Outcome.DEAD, reason="permanent failure")
+    if is_bug(error):
+        return Decision(Outcome.DEAD, reason=f"a bug ({type(error).__name__}): not retried; retry it after a fix",
+                        bug=True)
     if attempts >= policy.max_attempts:
         return Decision(Outcome.DEAD, reason=f"gave up after {attempts} attempts")
     delay = backoff(policy, attempts, rand)

@@ -10,56 +10,45 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.functions import Count
 
 from bridge.config import Config
 from bridge.core.clock import utcnow
-from bridge.core.singleflight import SharedReads
+from bridge.core.singleflight import Memo
+from bridge.jobs.kinds import Handler, JobSpec
 from bridge.models import Job, JobState
 
 ENTRY_POINT_GROUP = "bridge.jobs"  # installed packages may add job kinds here
 
 
+T = TypeVar("T")
+
+
 @dataclass(slots=True)
 class JobContext:
-    """What a handler may use: the configuration and the app's one HTTP client."""
+    """What a handler may use: the configuration, the app's one HTTP client, and the app's
+    state. One per app (bridge/app.py), shared by its workers and its inbox: caches and
+    host health live here, never in module globals, so two apps in one process share nothing."""
 
-    config: Config | None
+    config: Config
     http: Any = None  # aiohttp.ClientSession; Any keeps this module free of aiohttp
-    # Values handlers may keep for a while within this app's life (see `memoized`), and the reads under way.
-    memo: dict[Any, tuple[float, Any]] = field(default_factory=dict)
-    reads: SharedReads[Any, Any] = field(default_factory=SharedReads)
+    memo: Memo = field(default_factory=Memo)  # values kept a while, each read once (core/singleflight.py)
+    _state: dict[Callable[[Config], Any], Any] = field(default_factory=dict)
 
-
-async def memoized(ctx: JobContext, key: Any, ttl: float, load: Callable[[], Awaitable[Any]]) -> Any:
-    """`load()`, remembered in the context for `ttl` seconds: what every job would read
-    again (a signing key, a host's signature scheme) costs one query per `ttl`, not per job,
-    and a burst of jobs asks once, not once each."""
-    hit = ctx.memo.get(key)
-    if hit is not None and time.monotonic() - hit[0] < ttl:
-        return hit[1]
-
-    def keep(started: float, value: Any) -> None:
-        ctx.memo[key] = (started, value)
-
-    return await ctx.reads.read(key, load, keep)
-
-
-def forget(ctx: JobContext, key: Any) -> None:
-    """Drop what `memoized` keeps under `key`; the next call reads afresh."""
-    ctx.memo.pop(key, None)
-    ctx.reads.forget(key)
-
-
-Handler = Callable[[Job, JobContext], Awaitable[None]]
+    def state(self, kind: Callable[[Config], T]) -> T:
+        """This app's one `kind` (made from the config on first use), e.g. its host health
+        (bridge/net/hosts.py) or its block list (bridge/inbox/moderation.py)."""
+        found = self._state.get(kind)
+        if found is None:
+            found = self._state[kind] = kind(self.config)
+        return found  # type: ignore[no-any-return]
 
 
 def load_handlers(builtin: Mapping[str, Handler] | None = None) -> dict[str, Handler]:
@@ -72,8 +61,7 @@ def load_handlers(builtin: Mapping[str, Handler] | None = None) -> dict[str, Han
 
 
 async def enqueue(
-    kind: str,
-    payload: Mapping[str, Any] | None = None,
+    spec: JobSpec,
     *,
     run_after: datetime | None = None,
     dedupe_key: str | None = None,
@@ -84,8 +72,8 @@ async def enqueue(
     With `dedupe_key`, enqueueing again is a no-op and returns the job already there.
     """
     values = {
-        "kind": kind,
-        "payload": dict(payload or {}),
+        "kind": spec.kind,
+        "payload": spec.payload(),
         "run_after": run_after or utcnow(),
         "dedupe_key": dedupe_key,
     }
@@ -99,9 +87,10 @@ async def enqueue(
     return job
 
 
-async def enqueue_many(jobs: list[tuple[str, Mapping[str, Any], str]], *, using_db: Any = None) -> None:
-    """Add many (kind, payload, dedupe_key) jobs in one INSERT; keys already there are skipped,
+async def enqueue_many(jobs: Iterable[tuple[JobSpec, str | None]], *, using_db: Any = None) -> None:
+    """Add many (spec, dedupe_key) jobs in one INSERT; keys already there are skipped,
     so a fan-out that is run again adds nothing twice."""
+    jobs = list(jobs)
     if not jobs:
         return
     # Plain INSERTs: building a model instance per row costs more than the insert itself,
@@ -109,7 +98,9 @@ async def enqueue_many(jobs: list[tuple[str, Mapping[str, Any], str]], *, using_
     conn = using_db or connections.get("default")
     now = utcnow()
     columns = "kind, payload, state, attempts, run_after, dedupe_key, created_at, updated_at"
-    encoded = [json.dumps(payload, separators=(",", ":"), ensure_ascii=False) for _kind, payload, _key in jobs]
+    kinds = [spec.kind for spec, _key in jobs]
+    keys = [key for _spec, key in jobs]
+    encoded = [json.dumps(spec.payload(), separators=(",", ":"), ensure_ascii=False) for spec, _key in jobs]
     if conn.capabilities.dialect == "postgres":
         # One statement for the whole batch (arrays unnested): executemany costs a round of
         # the protocol per row, and a fan-out's rows are most of its database work.
@@ -117,12 +108,11 @@ async def enqueue_many(jobs: list[tuple[str, Mapping[str, Any], str]], *, using_
             f"INSERT INTO jobs ({columns}) SELECT kind, payload::jsonb, $4, 0, $5, dedupe_key, $5, $5 "
             "FROM unnest($1::text[], $2::text[], $3::text[]) AS batch(kind, payload, dedupe_key) "
             "ON CONFLICT (dedupe_key) DO NOTHING",
-            [[kind for kind, _payload, _key in jobs], encoded, [key for _kind, _payload, key in jobs],
-             JobState.QUEUED.value, now])
+            [kinds, encoded, keys, JobState.QUEUED.value, now])
     else:
         sql = f"INSERT OR IGNORE INTO jobs ({columns}) VALUES (?, ?, ?, 0, ?, ?, ?, ?)"
         await conn.execute_many(sql, [[kind, payload, JobState.QUEUED.value, now, key, now, now]
-                                      for (kind, _payload, key), payload in zip(jobs, encoded, strict=True)])
+                                      for kind, payload, key in zip(kinds, encoded, keys, strict=True)])
     wake_local_workers()
 
 

@@ -25,18 +25,27 @@ from typing import Any
 from tortoise.expressions import F
 
 from bridge.config import QueueConfig
-from bridge.core import metrics
 from bridge.core.clock import Clock, utcnow
 from bridge.db import in_own_task
+from bridge.jobs import outcomes
+from bridge.jobs.kinds import Handler
 from bridge.jobs.retry import Deferred, Outcome, RetryPolicy, decide
 from bridge.jobs.sql import claim_jobs, record_done, settle_and_claim
-from bridge.jobs.store import Handler, JobContext, listen_for_work
+from bridge.jobs.store import JobContext, listen_for_work
 from bridge.models import Job, JobState, RevokedSession
 
 log = logging.getLogger("bridge.queue")  # the name operators' log filters already use
 
 _MAX_ERROR_CHARS = 2000
 READY_SECONDS = 2.0  # a job claimed ahead waits this long for a slot, then goes back
+
+
+class UnknownKind(LookupError):
+    """No handler for the job's kind in this process. Transient on purpose (not a bug): during
+    a rolling upgrade a newer process may know the kind."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"no handler for job kind {kind!r} in this process")
 
 
 def worker_name() -> str:
@@ -49,7 +58,7 @@ class Worker:
 
     settings: QueueConfig
     handlers: Mapping[str, Handler]
-    context: JobContext = field(default_factory=lambda: JobContext(config=None))
+    context: JobContext  # the app's: its config, HTTP client and state
     owner: str = field(default_factory=worker_name)
     clock: Clock = utcnow
     _inflight: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
@@ -133,7 +142,7 @@ class Worker:
                     except Exception as exc:  # a database restart must not end the worker
                         _fail_all(done, exc)  # unrecorded: their leases expire and they run again
                         failures += 1
-                        log.warning("worker.claim_failed owner=%s failures=%d error=%s", self.owner, failures, _one_line(exc))
+                        log.warning("worker.claim_failed owner=%s failures=%d error=%s", self.owner, failures, outcomes.one_line(exc))
                         await asyncio.sleep(min(30.0, self.settings.poll_seconds * 2**failures))
                 now = time.monotonic()
                 self._ready.extend((now, job) for job in claimed)
@@ -217,7 +226,7 @@ class Worker:
         except Exception as exc:
             # Recording the outcome failed (the database went away): the lease
             # expires and the job runs again, so nothing is lost.
-            log.error("job.unrecorded kind=%s id=%d attempt=%d error=%s", job.kind, job.id, job.attempts, _one_line(exc))
+            log.error("job.unrecorded kind=%s id=%d attempt=%d error=%s", job.kind, job.id, job.attempts, outcomes.one_line(exc))
 
     async def _run(self, job: Job) -> None:
         started = time.monotonic()
@@ -229,8 +238,7 @@ class Worker:
         handler = self.handlers.get(job.kind)
         try:
             if handler is None:
-                # Transient on purpose: during a rolling upgrade a newer process may know this kind.
-                raise LookupError(f"no handler for job kind {job.kind!r} in this process")
+                raise UnknownKind(job.kind)
             async with asyncio.timeout(self.settings.job_timeout_seconds):  # no extra task, unlike wait_for
                 await handler(job, self.context)
         except asyncio.CancelledError:
@@ -245,34 +253,21 @@ class Worker:
         else:
             self._free_slot(job.id)
             await self._record_done(job)
-            metrics.job_finished(job.kind, "done")
+            outcomes.count(job.kind, "done")
             log.info(
                 "job.done kind=%s id=%d attempt=%d ms=%d",
                 job.kind, job.id, job.attempts, (time.monotonic() - started) * 1000,
             )
 
     async def _failed(self, job: Job, exc: Exception, elapsed: float) -> None:
-        error = _one_line(exc) if not isinstance(exc, TimeoutError) else f"timed out after {elapsed:.0f}s"
+        error = outcomes.one_line(exc) if not isinstance(exc, TimeoutError) else f"timed out after {elapsed:.0f}s"
         decision = decide(self.policy, job.attempts, exc)
         if decision.outcome is Outcome.DEAD:
             await self._settle(job, JobState.DEAD, error=f"{error} ({decision.reason})")
-            metrics.job_finished(job.kind, "dead")
-            log.error(
-                "job.dead kind=%s id=%d attempt=%d ms=%d reason=%s error=%s",
-                job.kind, job.id, job.attempts, elapsed * 1000, decision.reason, error,
-            )
-            return
-        await self._settle(
-            job,
-            JobState.QUEUED,
-            error=error,
-            run_after=self.clock() + timedelta(seconds=decision.delay),
-        )
-        metrics.job_finished(job.kind, "retry")
-        log.warning(
-            "job.retry kind=%s id=%d attempt=%d ms=%d in_s=%.0f error=%s",
-            job.kind, job.id, job.attempts, elapsed * 1000, decision.delay, error,
-        )
+        else:
+            await self._settle(job, JobState.QUEUED, error=error,
+                               run_after=self.clock() + timedelta(seconds=decision.delay))
+        outcomes.failed(job, exc, decision, error, elapsed)
 
     async def _settle_and_claim(self, done: list[tuple[int, asyncio.Future[None]]], limit: int) -> list[Job]:
         now = self.clock()
@@ -363,7 +358,7 @@ class Worker:
                     lease_expires=self.clock() + timedelta(seconds=self.settings.lease_seconds)
                 )
             except Exception as exc:
-                log.warning("worker.renew_failed owner=%s error=%s", self.owner, _one_line(exc))
+                log.warning("worker.renew_failed owner=%s error=%s", self.owner, outcomes.one_line(exc))
 
     async def _maybe_prune(self) -> None:
         """Delete finished jobs older than `keep_done_days`, at most once an hour."""
@@ -381,8 +376,3 @@ def _fail_all(waiters: list[tuple[int, asyncio.Future[None]]], exc: BaseExceptio
     for _job_id, waiter in waiters:
         if not waiter.done():
             waiter.set_exception(exc)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

@@ -25,6 +25,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from bridge import __version__
 from bridge.blog.post import Link
 from bridge.core import metrics
+from bridge.core.textguard import ascii_digits
+from bridge.jobs.retry import Weather
 from bridge.net.guard import BlockedAddress, check_url
 
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -50,7 +52,7 @@ def user_agent(base_url: str | None = None) -> str:
     return f"blog-fediverse-bridge/{__version__}{where}"
 
 
-class FetchError(Exception):
+class FetchError(Weather):
     """A fetch that failed: `url`, a `reason`, and the HTTP `status` if there was one."""
 
     def __init__(self, url: str, reason: str, status: int | None = None) -> None:
@@ -183,7 +185,7 @@ def parse_link_header(values: Iterable[str], base: str) -> tuple[Link, ...]:
 
 async def _read(response: aiohttp.ClientResponse, url: str, max_bytes: int) -> bytes:
     length = response.headers.get("Content-Length")
-    if length and length.isdigit() and int(length) > max_bytes:
+    if length and ascii_digits(length) and int(length) > max_bytes:
         raise ResponseTooLarge(url, max_bytes)
     parts: list[bytes] = []
     total = 0

@@ -26,6 +26,7 @@ from bs4 import BeautifulSoup
 from bridge.as2.vocab import AP_ACCEPT
 from bridge.blog.report import inspect_json
 from bridge.config import BlogConfig, Config
+from bridge.core import urls
 from bridge.core.clock import utcnow
 from bridge.core.urls import actor_id
 from bridge.keys import NoKey, active_key
@@ -197,12 +198,12 @@ async def _post_points(config: Config, blog: BlogConfig, session: aiohttp.Client
                         "install the WordPress Webmention plugin, or add <link rel=\"webmention\" href=\"…\">"))
 
     alternate = as2_alternate(page, html)
-    ours = alternate is not None and alternate.startswith(config.server.base_url + "/")
+    ours = alternate is not None and urls.parse(config.server.base_url, alternate) is not None
     detail = alternate or "none"
     if alternate and not ours:
         detail += f" (not on the bridge, {config.server.base_url})"
     me = actor_id(config.server.base_url, blog.name)
-    suggestion = f"{me}/posts?url={quote(url, safe='')}"
+    suggestion = urls.post_lookup(me, url)
     points.append(Point("rel=alternate ActivityPub link on posts", ours, detail,
                         f"add <link rel=\"alternate\" type=\"application/activity+json\" href=\"{me}/posts?url=PERMALINK\"> "
                         f"(here: {suggestion})", required=False))

@@ -15,7 +15,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from bridge.core.blocks import block_pattern
-from bridge.inbox.moderation import forget_blocks
+from bridge.inbox.moderation import BlockList
 from bridge.jobs.store import utcnow
 from bridge.models import Block, Interaction, InteractionState, Visibility
 from bridge.webmention.send import queue_webmention
@@ -93,18 +93,21 @@ async def resend(interaction_id: int) -> Interaction:
     return row
 
 
-async def block(pattern: str) -> Block:
-    """Block an actor (its id) or a domain (and its subdomains). Blocking twice is a no-op."""
+async def block(pattern: str, blocks: BlockList | None = None) -> Block:
+    """Block an actor (its id) or a domain (and its subdomains). Blocking twice is a no-op.
+    `blocks`: the app's block list, told at once (other processes read the table within seconds)."""
     value = block_pattern(pattern)
     row, _ = await Block.get_or_create(pattern=value)
-    forget_blocks()
+    if blocks is not None:
+        blocks.forget()
     return row
 
 
-async def unblock(pattern: str) -> bool:
+async def unblock(pattern: str, blocks: BlockList | None = None) -> bool:
     """Remove a block; False when there was none."""
     removed = await Block.filter(pattern=block_pattern(pattern)).delete()
-    forget_blocks()
+    if blocks is not None:
+        blocks.forget()
     return bool(removed)
 
 

@@ -8,7 +8,7 @@ profile=…` get AS2 in that content type, also when `text/html` is listed at a 
 browser (text/html preferred) is redirected to the blog's page. Paging is keyset on
 (published, id), newest first: a page never loads the whole table.
 
-The route patterns below mirror bridge/core/urls.py: change them together or ids stop resolving.
+The route patterns are bridge/core/urls.py's, where every URL of ours is built and parsed.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bridge.as2.posts import create_to_as2, delete_to_as2, object_type, post_ver
 from bridge.as2.vocab import AS2_CONTENT_TYPE, AS2_CONTEXT, OBJECT_CONTEXT
 from bridge.blog.post import Post, post_from_dict
 from bridge.config import BlogConfig, Config
+from bridge.core import urls
 from bridge.core.urls import (
     AUTHORIZE_INTERACTION_PATH,
     INSTANCE_ACTOR_PATH,
@@ -56,7 +57,6 @@ from bridge.public.webfinger import (
 from bridge.publish.documents import NoActorKey, actor_document, actor_key, blog_language, post_object
 
 PAGE_SIZE = 20  # items per collection page (Mastodon's outbox pages hold 20 too)
-_MAX_ID_DIGITS = 18  # a row id fits in a signed 64-bit integer
 
 
 @dataclass
@@ -162,10 +162,8 @@ class _Views:
 
     async def _row(self, request: web.Request) -> tuple[BlogConfig, BlogPost]:
         blog = self._blog(request)
-        number = request.match_info["id"]  # \d+ also matches other scripts' digits and 10**100
-        row = None
-        if number.isascii() and len(number) <= _MAX_ID_DIGITS:
-            row = await BlogPost.get_or_none(id=int(number), blog=blog.name)
+        post_id = urls.parse_id(request.match_info["id"])
+        row = await BlogPost.get_or_none(id=post_id, blog=blog.name) if post_id is not None else None
         if row is None:
             raise refusal(404, "no such post")
         return blog, row
@@ -313,10 +311,10 @@ def _cursor(request: web.Request, name: str) -> int | None:
     value = request.query.get(name)
     if value is None:
         return None
-    # isdigit() alone lets "²" and "١٢" through, and a 30-digit id overflows PostgreSQL's bigint.
-    if not (value.isascii() and value.isdigit() and len(value) <= _MAX_ID_DIGITS):
+    cursor = urls.parse_id(value, minimum=0)  # `min_id=0` is the last page's
+    if cursor is None:
         raise refusal(400, f"{name}: expected a post id")
-    return int(value)
+    return cursor
 
 
 async def _anchor(blog: str, post_id: int) -> BlogPost:
@@ -355,13 +353,12 @@ def add_routes(app: web.Application) -> None:
     add(AUTHORIZE_INTERACTION_PATH, views.authorize_interaction)
     add(INSTANCE_ACTOR_PATH, views.instance_actor)
     add(f"{INSTANCE_ACTOR_PATH}/outbox", views.instance_outbox)
-    # urls.actor_id, actor_collection, post_object_id, post_lookup and activity_id:
-    add("/users/{name}", views.actor)
-    add("/users/{name}/outbox", views.outbox)
-    add("/users/{name}/followers", views.followers)
-    add("/users/{name}/following", views.following)
-    add("/users/{name}/featured", views.featured)
-    add("/users/{name}/posts", views.post_lookup)
-    add(r"/users/{name}/posts/{id:\d+}", views.post)
-    add(r"/users/{name}/posts/{id:\d+}/{verb:create|delete}", views.activity)
-    add(r"/users/{name}/posts/{id:\d+}/{verb:update}/{version:[0-9a-f]{12}}", views.activity)
+    # What bridge/core/urls.py builds: actor_id, actor_collection, post_lookup, post_object_id, activity_id.
+    add(urls.ACTOR_ROUTE, views.actor)
+    for which, view in (("outbox", views.outbox), ("followers", views.followers), ("following", views.following),
+                        ("featured", views.featured)):
+        add(f"{urls.ACTOR_ROUTE}/{which}", view)
+    add(urls.POSTS_ROUTE, views.post_lookup)
+    add(urls.POST_ROUTE, views.post)
+    add(urls.POST_ACTIVITY_ROUTE, views.activity)
+    add(urls.POST_UPDATE_ROUTE, views.activity)

@@ -21,6 +21,7 @@ from bridge.as2.actor import handle, instance_username
 from bridge.as2.vocab import AS2_CONTENT_TYPE, LD_CONTENT_TYPE
 from bridge.blog.post import same_url
 from bridge.config import BlogConfig, Config
+from bridge.core import urls
 from bridge.core.urls import actor_id, authorize_interaction_template, instance_actor_id
 
 JRD_CONTENT_TYPE = "application/jrd+json"
@@ -92,14 +93,12 @@ def find_account(config: Config, resource: str | None) -> Account:
 
 
 def _by_url(config: Config, url: str) -> Account:
-    for blog in config.blogs:
-        if same_url(url, actor_id(config.server.base_url, blog.name)):
-            return _blog_account(config, blog)
-    for blog in config.blogs:
-        if same_url(url, blog.url):
-            return _blog_account(config, blog)
-    if same_url(url, instance_actor_id(config.server.base_url)):
+    route = urls.parse(config.server.base_url, url)
+    if isinstance(route, urls.InstanceActor):
         return _instance_account(config)
+    for blog in config.blogs:
+        if (isinstance(route, urls.Actor) and route.name == blog.name) or same_url(url, blog.url):
+            return _blog_account(config, blog)
     raise ResourceError(404, f"no account for {url} here")
 
 

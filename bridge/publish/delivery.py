@@ -8,10 +8,10 @@ The answer is classified by a pure function (`classify`), the retry policy
   removes the follower (its account is gone);
 - 429/503: RetryLater, honouring `Retry-After` (seconds or an HTTP date);
 - anything else, timeouts and resets: back off (exponential, jitter, ~2 days in all).
-Hosts: at most `delivery.per_host_concurrency` requests to one host and
-`delivery.concurrency` in all per process; a job whose host has no free slot is deferred
-without counting an attempt, so a hanging host never holds the slots of the others.
-A host that failed on `unavailable_after_days` separate days without one success is
+Hosts (bridge/net/hosts.py, one `HostHealth` per app): at most `delivery.per_host_concurrency`
+requests to one host and `delivery.concurrency` in all; a job whose host has no free slot
+is deferred without counting an attempt, so a hanging host never holds the slots of the
+others. A host that failed on `unavailable_after_days` separate days without one success is
 marked unavailable (RemoteHost.unavailable_since): its deliveries are dropped, except one
 try a day, until it answers or sends us a signed request (bridge/inbox/routes.py).
 """
@@ -29,29 +29,28 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
-from bridge.config import DeliveryConfig
 from bridge.core import metrics
 from bridge.core.clock import utcnow
 from bridge.core.links import host_of
-from bridge.jobs.retry import Deferred, PermanentError, RetryLater
-from bridge.jobs.store import JobContext, forget, memoized
+from bridge.core.textguard import ascii_digits
+from bridge.jobs.kinds import Deliver
+from bridge.jobs.retry import Deferred, PermanentError, RetryLater, Weather
+from bridge.jobs.store import JobContext
 from bridge.keys import signing_key
-from bridge.models import Job, OutboundActivity, RemoteHost
+from bridge.models import Job, OutboundActivity
 from bridge.net.fetch import AddressRefused, FetchError
+from bridge.net.hosts import HostHealth
 from bridge.net.remote import forget_actor
 from bridge.net.signed import PostResult, remember_scheme, remembered_scheme, signed_post
 from bridge.signatures import SigningKey
 
 log = logging.getLogger("bridge.delivery")
 
-DELIVER_JOB = "deliver"
 PROBE_EVERY = timedelta(days=1)  # an unavailable host is still tried this often
 _BUSY_RETRY_SECONDS = 1.0  # a job whose host has no free slot comes back after this
-KEY_TTL = 30.0  # seconds a process signs with the key it read (keys rotate rarely)
+KEY_TTL = 30.0  # seconds an app signs with the key it read (keys rotate rarely)
 ACTIVITY_TTL = 600.0  # an activity does not change once stored
 SCHEME_TTL = 300.0  # seconds a host's remembered signature scheme is trusted without a query
-HOST_RECORD_TTL = 1.0  # seconds a host's failure record, read for a delivery, serves the next ones
-
 
 
 # -- the pure part ---------------------------------------------------------------------
@@ -76,7 +75,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if ascii_digits(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -102,60 +101,10 @@ def classify(status: int, retry_after: str | None, now: datetime) -> Classified:
     return Classified(Verdict.RETRY)
 
 
-def failure_days(failures: int, last_failure_at: datetime | None, now: datetime) -> int:
-    """Separate days with a failure: a failure on a new UTC day counts one more."""
-    if last_failure_at is None or last_failure_at.astimezone(UTC).date() != now.astimezone(UTC).date():
-        return failures + 1
-    return failures
-
-
-# -- per-process limits -----------------------------------------------------------------
-
-
-class Limits:
-    """Per-host and global slots of one process. `try_acquire` never waits: a job whose host
-    is busy is deferred, so it does not sit in a worker slot."""
-
-    def __init__(self, settings: DeliveryConfig) -> None:
-        self.settings = settings
-        self.busy: dict[str, int] = {}
-        self.total = 0
-
-    def try_acquire(self, host: str) -> bool:
-        if self.total >= self.settings.concurrency or self.busy.get(host, 0) >= self.settings.per_host_concurrency:
-            return False
-        self.busy[host] = self.busy.get(host, 0) + 1
-        self.total += 1
-        return True
-
-    def release(self, host: str) -> None:
-        self.total -= 1
-        self.busy[host] -= 1
-        if not self.busy[host]:
-            del self.busy[host]
-
-
-# Hosts that answered 2xx lately (process-local): no need to read or reset their failure record.
-HEALTHY_SECONDS = 30.0
-_healthy: dict[str, float] = {}
-_answered: dict[str, float] = {}  # hosts whose signed request reset their record lately
-
-
-_limits: dict[DeliveryConfig, Limits] = {}
-
-
-def limits_for(settings: DeliveryConfig) -> Limits:
-    """One Limits per process and settings (the worker's jobs share it)."""
-    if settings not in _limits:
-        _limits[settings] = Limits(settings)
-    return _limits[settings]
-
-
 # -- the job ---------------------------------------------------------------------------
 
 
 async def _signing_key(ctx: JobContext, actor: str) -> SigningKey:
-    assert ctx.config is not None
     base_url = ctx.config.server.base_url
 
     async def load() -> SigningKey:
@@ -163,13 +112,12 @@ async def _signing_key(ctx: JobContext, actor: str) -> SigningKey:
         await asyncio.to_thread(lambda: key.private_key)  # parsed and checked off the loop, once
         return key
 
-    return await memoized(ctx, ("signing-key", actor), KEY_TTL, load)  # type: ignore[no-any-return]
+    return await ctx.memo.get(("signing-key", actor), KEY_TTL, load)  # type: ignore[no-any-return]
 
 
 async def warm_signing_keys(ctx: JobContext) -> None:
     """Read and check each blog's signing key before the first delivery needs it (a fan-out's
     first deliveries would otherwise wait for it)."""
-    assert ctx.config is not None
     for blog in ctx.config.blogs:
         try:
             await _signing_key(ctx, blog.name)
@@ -179,25 +127,7 @@ async def warm_signing_keys(ctx: JobContext) -> None:
 
 def forget_signing_key(ctx: JobContext, actor: str) -> None:
     """Drop the remembered signing key of `actor` (after a key rotation)."""
-    forget(ctx, ("signing-key", actor))
-
-
-def deliver_payload(
-    actor: str, inbox: str, activity: Mapping[str, Any] | int, *, follower: str | None = None
-) -> dict[str, Any]:
-    """A `deliver` job's payload: `actor` (a blog name) signs `activity` to `inbox`.
-
-    `activity`: the activity itself (a one-off, such as an Accept), or the row id of an
-    OutboundActivity (a fan-out: stored once for all its deliveries).
-    `follower`: the follower whose personal inbox this is (a 410 removes it)."""
-    payload: dict[str, Any] = {"actor": actor, "inbox": inbox}
-    if isinstance(activity, int):
-        payload["activity_ref"] = activity
-    else:
-        payload["activity"] = dict(activity)
-    if follower:
-        payload["follower"] = follower
-    return payload
+    ctx.memo.forget(("signing-key", actor))
 
 
 def activity_body(activity: Mapping[str, Any]) -> bytes:
@@ -207,7 +137,7 @@ def activity_body(activity: Mapping[str, Any]) -> bytes:
     return json.dumps(ordered, ensure_ascii=False).encode()
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(Weather):
     """The inbox answered with a failure status (the message carries a truncated body)."""
 
     def __init__(self, inbox: str, status: int, body: bytes) -> None:
@@ -216,42 +146,31 @@ class DeliveryFailed(Exception):
         self.status = status
 
 
-async def deliver_job(job: Job, ctx: JobContext) -> None:
+async def deliver_job(spec: Deliver, job: Job, ctx: JobContext) -> None:
     """Send one activity to one inbox."""
-    assert ctx.config is not None
     config = ctx.config
-    payload = job.payload
-    inbox: str = payload["inbox"]
+    inbox = spec.inbox
     host = host_of(inbox)
-    now = utcnow()
-    healthy = time.monotonic() - _healthy.get(host, float("-inf")) < HEALTHY_SECONDS
+    hosts = ctx.state(HostHealth)
     # Read once for a burst (a fan-out starts dozens of deliveries to a new host at once).
-    known = None if healthy else await memoized(ctx, ("host-record", host), HOST_RECORD_TTL,
-                                                lambda: RemoteHost.get_or_none(host=host))
-    if known is not None and known.unavailable_since is not None:
-        forget(ctx, ("host-record", host))  # its daily try is decided on a fresh read
+    known = None if hosts.healthy(host) else await hosts.record(host)
     if known is not None and known.unavailable_since is not None and known.last_failure_at is not None \
-            and now - known.last_failure_at < PROBE_EVERY:
+            and utcnow() - known.last_failure_at < PROBE_EVERY:
         log.info("deliver.skipped inbox=%s reason=host unavailable since %s", inbox, known.unavailable_since)
         return
-    limits = limits_for(config.delivery)
-    if not limits.try_acquire(host):
+    if not hosts.limits.try_acquire(host):
         raise Deferred(f"{host} has no free delivery slot", after=_BUSY_RETRY_SECONDS)
     try:
-        actor = payload["actor"]
         # Read once a while, not per delivery: a rotated key is picked up within KEY_TTL.
-        key = await _signing_key(ctx, actor)
-        known_scheme = await memoized(ctx, ("scheme", host), SCHEME_TTL, lambda: remembered_scheme(host))
-        activity, body = await _activity(ctx, payload)
+        key = await _signing_key(ctx, spec.actor)
+        known_scheme = await ctx.memo.get(("scheme", host), SCHEME_TTL, lambda: remembered_scheme(host))
+        activity, body = await _activity(ctx, spec)
         started = time.monotonic()
         try:
             result = await signed_post(ctx.http, inbox, body, key, timeout=config.delivery.timeout_seconds,
                                        scheme=known_scheme, remember=False)
-            current = ctx.memo.get(("scheme", host), (0.0, known_scheme))[1]
-            if isinstance(current, asyncio.Future):  # being read again right now
-                current = known_scheme
-            if result.ok and result.scheme is not current:  # the first of a burst records it, not all
-                ctx.memo[("scheme", host)] = (time.monotonic(), result.scheme)
+            if result.ok and result.scheme is not ctx.memo.peek(("scheme", host), known_scheme):
+                ctx.memo.put(("scheme", host), result.scheme)  # the first of a burst records it, not all
                 await remember_scheme(host, result.scheme)
             metrics.DELIVERY_SECONDS.observe(time.monotonic() - started)
         except AddressRefused as exc:
@@ -259,19 +178,19 @@ async def deliver_job(job: Job, ctx: JobContext) -> None:
             raise PermanentError(str(exc)) from exc
         except FetchError as exc:  # no answer: timeout, reset, refused connection
             metrics.DELIVERIES.inc(outcome="unreachable")
-            await _host_failed(ctx, host, str(exc), config.delivery)
+            await hosts.failed(host, str(exc))
             raise
     finally:
-        limits.release(host)
-    await _settle(ctx, job, result, host, config.delivery, activity.get("type"))
+        hosts.limits.release(host)
+    await _settle(spec, result, hosts, activity.get("type"))
 
 
-async def _activity(ctx: JobContext, payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], bytes]:
+async def _activity(ctx: JobContext, spec: Deliver) -> tuple[Mapping[str, Any], bytes]:
     """The activity a delivery sends and its JSON body: inline, or its stored row (read and
-    encoded once per process for all the deliveries of a fan-out)."""
-    if "activity" in payload:
-        return payload["activity"], activity_body(payload["activity"])
-    ref = payload["activity_ref"]
+    encoded once per app for all the deliveries of a fan-out)."""
+    if spec.activity is not None:
+        return spec.activity, activity_body(spec.activity)
+    ref = spec.activity_ref
 
     async def load() -> tuple[Mapping[str, Any], bytes]:
         row = await OutboundActivity.get_or_none(id=ref)
@@ -279,63 +198,27 @@ async def _activity(ctx: JobContext, payload: Mapping[str, Any]) -> tuple[Mappin
             raise PermanentError(f"outbound activity {ref} no longer exists")
         return row.body, activity_body(row.body)
 
-    return await memoized(ctx, ("activity", ref), ACTIVITY_TTL, load)  # type: ignore[no-any-return]
+    return await ctx.memo.get(("activity", ref), ACTIVITY_TTL, load)  # type: ignore[no-any-return]
 
 
-async def _settle(ctx: JobContext, job: Job, result: PostResult, host: str, settings: DeliveryConfig,
-                  kind: str | None) -> None:
-    now = utcnow()
-    outcome = classify(result.status, result.headers.get("Retry-After"), now)
+async def _settle(spec: Deliver, result: PostResult, hosts: HostHealth, kind: str | None) -> None:
+    outcome = classify(result.status, result.headers.get("Retry-After"), utcnow())
     inbox = result.url
+    host = host_of(inbox)
     metrics.DELIVERIES.inc(outcome=outcome.verdict.value)
     if outcome.verdict is Verdict.DONE:
-        if time.monotonic() - _healthy.get(host, float("-inf")) >= HEALTHY_SECONDS:
-            await RemoteHost.filter(host=host).exclude(failures=0, unavailable_since=None).update(
-                failures=0, unavailable_since=None, last_failure_at=None, last_error=None)
-        _healthy[host] = time.monotonic()
+        await hosts.succeeded(host)
         log.info("deliver.done inbox=%s status=%d type=%s", inbox, result.status, kind)
         return
     error = DeliveryFailed(inbox, result.status, result.body)
     if outcome.verdict is Verdict.GONE:
-        follower = job.payload.get("follower")
-        if follower:
+        if spec.follower:
             # Its account is gone: it follows no blog any more (as for a 410 on its document).
-            await forget_actor(follower, f"its inbox {inbox} answered 410")
+            await forget_actor(spec.follower, f"its inbox {inbox} answered 410")
         raise PermanentError(str(error))
     if outcome.verdict is Verdict.PERMANENT:
         raise PermanentError(str(error))
-    await _host_failed(ctx, host, str(error), settings)
+    await hosts.failed(host, str(error))
     if outcome.verdict is Verdict.RETRY_AFTER:
         raise RetryLater(str(error), after=outcome.after)
     raise error
-
-
-async def _host_failed(ctx: JobContext, host: str, error: str, settings: DeliveryConfig) -> None:
-    """Count a failure day for the host; past the limit it becomes unavailable."""
-    _healthy.pop(host, None)
-    forget(ctx, ("host-record", host))  # the next delivery reads what is written here
-    _answered.pop(host, None)
-    now = utcnow()
-    row, _ = await RemoteHost.get_or_create(host=host)
-    days = failure_days(row.failures, row.last_failure_at, now)
-    values: dict[str, Any] = {"failures": days, "last_failure_at": now, "last_error": error[:2000]}
-    if days >= settings.unavailable_after_days and row.unavailable_since is None:
-        values["unavailable_since"] = now
-        log.warning("host.unavailable host=%s failure_days=%d error=%s", host, days, error)
-    await RemoteHost.filter(host=host).update(**values)
-
-
-async def host_answered(host: str) -> None:
-    """The host sent us a signed request: it is up again (one write per host and
-    HEALTHY_SECONDS at most: a busy sender's every request does not reach the database)."""
-    now = time.monotonic()
-    if now - _answered.get(host, float("-inf")) < HEALTHY_SECONDS:
-        return
-    _answered[host] = now  # before the write: the requests arriving meanwhile need not write too
-    try:
-        await RemoteHost.filter(host=host).exclude(failures=0, unavailable_since=None).update(
-            failures=0, unavailable_since=None, last_failure_at=None)
-    except BaseException:
-        _answered.pop(host, None)
-        raise
-

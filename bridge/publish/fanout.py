@@ -26,18 +26,19 @@ from bridge.as2.posts import create_to_as2, delete_to_as2, object_type, post_ver
 from bridge.as2.vocab import AS2_CONTEXT, PUBLIC
 from bridge.blog.post import post_from_dict
 from bridge.config import BlogConfig, Config
+from bridge.core import urls
 from bridge.core.urls import actor_collection, actor_id, post_object_id
+from bridge.jobs.kinds import ActorUpdate, Deliver, Publish
 from bridge.jobs.store import JobContext, enqueue, enqueue_many
 from bridge.models import BlogPost, Follower, FollowState, Job, OutboundActivity, PostState
 from bridge.net.fetch import FetchError
 from bridge.net.remote import RemoteActors
 from bridge.publish import reply_targets
-from bridge.publish.delivery import DELIVER_JOB, deliver_payload, forget_signing_key
+from bridge.publish.delivery import forget_signing_key
 from bridge.publish.documents import actor_document, blog_language, post_object
 
 log = logging.getLogger("bridge.fanout")
 
-PUBLISH_JOB = "publish"
 BATCH = 500  # followers read, and delivery jobs inserted, per round trip
 FIRST_BATCH = 64
 
@@ -50,8 +51,8 @@ def delivery_key(activity_id: str, inbox: str) -> str:
 async def enqueue_publish(blog: str, post_id: int, change: str, fingerprint: str, *, using_db: Any = None) -> Job:
     """Queue the Create/Update/Delete of a post, in the caller's transaction."""
     # `fingerprint`: the post's, or for a removal when it was seen gone (gone, back, gone again: two Deletes).
-    return await enqueue(PUBLISH_JOB, {"blog": blog, "post": post_id, "change": change},
-                         dedupe_key=f"{PUBLISH_JOB}:{post_id}:{change}:{post_version(fingerprint)}", using_db=using_db)
+    return await enqueue(Publish(blog, post_id, change),
+                         dedupe_key=f"{Publish.KIND}:{post_id}:{change}:{post_version(fingerprint)}", using_db=using_db)
 
 
 def too_old(row: BlogPost, max_age: timedelta) -> bool:
@@ -76,15 +77,14 @@ async def build_activity(config: Config, blog: BlogConfig, row: BlogPost, change
     return update_to_as2(obj, version=post_version(row.fingerprint))
 
 
-async def publish_job(job: Job, ctx: JobContext) -> None:
+async def publish_job(spec: Publish, job: Job, ctx: JobContext) -> None:
     """Build the activity of a post's change and fan it out."""
-    assert ctx.config is not None
     config = ctx.config
-    blog = config.blog(job.payload["blog"])
-    row = await BlogPost.get_or_none(id=job.payload["post"])
-    change = job.payload["change"]
+    blog = config.blog(spec.blog)
+    row = await BlogPost.get_or_none(id=spec.post)
+    change = spec.change
     if row is None:
-        log.info("publish.skipped post=%s reason=no such post", job.payload["post"])
+        log.info("publish.skipped post=%s reason=no such post", spec.post)
         return
     if change == "new" and (not row.announce or too_old(row, timedelta(days=config.delivery.max_post_age_days))):
         log.info("publish.skipped post=%s reason=%s", row.url, "not announced" if not row.announce else "too old")
@@ -103,21 +103,20 @@ async def publish_job(job: Job, ctx: JobContext) -> None:
     log.info("publish.fanned_out post=%s type=%s deliveries=%d", row.url, activity["type"], count)
 
 
-async def actor_update_job(job: Job, ctx: JobContext) -> None:
+async def actor_update_job(spec: ActorUpdate, job: Job, ctx: JobContext) -> None:
     """Send an `Update` of the blog's actor (new key, changed profile) to its followers."""
-    assert ctx.config is not None
     config = ctx.config
-    blog = config.blog(job.payload["actor"])
+    blog = config.blog(spec.actor)
     # The key may have just been rotated: this process's deliveries read it afresh.
     forget_signing_key(ctx, blog.name)
     doc = await actor_document(config.server.base_url, blog)
     me = doc["id"]
     stamp = job.created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
-    activity = {"@context": doc.get("@context", AS2_CONTEXT), "id": f"{me}#updates/{stamp}-{job.id}",
+    activity = {"@context": doc.get("@context", AS2_CONTEXT), "id": urls.actor_update_id(me, f"{stamp}-{job.id}"),
                 "type": "Update", "actor": me, "to": [PUBLIC], "cc": [actor_collection(me, "followers")],
                 "object": {k: v for k, v in doc.items() if k != "@context"}}
     count = await fan_out(blog.name, activity)
-    log.info("actor_update.fanned_out blog=%s reason=%s deliveries=%d", blog.name, job.payload.get("reason"), count)
+    log.info("actor_update.fanned_out blog=%s reason=%s deliveries=%d", blog.name, spec.reason, count)
 
 
 async def _followers_without_shared_inbox(blog: str) -> AsyncIterator[list[tuple[str, str, str | None]]]:
@@ -164,7 +163,7 @@ async def fan_out(blog: str, activity: Mapping[str, Any], *, extra_inboxes: list
         for inbox, follower in batch:
             key = delivery_key(activity_id, inbox)
             if key not in jobs:
-                jobs[key] = (DELIVER_JOB, deliver_payload(blog, inbox, stored.id, follower=follower), key)
+                jobs[key] = (Deliver(blog, inbox, activity_ref=stored.id, follower=follower), key)
         await enqueue_many(list(jobs.values()))
         addressed += len(jobs)
 
@@ -180,13 +179,12 @@ async def fan_out(blog: str, activity: Mapping[str, Any], *, extra_inboxes: list
 async def _addressed_inboxes(ctx: JobContext, activity: Mapping[str, Any]) -> list[str]:
     """Inboxes of the fediverse accounts a post mentions or replies to (best effort: an
     account that cannot be fetched now is left out, and logged)."""
-    assert ctx.config is not None
     obj = activity.get("object") or {}
     targets = [t["href"] for t in obj.get("tag", []) if t.get("type") == "Mention" and t.get("href")]
     remote = RemoteActors(ctx.http, ctx.config.server.base_url)
     reply = obj.get("inReplyTo")
     base = ctx.config.server.base_url
-    if reply and not reply.startswith(base):
+    if reply and not urls.is_ours(base, reply):
         try:
             replied = await remote.fetch_document(reply)
             author = replied.get("attributedTo")
@@ -196,7 +194,7 @@ async def _addressed_inboxes(ctx: JobContext, activity: Mapping[str, Any]) -> li
             log.info("publish.reply_target_unreachable url=%s error=%s", reply, exc)
     inboxes: dict[str, None] = {}  # each inbox once (two accounts on one shared inbox)
     for uri in dict.fromkeys(targets):
-        if uri.startswith(base):
+        if urls.is_ours(base, uri):
             continue
         try:
             # Mastodon-style mention links name the profile page (https://host/@alice), not the actor id.

@@ -25,8 +25,8 @@ from tortoise.transactions import in_transaction
 from bridge.blog.merge import with_blog_overrides
 from bridge.blog.post import post_to_dict, profile_to_dict
 from bridge.config import BlogConfig
+from bridge.jobs.kinds import ActorUpdate, Poll
 from bridge.jobs.store import JobContext, enqueue, utcnow
-from bridge.keys import ACTOR_UPDATE_JOB
 from bridge.models import BlogPost, BlogState, Job, PostState
 from bridge.net.fetch import FetchError, HTTPStatusError
 from bridge.publish import reader
@@ -38,7 +38,6 @@ MAX_ITEMS = 50  # newest feed items considered per poll
 # A feed may carry only excerpts, so an edit can leave its item unchanged: each
 # listed post's page is read again at least this often.
 REREAD_SECONDS = 6 * 3600
-POLL_JOB = "blog.poll"
 
 
 class Change(StrEnum):
@@ -158,8 +157,8 @@ async def _refresh_profile(
             profile_read_at=clock(),
         )
         if changed and state.profile:  # followers see the new name, bio, avatar
-            await enqueue(ACTOR_UPDATE_JOB, {"actor": blog.name, "reason": "profile changed"},
-                          dedupe_key=f"{ACTOR_UPDATE_JOB}:{blog.name}:{fingerprint[:16]}")
+            await enqueue(ActorUpdate(blog.name, "profile changed"),
+                          dedupe_key=f"{ActorUpdate.KIND}:{blog.name}:{fingerprint[:16]}")
 
 
 async def _poll_item(
@@ -266,11 +265,10 @@ async def publish_now(session: Any, blog: BlogConfig, url: str) -> Change:
 # -- the daemon's poller ------------------------------------------------------
 
 
-async def poll_job(job: Job, ctx: JobContext) -> None:
+async def poll_job(spec: Poll, job: Job, ctx: JobContext) -> None:
     """Job handler: poll the blog named in the payload (failures are recorded, not retried:
     the next scheduled poll comes soon enough)."""
-    assert ctx.config is not None
-    blog = ctx.config.blog(job.payload["blog"])
+    blog = ctx.config.blog(spec.blog)
     await poll_blog(ctx.http, blog)
 
 
@@ -280,8 +278,8 @@ async def schedule_polls(blogs: tuple[BlogConfig, ...], *, clock: Callable[[], d
     epoch = clock().timestamp()
     for blog in blogs:
         slot = int(epoch // blog.poll_interval)
-        key = f"{POLL_JOB}:{blog.name}:{slot}"
+        key = f"{Poll.KIND}:{blog.name}:{slot}"
         if not await Job.exists(dedupe_key=key):
-            await enqueue(POLL_JOB, {"blog": blog.name}, dedupe_key=key)
+            await enqueue(Poll(blog.name), dedupe_key=key)
             enqueued += 1
     return enqueued

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from bridge.as2.ids import id_of
 from bridge.as2.interaction import REPLY_TYPES
+from bridge.core import urls as router
 from bridge.core.clock import utcnow
 from bridge.core.links import is_http_url
 from bridge.models import Interaction, InteractionKind, RemoteObject
@@ -25,8 +26,6 @@ from bridge.net.remote import RemoteActors
 
 log = logging.getLogger("bridge.reply_targets")
 
-_PAGE_PREFIX = "/interactions/"
-
 
 @dataclass(frozen=True, slots=True)
 class ReplyTarget:
@@ -34,21 +33,18 @@ class ReplyTarget:
     author: str | None  # the actor id, to mention and deliver to
 
 
-def _page_id(base_url: str, url: str) -> int | None:
-    prefix = base_url + _PAGE_PREFIX
-    rest = url[len(prefix):].split("?")[0].split("#")[0] if url.startswith(prefix) else ""
-    return int(rest) if rest.isdigit() else None
-
-
 async def known(base_url: str, urls: Iterable[str]) -> dict[str, ReplyTarget]:
     """The reply targets among `urls` the database knows, by URL as written."""
     out: dict[str, ReplyTarget] = {}
     for url in urls:
-        page = _page_id(base_url, url)
-        query = Interaction.filter(id=page) if page is not None else Interaction.filter(url=url)
-        row = await query.filter(kind=InteractionKind.REPLY).first()
-        if row is None and page is None:
-            row = await Interaction.filter(object_id=url, kind=InteractionKind.REPLY).first()
+        route = router.parse(base_url, url)
+        if isinstance(route, router.InteractionPage):
+            row = await Interaction.filter(id=route.interaction_id, kind=InteractionKind.REPLY).first()
+        elif route is not None or router.is_ours(base_url, url):
+            continue  # another URL of ours (a post's is resolved by the documents), or one never minted
+        else:
+            row = await Interaction.filter(url=url, kind=InteractionKind.REPLY).first() or \
+                await Interaction.filter(object_id=url, kind=InteractionKind.REPLY).first()
         if row is not None:
             out[url] = ReplyTarget(row.object_id, row.actor_uri)
             continue
@@ -63,7 +59,7 @@ async def resolve(remote: RemoteActors, base_url: str, urls: Iterable[str]) -> d
     urls = list(urls)
     found = await known(base_url, urls)
     for url in urls:
-        if url in found or not is_http_url(url) or url.startswith(base_url + "/"):
+        if url in found or not is_http_url(url) or router.is_ours(base_url, url):
             continue
         try:
             doc = await remote.fetch_document(url)

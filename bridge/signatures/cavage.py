@@ -13,6 +13,7 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from bridge.core.textguard import ascii_digits
 from bridge.signatures.base import (
     CAVAGE_ALGORITHMS,
     Candidate,
@@ -122,7 +123,7 @@ def inspect_cavage(request: HttpRequest, now: datetime) -> Candidate | Rejection
     if problem := check_time(date, now, "Date"):
         return reject(problem.reason, problem.message)
     for name in ("created", "expires"):
-        if name in params and not params[name].isdigit():
+        if name in params and not ascii_digits(params[name]):
             return reject(Reason.MALFORMED_SIGNATURE, f"{name} is not a number")
     if "created" in params:
         created = from_timestamp(int(params["created"]))

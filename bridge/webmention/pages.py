@@ -8,7 +8,6 @@ followers-only or direct, or unknown → 404 (nothing public was ever there).
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -16,15 +15,13 @@ from aiohttp import web
 from bridge.appkeys import CONFIG
 from bridge.as2.interaction import Interaction as Seen
 from bridge.as2.interaction import interaction_from_row_values
-from bridge.core.urls import PING_PATH, interaction_page
+from bridge.core import urls
+from bridge.core.urls import interaction_page
 from bridge.models import BlogPost, Interaction, InteractionState, Visibility
 from bridge.public.negotiation import error_response
 from bridge.webmention.hentry import Author, render_gone, render_interaction
 
 _HTML = "text/html"
-_PREFIX = "/interactions/"
-_ID = re.compile(r"[0-9]{1,19}")
-MAX_ID = 2**63 - 1  # the BIGINT primary key
 _PUBLIC = (Visibility.PUBLIC, Visibility.UNLISTED)
 
 
@@ -50,42 +47,32 @@ async def page_html(base_url: str, row: Interaction) -> str:
     author = Author(url=row.author_url or row.actor_uri, name=row.author_name, photo=row.author_photo,
                     handle=row.author_handle)
     return render_interaction(seen_from_row(row), author, page_url=interaction_page(base_url, row.id),
-                              targets=targets, endpoint=base_url + PING_PATH, title=title)
+                              targets=targets, endpoint=urls.ping_endpoint(base_url), title=title)
 
 
 async def interaction_view(request: web.Request) -> web.Response:
     base = request.app[CONFIG].server.base_url
-    interaction_id = page_id(request.match_info["id"])
+    interaction_id = urls.parse_id(request.match_info["id"])
     row = await Interaction.get_or_none(id=interaction_id) if interaction_id is not None else None
-    headers = {"Link": f'<{base}{PING_PATH}>; rel="webmention"', "X-Robots-Tag": "noindex",
+    headers = {"Link": f'<{urls.ping_endpoint(base)}>; rel="webmention"', "X-Robots-Tag": "noindex",
                "Content-Security-Policy": "default-src 'none'; img-src https: http:; style-src 'none'"}
     # Made private by an edit after the blog had it: gone, so the blog drops it too.
     withdrawn = row is not None and row.state is InteractionState.PRIVATE and row.webmentions_sent > 0
     if row is not None and (row.state in (InteractionState.DELETED, InteractionState.REJECTED) or withdrawn):
-        return web.Response(status=410, text=render_gone(base + PING_PATH), content_type=_HTML, headers=headers)
+        return web.Response(status=410, text=render_gone(urls.ping_endpoint(base)), content_type=_HTML, headers=headers)
     if row is None or row.state is not InteractionState.PUBLISHED or row.visibility not in _PUBLIC:
         return error_response(404, "no such interaction")
     return web.Response(text=await page_html(base, row), content_type=_HTML, charset="utf-8", headers=headers)
 
 
-def page_id(raw: str) -> int | None:
-    """The id in /interactions/ID: ASCII digits (not `²` or `١٢`) within the BIGINT key; None otherwise."""
-    if not _ID.fullmatch(raw):
-        return None
-    value = int(raw)
-    return value if 0 < value <= MAX_ID else None
-
-
 async def answerable(base_url: str, target: str) -> str:
     """Why a webmention to `target` (a page of the bridge) cannot be taken; "" when it can.
     An interaction page is a target only while it is served (published and public)."""
-    path = urlsplit(target).path
-    if not path.startswith(_PREFIX):
-        return ""
-    interaction_id = page_id(path[len(_PREFIX):])
-    if interaction_id is None:
-        return "target is not an interaction page"
-    row = await Interaction.get_or_none(id=interaction_id)
+    route = urls.parse(base_url, target)
+    if not isinstance(route, urls.InteractionPage):
+        return "" if route is not None or not urlsplit(target).path.startswith("/interactions/") else \
+            "target is not an interaction page"
+    row = await Interaction.get_or_none(id=route.interaction_id)
     if row is None or row.state is not InteractionState.PUBLISHED or row.visibility not in _PUBLIC:
         return "target is no published interaction"
     return ""
@@ -93,4 +80,4 @@ async def answerable(base_url: str, target: str) -> str:
 
 def add_routes(app: web.Application) -> None:
     # Any id reaches the view, so a bad one is refused (and logged) like an unknown one.
-    app.router.add_get(_PREFIX + "{id}", interaction_view)
+    app.router.add_get(urls.INTERACTION_ROUTE, interaction_view)

@@ -20,6 +20,7 @@ from bridge.appkeys import CONFIG
 from bridge.config import BlogConfig, Config
 from bridge.core.textguard import unsafe_char
 from bridge.core.urls import PING_PATH, is_ours
+from bridge.jobs.kinds import Ping
 from bridge.jobs.store import JobContext, enqueue
 from bridge.models import Job
 from bridge.net.fetch import FetchError, HTTPStatusError, fetch
@@ -28,7 +29,6 @@ from bridge.webmention.pages import answerable
 
 log = logging.getLogger("bridge.ping")
 
-PING_JOB = "webmention.ping"
 _MAX_URL = 2000
 
 
@@ -70,16 +70,15 @@ async def receive_ping(request: web.Request) -> web.Response:
     if blog is None or why:
         log.info("ping.refused source=%s target=%s reason=%s", source, target, why)
         return web.json_response({"error": "invalid_request", "detail": why}, status=400)
-    await enqueue(PING_JOB, {"blog": blog.name, "source": source, "target": target})
+    await enqueue(Ping(blog.name, source, target))
     log.info("ping.accepted blog=%s source=%s", blog.name, source)
     return web.json_response({"status": "accepted"}, status=202)
 
 
-async def ping_job(job: Job, ctx: JobContext) -> None:
+async def ping_job(spec: Ping, job: Job, ctx: JobContext) -> None:
     """Verify that the source links to the bridge, then publish it."""
-    assert ctx.config is not None
-    blog = ctx.config.blog(job.payload["blog"])
-    source, target = job.payload["source"], job.payload["target"]
+    blog = ctx.config.blog(spec.blog)
+    source, target = spec.source, spec.target
     try:
         page = await fetch(ctx.http, source)
     except HTTPStatusError as exc:

@@ -18,8 +18,9 @@ from typing import Any
 import aiohttp
 
 from bridge.core.urls import interaction_page
-from bridge.jobs.retry import PermanentError
-from bridge.jobs.store import JobContext, enqueue, memoized, utcnow
+from bridge.jobs.kinds import SendWebmention
+from bridge.jobs.retry import PermanentError, Weather
+from bridge.jobs.store import JobContext, enqueue, utcnow
 from bridge.models import Interaction, Job, WebmentionState
 from bridge.net.fetch import AddressRefused, FetchError, HTTPStatusError, fetch
 from bridge.net.guard import BlockedAddress, check_url
@@ -27,7 +28,6 @@ from bridge.webmention.discovery import discover_endpoint
 
 log = logging.getLogger("bridge.webmention")
 
-WEBMENTION_JOB = "webmention.send"
 ENDPOINT_TTL = 300.0  # seconds a discovered endpoint (or its absence) is remembered per target
 POST_TIMEOUT = 30.0
 _SUCCESS = (200, 201, 202)
@@ -39,7 +39,7 @@ class NoEndpoint(Exception):
         self.target = target
 
 
-class SendFailed(Exception):
+class SendFailed(Weather):
     """The endpoint refused (4xx: final) or failed (5xx, network: worth retrying)."""
 
     def __init__(self, endpoint: str, reason: str, status: int | None = None) -> None:
@@ -101,7 +101,7 @@ async def send_webmention(http: aiohttp.ClientSession, source: str, target: str,
     FetchError (the target could not be read) or SendFailed."""
     async def load() -> str | None:
         return await discover(http, target)
-    endpoint = await (memoized(ctx, ("wm-endpoint", target), ENDPOINT_TTL, load) if ctx else load())
+    endpoint = await (ctx.memo.get(("wm-endpoint", target), ENDPOINT_TTL, load) if ctx else load())
     if endpoint is None:
         raise NoEndpoint(target)
     return await post(http, endpoint, source, target)
@@ -112,15 +112,14 @@ async def queue_webmention(row: Interaction, reason: str, *, using_db: Any = Non
     row.webmention_state = WebmentionState.QUEUED
     row.webmention_error = None  # type: ignore[assignment]
     await row.save(using_db=using_db, update_fields=["webmention_state", "webmention_error", "updated_at"])
-    return await enqueue(WEBMENTION_JOB, {"interaction": row.id, "reason": reason}, using_db=using_db)
+    return await enqueue(SendWebmention(row.id, reason), using_db=using_db)
 
 
-async def webmention_job(job: Job, ctx: JobContext) -> None:
+async def webmention_job(spec: SendWebmention, job: Job, ctx: JobContext) -> None:
     """Send the webmention of one interaction from its page to its target (the blog post)."""
-    assert ctx.config is not None
-    row = await Interaction.get_or_none(id=job.payload["interaction"])
+    row = await Interaction.get_or_none(id=spec.interaction)
     if row is None:
-        log.info("webmention.skipped interaction=%s reason=gone from the database", job.payload.get("interaction"))
+        log.info("webmention.skipped interaction=%s reason=gone from the database", spec.interaction)
         return
     source = interaction_page(ctx.config.server.base_url, row.id)
     last_attempt = job.attempts >= ctx.config.queue.max_attempts
@@ -150,7 +149,7 @@ async def webmention_job(job: Job, ctx: JobContext) -> None:
     await _record(row, WebmentionState.SENT, endpoint=sent.endpoint, status=sent.status,
                   location=sent.location, sent=True)
     log.info("webmention.sent interaction=%d endpoint=%s status=%d reason=%s",
-             row.id, sent.endpoint, sent.status, job.payload.get("reason"))
+             row.id, sent.endpoint, sent.status, spec.reason)
 
 
 async def _record(row: Interaction, state: WebmentionState, *, endpoint: str | None = None,

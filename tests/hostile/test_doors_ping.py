@@ -15,13 +15,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge import db
-from bridge.app import make_app, new_http_session
+from bridge.app import BUILTIN_HANDLERS, make_app, new_http_session
 from bridge.config import Config, load_config
 from bridge.core.clock import utcnow
+from bridge.jobs.kinds import Ping
 from bridge.jobs.store import JobContext, enqueue
 from bridge.models import Interaction, InteractionKind, InteractionState, Job, Visibility
 from bridge.net.fetch import FetchError
-from bridge.webmention.receive import PING_JOB, ping_job
 from tests.fedi import Peer
 from tests.hostile.table import Case, assert_logged_once, ids, record, snapshot, watch
 
@@ -128,11 +128,11 @@ async def test_ping_job_publishes_nothing(env: tuple[Config, Peer], caplog: pyte
     status, content_type, body = case.send
     blog.serve("/2025/01/02/hello/", body, status=status, content_type=content_type)
     watch(caplog, "bridge.ping")
-    job = await enqueue(PING_JOB, {"blog": "blog", "source": blog.url("/2025/01/02/hello/"), "target": TARGET})
+    job = await enqueue(Ping.from_payload({"blog": "blog", "source": blog.url("/2025/01/02/hello/"), "target": TARGET}))
     async with new_http_session(config) as session:
         before = await snapshot()
         caplog.clear()
-        await ping_job(job, JobContext(config=config, http=session))
+        await BUILTIN_HANDLERS[job.kind](job, JobContext(config=config, http=session))
         after = await snapshot()
     line = assert_logged_once(caplog, "ping.ignored", case.reason)
     record("webmention ping job", case, got_status=0, got_reason=line, detail=line, db_unchanged=before == after)
@@ -142,11 +142,11 @@ async def test_ping_job_publishes_nothing(env: tuple[Config, Peer], caplog: pyte
 async def test_a_failing_source_raises_so_the_job_is_retried(env: tuple[Config, Peer]) -> None:
     config, blog = env
     blog.serve("/2025/01/02/hello/", b"oops", status=503, content_type="text/html")
-    job = await enqueue(PING_JOB, {"blog": "blog", "source": blog.url("/2025/01/02/hello/"), "target": TARGET})
+    job = await enqueue(Ping.from_payload({"blog": "blog", "source": blog.url("/2025/01/02/hello/"), "target": TARGET}))
     async with new_http_session(config) as session:
         before = await snapshot()
         with pytest.raises(FetchError):
-            await ping_job(job, JobContext(config=config, http=session))
+            await BUILTIN_HANDLERS[job.kind](job, JobContext(config=config, http=session))
         assert await snapshot() == before
 
 
@@ -225,4 +225,4 @@ async def test_an_answer_to_a_published_interaction_is_taken(env: tuple[Config, 
         response = await client.post("/webmention", data={"source": blog.url("/2025/01/02/hello/"),
                                                           "target": f"{TARGET}interactions/{made['published']}"})
         assert response.status == 202, await response.text()
-    assert await Job.filter(kind=PING_JOB).count() == 1
+    assert await Job.filter(kind=Ping.KIND).count() == 1

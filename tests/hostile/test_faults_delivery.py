@@ -17,11 +17,11 @@ from aiohttp import web
 from bridge.app import BUILTIN_HANDLERS, new_http_session
 from bridge.config import Config, load_config
 from bridge.core.clock import utcnow
+from bridge.jobs.kinds import Deliver
 from bridge.jobs.store import JobContext, enqueue
 from bridge.jobs.worker import Worker
 from bridge.keys import ensure_keys
 from bridge.models import Job, JobState
-from bridge.publish.delivery import DELIVER_JOB, deliver_payload
 from tests.fedi import Peer
 
 ACTIVITY = {"@context": "https://www.w3.org/ns/activitystreams", "id": "https://bridge.example/users/blog/posts/1/create",
@@ -119,7 +119,7 @@ async def test_every_failure_is_kept_and_done_once_the_inboxes_heal(write_config
                          env={})
     await ensure_keys(["blog"])
     urls: dict[str, str] = servers["urls"]
-    jobs = {name: (await enqueue(DELIVER_JOB, deliver_payload("blog", url, ACTIVITY))).id for name, url in urls.items()}
+    jobs = {name: (await enqueue(Deliver("blog", url, activity=ACTIVITY))).id for name, url in urls.items()}
     async with new_http_session(config) as session:
         worker = Worker(config.queue, BUILTIN_HANDLERS, context=JobContext(config=config, http=session))
         await worker.run_once()

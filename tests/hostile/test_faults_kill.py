@@ -22,10 +22,9 @@ import pytest
 from aiohttp import web
 
 from bridge.config import Config
-from bridge.inbox.routes import INBOX_JOB
+from bridge.jobs.kinds import Deliver, ProcessInbox
 from bridge.keys import INSTANCE_ACTOR, ensure_keys
 from bridge.models import Follower, InboxActivity, Job, JobState
-from bridge.publish.delivery import DELIVER_JOB
 from bridge.signatures import Scheme, SigningKey
 from tests.fedi import Peer, keypair, signed_headers
 from tests.procs import BridgeProcess, eventually
@@ -122,11 +121,11 @@ async def test_kill_9_during_inbox_processing_loses_nothing(write_config: Any, f
         await peer.close()
     assert accepted == set(range(COUNT))
     assert await InboxActivity.all().count() == COUNT  # each Follow stored once, redeliveries included
-    assert await Job.filter(kind=INBOX_JOB).count() == COUNT
-    assert await Job.filter(kind=INBOX_JOB, state=JobState.DONE).count() == COUNT
+    assert await Job.filter(kind=ProcessInbox.KIND).count() == COUNT
+    assert await Job.filter(kind=ProcessInbox.KIND, state=JobState.DONE).count() == COUNT
     followers = await Follower.filter(blog="blog").count()
     assert followers == COUNT
-    assert await Job.filter(kind=DELIVER_JOB).count() == COUNT  # one Accept delivery per follower, no half-writes
-    assert await Job.filter(kind=DELIVER_JOB, state=JobState.DONE).count() == COUNT
+    assert await Job.filter(kind=Deliver.KIND).count() == COUNT  # one Accept delivery per follower, no half-writes
+    assert await Job.filter(kind=Deliver.KIND, state=JobState.DONE).count() == COUNT
     assert not await Job.filter(state=JobState.DEAD).exists()
     assert "Traceback" not in (first.logs() + second.logs() if second else first.logs())

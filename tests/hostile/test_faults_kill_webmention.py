@@ -23,9 +23,10 @@ from aiohttp.test_utils import TestServer
 
 from bridge.config import Config
 from bridge.core.clock import utcnow
+from bridge.jobs.kinds import SendWebmention
 from bridge.keys import INSTANCE_ACTOR, ensure_keys
 from bridge.models import Interaction, InteractionKind, InteractionState, Job, JobState, WebmentionState
-from bridge.webmention.send import WEBMENTION_JOB, queue_webmention
+from bridge.webmention.send import queue_webmention
 from tests.procs import BridgeProcess, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database")]
@@ -89,7 +90,7 @@ async def test_kill_9_while_sending_webmentions_loses_none(write_config: Any, fr
         cut_off = len(blog.received)
         assert cut_off < COUNT, "killed after the work was over"
         # What the kill left: some jobs still queued or running (a lease nobody will renew).
-        assert await Job.filter(kind=WEBMENTION_JOB, state__in=[JobState.QUEUED, JobState.RUNNING]).exists()
+        assert await Job.filter(kind=SendWebmention.KIND, state__in=[JobState.QUEUED, JobState.RUNNING]).exists()
         second = BridgeProcess(cmd, bridge_env, path.with_name("second.log"))
         await second.wait_http(f"http://127.0.0.1:{free_port}/healthz")
 
@@ -112,7 +113,7 @@ async def test_kill_9_while_sending_webmentions_loses_none(write_config: Any, fr
     for row_id, target in targets.items():
         assert blog.sources[target] == {f"{PUBLIC}/interactions/{row_id}"}
     # Nothing half-written: one job per interaction, done; each interaction recorded as sent.
-    jobs = await Job.filter(kind=WEBMENTION_JOB)
+    jobs = await Job.filter(kind=SendWebmention.KIND)
     assert sorted(j.payload["interaction"] for j in jobs) == sorted(targets)
     assert all(j.state is JobState.DONE for j in jobs), [(j.id, j.state, j.last_error) for j in jobs]
     assert not await Job.filter(state=JobState.DEAD).exists()

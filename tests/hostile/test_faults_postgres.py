@@ -21,10 +21,10 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bridge import db
 from bridge.config import load_config
+from bridge.jobs.kinds import ActorUpdate, Deliver
 from bridge.jobs.store import enqueue
-from bridge.keys import ACTOR_UPDATE_JOB, INSTANCE_ACTOR, active_key, ensure_keys
+from bridge.keys import INSTANCE_ACTOR, active_key, ensure_keys
 from bridge.models import Follower, Job, JobState
-from bridge.publish.delivery import DELIVER_JOB
 from bridge.signatures import Scheme
 from tests.fedi import Peer
 from tests.hostile.throwaway_pg import ThrowawayPostgres
@@ -101,7 +101,7 @@ url = "http://127.0.0.1:9/"
     try:
         await daemon.wait_http(f"http://127.0.0.1:{free_port}/healthz")
         await db.open_db(config.database)
-        await enqueue(ACTOR_UPDATE_JOB, {"actor": "blog", "reason": "test"})
+        await enqueue(ActorUpdate.from_payload({"actor": "blog", "reason": "test"}))
         await db.close_db()
 
         async def some() -> bool:
@@ -131,8 +131,8 @@ url = "http://127.0.0.1:9/"
         await eventually(drained, 60, "the queue to drain")
         assert daemon.proc.poll() is None, "the daemon died"
         assert cut_off < COUNT, "the restart came after the fan-out"
-        assert await Job.filter(kind=DELIVER_JOB).count() == COUNT
-        assert await Job.filter(kind=DELIVER_JOB, state=JobState.DONE).count() == COUNT
+        assert await Job.filter(kind=Deliver.KIND).count() == COUNT
+        assert await Job.filter(kind=Deliver.KIND, state=JobState.DONE).count() == COUNT
         assert not await Job.filter(state=JobState.DEAD).exists()
     finally:
         daemon.signal(signal.SIGTERM)

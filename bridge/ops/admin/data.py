@@ -20,7 +20,9 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from bridge.config import Config
+from bridge.core import urls
 from bridge.core.urls import actor_id, post_object_id
+from bridge.jobs.kinds import Deliver
 from bridge.models import (
     BlogPost,
     BlogState,
@@ -32,7 +34,6 @@ from bridge.models import (
     RemoteActor,
     RemoteHost,
 )
-from bridge.publish.delivery import DELIVER_JOB
 
 PAGE = 50
 
@@ -107,7 +108,7 @@ async def _delivery_states() -> dict[int, dict[tuple[str, bool], int]]:
         ref = "json_extract(payload, '$.activity_ref')"
         sql = (f"SELECT {ref} AS ref, state, attempts > 0 AND last_error IS NOT NULL AS tried, COUNT(*) "
                f"FROM jobs WHERE kind = ? AND {ref} IS NOT NULL GROUP BY 1, 2, 3")
-    _n, rows = await conn.execute_query(sql, [DELIVER_JOB])
+    _n, rows = await conn.execute_query(sql, [Deliver.KIND])
     out: dict[int, dict[tuple[str, bool], int]] = defaultdict(dict)
     for row in rows:
         values = list(row.values()) if hasattr(row, "values") else list(row)
@@ -234,7 +235,7 @@ async def post_deliveries(config: Config, post_id: int) -> tuple[BlogPost | None
     prefix = post_object_id(actor_id(config.server.base_url, row.blog), row.id) + "/"
     activities = {a.id: a for a in await OutboundActivity.filter(activity_id__startswith=prefix)}
     out = []
-    for job in await Job.filter(kind=DELIVER_JOB).order_by("-id"):
+    for job in await Job.filter(kind=Deliver.KIND).order_by("-id"):
         ref = job.payload.get("activity_ref")
         if ref in activities:
             out.append(DeliveryRow(job_id=job.id, inbox=job.payload.get("inbox", "?"), state=job.state.value,
@@ -267,16 +268,9 @@ async def dead_jobs(offset: int = 0) -> tuple[list[Job], int]:
     return await query.order_by("-finished_at", "-id").offset(offset).limit(PAGE), await query.count()
 
 
-MAX_ROW_ID = 2**63 - 1  # the BIGINT primary keys
-
-
 def row_id(raw: str | None) -> int | None:
-    """A row id as typed in a path or a form: ASCII digits (never `²` or `١٢`, which
-    `str.isdigit` accepts), 1 to a BIGINT's maximum; None for anything else."""
-    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
-        return None
-    value = int(raw)
-    return value if 0 < value <= MAX_ROW_ID else None
+    """A row id as typed in a path or a form: our ids' one rule (bridge/core/urls.py `parse_id`)."""
+    return urls.parse_id(raw) if raw else None
 
 
 def number(raw: str | None, default: int) -> int:

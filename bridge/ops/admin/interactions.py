@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp import web
 from tortoise.functions import Count
 
-from bridge.appkeys import CONFIG
+from bridge.appkeys import CONFIG, CONTEXT
 from bridge.blog.content import text_of
+from bridge.inbox.moderation import BlockList
 from bridge.models import Interaction, InteractionState
 from bridge.ops import interactions as interactions_admin
 from bridge.ops.admin.data import number, row_id
@@ -76,7 +77,7 @@ async def block(request: web.Request, session: Any) -> web.StreamResponse:
     form = await request.post()
     actor = field(form, "actor")
     try:
-        await interactions_admin.block(actor)
+        await interactions_admin.block(actor, request.app[CONTEXT].state(BlockList))
     except ValueError as exc:
         return render(request, "error.html", status=400, session=session, title="Cannot block", reason=str(exc))
     try:  # a blocked follower follows no more
@@ -90,7 +91,7 @@ async def block(request: web.Request, session: Any) -> web.StreamResponse:
 async def unblock(request: web.Request, session: Any) -> web.StreamResponse:
     form = await request.post()
     try:
-        done = await interactions_admin.unblock(field(form, "pattern"))
+        done = await interactions_admin.unblock(field(form, "pattern"), request.app[CONTEXT].state(BlockList))
     except ValueError as exc:
         return render(request, "error.html", status=400, session=session, title="Cannot unblock", reason=str(exc))
     raise back(request, "/admin/followers", "unblocked" if done else "nothing")
