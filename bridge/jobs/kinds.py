@@ -15,6 +15,7 @@ kinds through the `bridge.jobs` entry-point group with plain `(job, ctx)` handle
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping
@@ -55,18 +56,23 @@ class JobSpec:
         if not isinstance(payload, Mapping):
             raise BadPayload(f"{cls.KIND}: the payload is a {type(payload).__name__}, not an object")
         values: dict[str, Any] = {}
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            value = payload.get(f.name)
-            allowed = _types(hints[f.name])
-            if value is None and f.default is not dataclasses.MISSING:
-                values[f.name] = f.default
+        for name, allowed, default in _fields(cls):
+            value = payload.get(name)
+            if value is None and default is not dataclasses.MISSING:
+                values[name] = default
                 continue
             # bool is an int in Python, never in a payload of ours.
             if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-                raise BadPayload(f"{cls.KIND}: {f.name} is {value!r}, expected {' or '.join(t.__name__ for t in allowed)}")
-            values[f.name] = value
+                raise BadPayload(f"{cls.KIND}: {name} is {value!r}, expected {' or '.join(t.__name__ for t in allowed)}")
+            values[name] = value
         return cls(**values)
+
+
+@functools.cache  # a fan-out reads thousands of payloads of one kind a second
+def _fields(cls: type[JobSpec]) -> tuple[tuple[str, tuple[type, ...], Any], ...]:
+    """(name, the runtime types its annotation admits, its default) of each field of a kind."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _types(hints[f.name]), f.default) for f in dataclasses.fields(cls))  # type: ignore[arg-type]
 
 
 def _types(hint: Any) -> tuple[type, ...]:

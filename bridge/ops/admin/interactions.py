@@ -68,7 +68,7 @@ async def act(request: web.Request, session: Any) -> web.StreamResponse:
     form = await request.post()
     response = back(request, "/admin/interactions", DONE[action])
     if field(form, "held") == "1":  # back to the list it came from
-        raise web.HTTPSeeOther(response.location + "&held=1")
+        raise web.HTTPSeeOther(f"{response.location}&held=1")
     raise response
 
 
