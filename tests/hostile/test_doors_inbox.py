@@ -210,6 +210,10 @@ SIGNATURE_CASES: list[Case] = [
     Case("signature empty", 400, "malformed_signature",
          crafted(["(request-target)", "host", "date", "digest"],
                  signature_header=lambda h: h.split('signature="')[0] + 'signature=""')),
+    Case("created in superscript digits", 400, "malformed_signature",  # str.isdigit() takes "²": it was a 500
+         crafted(["(request-target)", "host", "date", "digest"], signature_header=lambda h: h + ',created="²"')),
+    Case("expires in Arabic-Indic digits", 400, "malformed_signature",
+         crafted(["(request-target)", "host", "date", "digest"], signature_header=lambda h: h + ',expires="١٢"')),
     Case("Signature header garbage", 400, "malformed_signature", header_only("this is not a signature")),
     Case("Signature header without keyId", 400, "malformed_signature",
          header_only('algorithm="rsa-sha256",headers="(request-target) host date digest",signature="AAAA"')),
