@@ -3,20 +3,31 @@ a resolver that fakes public names, independent signers/verifiers on Node, row c
 
 The peer serves documents keyed by path and records every request it receives,
 with whether its signature verified (by the key the test gives it) and how.
+
+Everything on Node needs tests/peers/node_modules (`npm ci --prefix tests/peers`);
+without it those tests skip (`require_node_peers`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import json
+import os
+import select
 import socket
+import subprocess
+import tempfile
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
@@ -27,6 +38,16 @@ from bridge.signatures import HttpRequest, Scheme, SigningKey, sign_request, ver
 PEERS = Path(__file__).parent / "peers"
 NODE = PEERS / "node_modules" / ".bin" / "node"
 AS2 = "application/activity+json"
+NODE_PEERS_MISSING = "tests/peers/node_modules is missing: run `npm ci --prefix tests/peers`"
+NODE_TIMEOUT = 60.0  # seconds for one answer of sig-peers.mjs (a loaded machine; a hang fails, not waits)
+
+
+def require_node_peers() -> None:
+    """Skip the calling test when the Node peers (Node, Fedify, http-message-signatures)
+    are not installed: without them the independent side of the test does not exist."""
+    needed = (NODE, PEERS / "node_modules" / "@fedify" / "fedify", PEERS / "node_modules" / "http-message-signatures")
+    if not all(path.exists() for path in needed):
+        pytest.skip(NODE_PEERS_MISSING)
 
 # One key pair per role, made once per test run (RSA generation is ~100 ms each).
 _KEYS: dict[str, tuple[str, str]] = {}
@@ -158,15 +179,101 @@ def signed_headers(method: str, url: str, body: bytes | None, key: SigningKey, n
     return sign_request(HttpRequest.of(method, url, {**base, **(headers or {})}, body), key, now, scheme)
 
 
+class NodePeers:
+    """One `node sig-peers.mjs --serve` for the whole test session: started on first use,
+    one task at a time, stopped at exit. A Node start costs ~0.3 s: once per signed request
+    it would slow the suite by minutes.
+
+    Blocking on purpose, called through `asyncio.to_thread`: pytest-asyncio gives each test
+    its own event loop, and a plain process behind a thread lock belongs to none of them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._pending = b""  # read past the last answer's newline (none, in lock-step)
+
+    def ask(self, task: dict[str, Any]) -> dict[str, Any]:
+        """The one result line for `task`. RuntimeError if Node died or hung (it is restarted
+        on the next task)."""
+        with self._lock:
+            proc = self._running()
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(json.dumps(task).encode() + b"\n")
+                proc.stdin.flush()
+                line = self._read_line(proc)
+            except (OSError, TimeoutError) as exc:
+                detail = self._stop()
+                raise RuntimeError(f"sig-peers.mjs --serve: {exc}; its stderr:\n{detail}") from exc
+            result: dict[str, Any] = json.loads(line)
+            return result
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    @property
+    def pid(self) -> int | None:
+        """The Node process's id while one runs."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._stop()
+            self._stderr = tempfile.TemporaryFile()
+            self._proc = subprocess.Popen(
+                [str(NODE), str(PEERS / "sig-peers.mjs"), "--serve"], cwd=str(PEERS),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            )
+        return self._proc
+
+    def _read_line(self, proc: subprocess.Popen[bytes]) -> bytes:
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()  # read unbuffered: select() must see every byte not yet taken
+        deadline = time.monotonic() + NODE_TIMEOUT
+        while b"\n" not in self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TimeoutError(f"no answer in {NODE_TIMEOUT:.0f} s")
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise OSError(f"node exited ({proc.wait()})")
+            self._pending += chunk
+        line, self._pending = self._pending.split(b"\n", 1)
+        return line
+
+    def _stop(self) -> str:
+        """End the process if any; its stderr, for the error that made us stop it."""
+        proc, self._proc, self._pending = self._proc, None, b""
+        if proc is not None:
+            assert proc.stdin is not None
+            try:
+                proc.stdin.close()  # end of tasks: it exits on its own
+                proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait()
+        detail = ""
+        if self._stderr is not None:
+            self._stderr.seek(0)
+            detail = self._stderr.read().decode(errors="replace")[-4000:]
+            self._stderr.close()
+            self._stderr = None
+        return detail
+
+
+_node = NodePeers()
+atexit.register(_node.close)
+
+
 async def node_peers(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Run tasks through tests/peers/sig-peers.mjs (Fedify; npm http-message-signatures)."""
-    proc = await asyncio.create_subprocess_exec(
-        str(NODE), str(PEERS / "sig-peers.mjs"), cwd=str(PEERS),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(json.dumps(tasks).encode()), 60)
-    assert proc.returncode == 0, err.decode()
-    results: list[dict[str, Any]] = json.loads(out)
+    """Run tasks through tests/peers/sig-peers.mjs (Fedify; npm http-message-signatures);
+    a task that throws fails the test."""
+    require_node_peers()
+    results = [await asyncio.to_thread(_node.ask, task) for task in tasks]
     for result in results:
         assert "error" not in result, result["error"]
     return results

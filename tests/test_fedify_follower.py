@@ -24,7 +24,8 @@ from bridge.models import BlogPost, Follower, FollowState, Job
 from bridge.publish.polling import POLL_JOB, Change, publish_now
 
 from .blogserver import BlogServer
-from .test_fedify_account import NODE, PEERS, self_signed
+from .fedi import NODE, PEERS, require_node_peers
+from .test_fedify_account import self_signed
 
 BLOG = "http://127.0.0.1:8765/"
 SEED = "http://127.0.0.1:8765/2019/06/12/binge-learning-certificates/"
@@ -68,6 +69,7 @@ class Follower_:
 async def test_fedify_follows_by_handle_and_receives_create_update_delete(
     tmp_path: Path, write_config: Callable[..., Path], free_port: int, database: Config
 ) -> None:
+    require_node_peers()
     base = f"https://127.0.0.1:{free_port}"
     path = write_config("[delivery]\nmax_post_age_days = 100000.0\n", base_url=base, blog_url=BLOG, name="fedify.toml")
     config = load_config(path, env={})
