@@ -2,7 +2,9 @@
 a resolver that fakes public names, independent signers/verifiers on Node, row counts.
 
 The peer serves documents keyed by path and records every request it receives,
-with whether its signature verified (by the key the test gives it) and how.
+with whether its signature verified (by the key the test gives it) and how. The check
+is Fedify's (tests/peers/sig-peers.mjs), not ours: a bug our signer and our verifier
+shared would otherwise pass every test that relies on it.
 
 Everything on Node needs tests/peers/node_modules (`npm ci --prefix tests/peers`);
 without it those tests skip (`require_node_peers`).
@@ -33,7 +35,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 from tortoise import Tortoise
 
-from bridge.signatures import HttpRequest, Scheme, SigningKey, sign_request, verify
+from bridge.signatures import HttpRequest, Scheme, SigningKey, sign_request
 
 PEERS = Path(__file__).parent / "peers"
 NODE = PEERS / "node_modules" / ".bin" / "node"
@@ -102,17 +104,29 @@ class Seen:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+SEEN = web.RequestKey("seen", Seen)  # a route handler finds its own request's record here
+
+
 @dataclass
 class Peer:
-    """A remote fediverse instance on 127.0.0.1: documents by path, requests recorded."""
+    """A remote fediverse instance on 127.0.0.1: documents by path, requests recorded.
+
+    With `verify_with`, Fedify checks each request's signature against that key at `clock()`;
+    a request is put in `seen` once checked, so a test reading `seen` finds its verdict.
+    """
 
     server: TestServer
     routes: dict[str, Handler | tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
-    verify_with: str | None = None  # a public PEM: check each request's signature against it
+    verify_with: str | None = None  # a public PEM: Fedify checks each request's signature against it
     accept: frozenset[Scheme] | None = None  # schemes this instance accepts (None: any, even unsigned)
     challenge: str | None = None  # an Accept-Signature header sent with a 401
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "verify_with" and value is not None:
+            require_node_peers()  # tests set it at start or later: either way, skip before any request
+        super().__setattr__(name, value)
 
     @property
     def base(self) -> str:
@@ -144,11 +158,10 @@ class Peer:
         sockname = request.transport.get_extra_info("sockname") if request.transport else ("?",)
         seen = Seen(request.method, f"http://{request.host}{request.raw_path}", list(request.headers.items()), body,
                     str(sockname[0]))
-        self.seen.append(seen)
         if self.verify_with is not None:
-            signed = HttpRequest.of(request.method, seen.url, seen.headers, body if request.method == "POST" else None)
-            verdict = verify(signed, self.verify_with, self.clock())
-            seen.verified = verdict.reason.value if hasattr(verdict, "reason") else verdict.scheme  # type: ignore[union-attr]
+            seen.verified = await fedify_verdict(seen, self.verify_with, self.clock())
+        self.seen.append(seen)
+        request[SEEN] = seen
         if self.accept is not None and seen.verified not in self.accept:
             headers = {"Accept-Signature": self.challenge} if self.challenge else {}
             return web.json_response({"error": "signature"}, status=401, headers=headers)
@@ -277,6 +290,24 @@ async def node_peers(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for result in results:
         assert "error" not in result, result["error"]
     return results
+
+
+async def fedify_verdict(seen: Seen, public_pem: str, now: datetime) -> Scheme | str:
+    """Fedify's verdict on a received request signed (it should be) by `public_pem`'s key,
+    at `now`: the scheme its signature headers name when it verifies, else Fedify's reason
+    (`noSignature`, `invalidSignature`, `keyFetchError`, or what it threw on)."""
+    require_node_peers()
+    body = None if seen.method in ("GET", "HEAD") else seen.body
+    result = await asyncio.to_thread(_node.ask, {
+        "op": "fedify-verify", "url": seen.url, "method": seen.method, "headers": seen.headers,
+        "body64": b64(body), "publicKeyPem": public_pem, "now": int(now.timestamp() * 1000),
+    })
+    if "error" in result:
+        return f"threw: {result['error'].splitlines()[0]}"
+    if not result["verified"]:
+        return str(result["reason"])
+    rfc9421 = any(name.lower() == "signature-input" for name, _value in seen.headers)
+    return Scheme.RFC9421 if rfc9421 else Scheme.CAVAGE
 
 
 def b64(body: bytes | None) -> str | None:
