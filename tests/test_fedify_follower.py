@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from bridge.config import Config, load_config
 from bridge.core import urls
 from bridge.jobs.store import JobContext
 from bridge.models import BlogPost, Follower, FollowState, Job
-from bridge.publish.polling import POLL_JOB, Change, publish_now
+from bridge.publish import reader
+from bridge.publish.polling import POLL_JOB, Change, publish_now, record_post
 
 from .blogserver import BlogServer
 from .fedi import NODE, PEERS, require_node_peers
@@ -109,8 +111,11 @@ async def test_fedify_follows_by_handle_and_receives_create_update_delete(
             for route in (("/2019/06/12/binge-learning-certificates/", ()), ("/wp-json/wp/v2/posts/5", ())):
                 blog.routes[route].body = blog.routes[route].body.replace(
                     b"Binge-learning certificates", b"Binge-learning certificates, revisited")
-            await asyncio.sleep(1.1)  # the edit is seen later than the first reading
-            assert await publish_now(session, config.blogs[0], SEED) is Change.CHANGED
+            # The edit read as the poller reads it, on a clock 2 s past the first reading: an Update
+            # carries `updated` only past 1 s (bridge/publish/documents.py). publish_now takes no clock.
+            read = await reader.read_post(session, SEED, feed_url=config.blogs[0].feed)
+            edited = post.first_seen_at + timedelta(seconds=2)
+            assert await record_post(config.blogs[0].name, read, clock=lambda: edited) is Change.CHANGED
             update = await fedify.wait_for("Update")
             assert update["activity"]["object"]["id"] == object_id
             assert update["activity"]["object"]["name"] == "Binge-learning certificates, revisited"
