@@ -2,31 +2,54 @@
 a resolver that fakes public names, independent signers/verifiers on Node, row counts.
 
 The peer serves documents keyed by path and records every request it receives,
-with whether its signature verified (by the key the test gives it) and how.
+with whether its signature verified (by the key the test gives it) and how. The check
+is Fedify's (tests/peers/sig-peers.mjs), not ours: a bug our signer and our verifier
+shared would otherwise pass every test that relies on it.
+
+Everything on Node needs tests/peers/node_modules (`npm ci --prefix tests/peers`);
+without it those tests skip (`require_node_peers`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import json
+import os
+import select
 import socket
+import subprocess
+import tempfile
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 from tortoise import Tortoise
 
-from bridge.signatures import HttpRequest, Scheme, SigningKey, sign_request, verify
+from bridge.signatures import HttpRequest, Scheme, SigningKey, sign_request
 
 PEERS = Path(__file__).parent / "peers"
 NODE = PEERS / "node_modules" / ".bin" / "node"
 AS2 = "application/activity+json"
+NODE_PEERS_MISSING = "tests/peers/node_modules is missing: run `npm ci --prefix tests/peers`"
+NODE_TIMEOUT = 60.0  # seconds for one answer of sig-peers.mjs (a loaded machine; a hang fails, not waits)
+
+
+def require_node_peers() -> None:
+    """Skip the calling test when the Node peers (Node, Fedify, http-message-signatures)
+    are not installed: without them the independent side of the test does not exist."""
+    needed = (NODE, PEERS / "node_modules" / "@fedify" / "fedify", PEERS / "node_modules" / "http-message-signatures")
+    if not all(path.exists() for path in needed):
+        pytest.skip(NODE_PEERS_MISSING)
 
 # One key pair per role, made once per test run (RSA generation is ~100 ms each).
 _KEYS: dict[str, tuple[str, str]] = {}
@@ -81,17 +104,29 @@ class Seen:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+SEEN = web.RequestKey("seen", Seen)  # a route handler finds its own request's record here
+
+
 @dataclass
 class Peer:
-    """A remote fediverse instance on 127.0.0.1: documents by path, requests recorded."""
+    """A remote fediverse instance on 127.0.0.1: documents by path, requests recorded.
+
+    With `verify_with`, Fedify checks each request's signature against that key at `clock()`;
+    a request is put in `seen` once checked, so a test reading `seen` finds its verdict.
+    """
 
     server: TestServer
     routes: dict[str, Handler | tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
-    verify_with: str | None = None  # a public PEM: check each request's signature against it
+    verify_with: str | None = None  # a public PEM: Fedify checks each request's signature against it
     accept: frozenset[Scheme] | None = None  # schemes this instance accepts (None: any, even unsigned)
     challenge: str | None = None  # an Accept-Signature header sent with a 401
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "verify_with" and value is not None:
+            require_node_peers()  # tests set it at start or later: either way, skip before any request
+        super().__setattr__(name, value)
 
     @property
     def base(self) -> str:
@@ -123,11 +158,10 @@ class Peer:
         sockname = request.transport.get_extra_info("sockname") if request.transport else ("?",)
         seen = Seen(request.method, f"http://{request.host}{request.raw_path}", list(request.headers.items()), body,
                     str(sockname[0]))
-        self.seen.append(seen)
         if self.verify_with is not None:
-            signed = HttpRequest.of(request.method, seen.url, seen.headers, body if request.method == "POST" else None)
-            verdict = verify(signed, self.verify_with, self.clock())
-            seen.verified = verdict.reason.value if hasattr(verdict, "reason") else verdict.scheme  # type: ignore[union-attr]
+            seen.verified = await fedify_verdict(seen, self.verify_with, self.clock())
+        self.seen.append(seen)
+        request[SEEN] = seen
         if self.accept is not None and seen.verified not in self.accept:
             headers = {"Accept-Signature": self.challenge} if self.challenge else {}
             return web.json_response({"error": "signature"}, status=401, headers=headers)
@@ -158,18 +192,122 @@ def signed_headers(method: str, url: str, body: bytes | None, key: SigningKey, n
     return sign_request(HttpRequest.of(method, url, {**base, **(headers or {})}, body), key, now, scheme)
 
 
+class NodePeers:
+    """One `node sig-peers.mjs --serve` for the whole test session: started on first use,
+    one task at a time, stopped at exit. A Node start costs ~0.3 s: once per signed request
+    it would slow the suite by minutes.
+
+    Blocking on purpose, called through `asyncio.to_thread`: pytest-asyncio gives each test
+    its own event loop, and a plain process behind a thread lock belongs to none of them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._pending = b""  # read past the last answer's newline (none, in lock-step)
+
+    def ask(self, task: dict[str, Any]) -> dict[str, Any]:
+        """The one result line for `task`. RuntimeError if Node died or hung (it is restarted
+        on the next task)."""
+        with self._lock:
+            proc = self._running()
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(json.dumps(task).encode() + b"\n")
+                proc.stdin.flush()
+                line = self._read_line(proc)
+            except (OSError, TimeoutError) as exc:
+                detail = self._stop()
+                raise RuntimeError(f"sig-peers.mjs --serve: {exc}; its stderr:\n{detail}") from exc
+            result: dict[str, Any] = json.loads(line)
+            return result
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    @property
+    def pid(self) -> int | None:
+        """The Node process's id while one runs."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._stop()
+            self._stderr = tempfile.TemporaryFile()
+            self._proc = subprocess.Popen(
+                [str(NODE), str(PEERS / "sig-peers.mjs"), "--serve"], cwd=str(PEERS),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            )
+        return self._proc
+
+    def _read_line(self, proc: subprocess.Popen[bytes]) -> bytes:
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()  # read unbuffered: select() must see every byte not yet taken
+        deadline = time.monotonic() + NODE_TIMEOUT
+        while b"\n" not in self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TimeoutError(f"no answer in {NODE_TIMEOUT:.0f} s")
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise OSError(f"node exited ({proc.wait()})")
+            self._pending += chunk
+        line, self._pending = self._pending.split(b"\n", 1)
+        return line
+
+    def _stop(self) -> str:
+        """End the process if any; its stderr, for the error that made us stop it."""
+        proc, self._proc, self._pending = self._proc, None, b""
+        if proc is not None:
+            assert proc.stdin is not None
+            try:
+                proc.stdin.close()  # end of tasks: it exits on its own
+                proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait()
+        detail = ""
+        if self._stderr is not None:
+            self._stderr.seek(0)
+            detail = self._stderr.read().decode(errors="replace")[-4000:]
+            self._stderr.close()
+            self._stderr = None
+        return detail
+
+
+_node = NodePeers()
+atexit.register(_node.close)
+
+
 async def node_peers(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Run tasks through tests/peers/sig-peers.mjs (Fedify; npm http-message-signatures)."""
-    proc = await asyncio.create_subprocess_exec(
-        str(NODE), str(PEERS / "sig-peers.mjs"), cwd=str(PEERS),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(json.dumps(tasks).encode()), 60)
-    assert proc.returncode == 0, err.decode()
-    results: list[dict[str, Any]] = json.loads(out)
+    """Run tasks through tests/peers/sig-peers.mjs (Fedify; npm http-message-signatures);
+    a task that throws fails the test."""
+    require_node_peers()
+    results = [await asyncio.to_thread(_node.ask, task) for task in tasks]
     for result in results:
         assert "error" not in result, result["error"]
     return results
+
+
+async def fedify_verdict(seen: Seen, public_pem: str, now: datetime) -> Scheme | str:
+    """Fedify's verdict on a received request signed (it should be) by `public_pem`'s key,
+    at `now`: the scheme its signature headers name when it verifies, else Fedify's reason
+    (`noSignature`, `invalidSignature`, `keyFetchError`, or what it threw on)."""
+    require_node_peers()
+    body = None if seen.method in ("GET", "HEAD") else seen.body
+    result = await asyncio.to_thread(_node.ask, {
+        "op": "fedify-verify", "url": seen.url, "method": seen.method, "headers": seen.headers,
+        "body64": b64(body), "publicKeyPem": public_pem, "now": int(now.timestamp() * 1000),
+    })
+    if "error" in result:
+        return f"threw: {result['error'].splitlines()[0]}"
+    if not result["verified"]:
+        return str(result["reason"])
+    rfc9421 = any(name.lower() == "signature-input" for name, _value in seen.headers)
+    return Scheme.RFC9421 if rfc9421 else Scheme.CAVAGE
 
 
 def b64(body: bytes | None) -> str | None:

@@ -21,7 +21,7 @@ from bridge.jobs.store import enqueue
 from bridge.keys import INSTANCE_ACTOR, active_key, ensure_keys
 from bridge.models import Follower, Job, JobState
 from bridge.signatures import Scheme
-from tests.fedi import Peer
+from tests.fedi import SEEN, Peer
 
 from .procs import BridgeProcess, eventually
 
@@ -49,10 +49,11 @@ class Sink:
             self.max_inflight = max(self.max_inflight, self.inflight[path])
             try:
                 await asyncio.sleep(0.03)  # a real server takes a moment
-                if self.peer.seen[-1].verified is not Scheme.CAVAGE:
+                seen = request[SEEN]  # this request's record (seen[-1] may be another's by now)
+                if seen.verified is not Scheme.CAVAGE:
                     self.unverified += 1
                     return web.Response(status=401)
-                assert json.loads(self.peer.seen[-1].body)["type"] == "Update"
+                assert json.loads(seen.body)["type"] == "Update"
                 self.received[path] += 1
                 return web.Response(status=202)
             finally:

@@ -29,9 +29,8 @@ from bridge.models import ActorKey, BlogPost
 from bridge.publish.polling import poll_blog
 
 from .blogserver import BlogServer
+from .fedi import NODE, PEERS, require_node_peers
 
-PEERS = Path(__file__).parent / "peers"
-NODE = PEERS / "node_modules" / ".bin" / "node"
 BLOG = "http://127.0.0.1:8765/"
 IMAGE_POST = "http://127.0.0.1:8765/2019/06/28/a-wall-of-certificates/"
 SEED = "http://127.0.0.1:8765/2019/06/12/binge-learning-certificates/"
@@ -77,6 +76,7 @@ async def fedify(task: dict[str, str], cert: Path) -> dict[str, Any]:
 async def test_fedify_resolves_the_handle_and_reads_the_actor_and_a_post(
     tmp_path: Path, write_config: Callable[..., Path], free_port: int, database: Config
 ) -> None:
+    require_node_peers()
     base = f"https://127.0.0.1:{free_port}"
     config = load_config(write_config(base_url=base, blog_url=BLOG, name="fedify.toml"), env={})
     blog = await BlogServer.wordpress("twentytwentyone").start()

@@ -1,7 +1,8 @@
 """Signed requests out (bridge/net/signed.py) against a real local server: what we send
 is checked by independent verifiers (Fedify, both schemes; the npm http-message-signatures
 draft-cavage verifier; the Python http-message-signatures package for RFC 9421), and
-double-knocking falls back, honours Accept-Signature, and is remembered per host."""
+double-knocking falls back, honours Accept-Signature, and is remembered per host. The
+test peer's own check (tests/fedi.py) is Fedify's: shown here to use the key and clock given."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bridge.config import Config
 from bridge.models import RemoteHost
 from bridge.net.signed import remembered_scheme, signed_get, signed_post
 from bridge.signatures import Scheme, SigningKey, http_date, parse_signature_header
-from tests.fedi import Peer, b64, keypair, node_peers
+from tests.fedi import Peer, Seen, b64, fedify_verdict, keypair, node_peers
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 KEY_ID = "https://bridge.example/users/blog#main-key"
@@ -135,3 +136,44 @@ async def test_a_refusal_of_both_schemes_is_returned_not_remembered(session: aio
     result = await signed_post(session, peer.url("/inbox"), BODY, key(), clock=lambda: NOW)
     assert (result.status, result.scheme, len(peer.seen)) == (401, Scheme.RFC9421, 2)
     assert await RemoteHost.all().count() == 0
+
+
+async def test_the_peer_verdicts_are_fedifys_with_the_key_and_clock_given(session: aiohttp.ClientSession,
+                                                                       peer: Peer) -> None:
+    """What every `Peer(verify_with=…)` test relies on: Fedify verifies both schemes with the
+    key and time it is given, and only with those."""
+    host = f"127.0.0.1:{peer.server.port}"
+    for scheme in Scheme:
+        await RemoteHost.update_or_create(host=host, defaults={"signature_scheme": scheme.value})
+        await signed_post(session, peer.url("/inbox"), BODY, key(), clock=lambda: NOW)
+        await signed_get(session, peer.url("/users/alice"), key(), clock=lambda: NOW)
+    assert [s.verified for s in peer.seen] == [Scheme.CAVAGE, Scheme.CAVAGE, Scheme.RFC9421, Scheme.RFC9421]
+    other = keypair("alice")[1]
+
+    async def verdicts(public_pem: str, now: datetime) -> list[Scheme | str]:
+        return [await fedify_verdict(seen, public_pem, now) for seen in peer.seen]
+
+    # Fedify's window is an hour both ways (the Date header; RFC 9421's `created`).
+    assert await verdicts(keypair("blog")[1], NOW + timedelta(minutes=59)) == [s.verified for s in peer.seen]
+    assert await verdicts(keypair("blog")[1], NOW - timedelta(minutes=59)) == [s.verified for s in peer.seen]
+    assert set(await verdicts(keypair("blog")[1], NOW + timedelta(minutes=61))) == {"invalidSignature"}
+    assert set(await verdicts(keypair("blog")[1], NOW - timedelta(minutes=61))) == {"invalidSignature"}
+    assert set(await verdicts(other, NOW)) == {"invalidSignature"}
+    unsigned = Seen("GET", peer.url("/users/alice"), [("Host", host)], b"", "127.0.0.1")
+    assert await fedify_verdict(unsigned, keypair("blog")[1], NOW) == "noSignature"
+    for posted in (peer.seen[0], peer.seen[2]):  # a body changed on the way: its digest no longer matches
+        tampered = Seen(posted.method, posted.url, posted.headers, posted.body.replace(b"Update", b"Delete"), "")
+        assert await fedify_verdict(tampered, keypair("blog")[1], NOW) == "invalidSignature"
+
+
+async def test_a_fedify_server_takes_a_get_with_a_query_at_the_second_knock(session: aiohttp.ClientSession,
+                                                                            peer: Peer) -> None:
+    """Fedify 2.3 signs and checks draft-cavage `(request-target)` as the path alone; we sign
+    it with the query (draft-cavage-12 §2.3, as Mastodon since 4.3). So a Fedify server
+    refuses our draft-cavage GET of a URL with a query, and the RFC 9421 knock gets through."""
+    peer.accept = frozenset(Scheme)  # what Fedify verifies, either scheme
+    peer.serve("/users/alice/outbox", {"type": "OrderedCollectionPage"})
+    fetched = await signed_get(session, peer.url("/users/alice/outbox?page=2"), key(), clock=lambda: NOW)
+    assert [s.verified for s in peer.seen] == ["invalidSignature", Scheme.RFC9421]
+    assert await remembered_scheme(f"127.0.0.1:{peer.server.port}") is Scheme.RFC9421
+    assert fetched.status == 200 and b"OrderedCollectionPage" in fetched.body

@@ -35,7 +35,7 @@ from bridge.models import BlogPost, Interaction, InteractionState, Job, RemoteOb
 from bridge.publish.polling import Change, publish_now
 
 from .blogserver import BlogServer
-from .test_fedify_account import NODE, PEERS
+from .fedi import NODE, PEERS, require_node_peers
 from .test_fedify_follower import BLOG, SEED, Follower_
 from .wmreceiver import WmReceiver
 
@@ -91,6 +91,7 @@ async def test_fedify_interactions_reach_a_django_wm_blog_and_the_blog_answers_b
     tmp_path: Path, write_config: Callable[..., Path], free_port: int, database: Config, bridge_cmd: list[str],
     bridge_env: dict[str, str],
 ) -> None:
+    require_node_peers()
     base = f"http://127.0.0.1:{free_port}"
     path = write_config("[delivery]\nmax_post_age_days = 100000.0\n", base_url=base, blog_url=BLOG, name="e2e.toml")
     config = load_config(path, env={})

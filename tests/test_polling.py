@@ -7,7 +7,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,9 @@ from bridge.config import Config, load_config
 from bridge.jobs.kinds import ActorUpdate, Poll, Publish
 from bridge.jobs.store import utcnow
 from bridge.models import BlogPost, BlogState, Job, PostState
-from bridge.publish.polling import Change, poll_blog, schedule_polls
+from bridge.publish import reader
+from bridge.publish.documents import post_object
+from bridge.publish.polling import Change, poll_blog, record_post, schedule_polls
 
 from .blogserver import BlogServer, published_posts
 
@@ -135,6 +137,28 @@ async def test_an_edited_post_is_changed_and_the_others_are_not_read_again(blog:
     after = await BlogPost.get(url=SEED)
     assert after.data["title"] == "Binge-learning certificates, revisited"
     assert after.fingerprint != before.fingerprint and after.changed_at > before.changed_at
+
+
+async def test_first_seen_and_changed_are_read_on_the_pollers_clock(blog: BlogServer, polled: Config) -> None:
+    """One clock for both ends of an edit: an `Update` says `updated` only for an edit seen
+    over a second after the first reading (bridge/publish/documents.py), so a test that
+    injects the clock must be able to place the first reading too."""
+    first = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)  # far from the real clock on purpose
+    async with new_http_session(polled) as session:
+        await poll_blog(session, polled.blogs[0], clock=lambda: first)
+        row = await BlogPost.get(url=SEED)
+        assert row.first_seen_at == row.changed_at == row.fetched_at == first
+        page = blog.routes[("/2019/06/12/binge-learning-certificates/", ())]
+        page.body = page.body.replace(b"Binge-learning certificates", b"Binge-learning certificates, revisited")
+        rest = blog.routes[("/wp-json/wp/v2/posts/5", ())]
+        rest.body = rest.body.replace(b"Binge-learning certificates", b"Binge-learning certificates, revisited")
+        read = await reader.read_post(session, SEED, feed_url=FEED)
+    edited = first + timedelta(seconds=2)
+    assert await record_post("blog", read, clock=lambda: edited) is Change.CHANGED
+    row = await BlogPost.get(url=SEED)
+    assert (row.first_seen_at, row.changed_at) == (first, edited)
+    obj = await post_object("https://bridge.example", polled.blogs[0], row, None, ["blog"])
+    assert datetime.fromisoformat(obj["updated"]) == edited
 
 
 async def test_a_post_is_gone_when_its_permalink_says_so_not_when_the_feed_drops_it(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -187,16 +188,48 @@ async def test_job_that_keeps_killing_workers_ends_dead_without_running() -> Non
 
 async def test_running_worker_renews_its_leases() -> None:
     job = await enqueue(PluginJob("long", {}))
-    handler = Recorder(sleep=1.5)
-    w = worker({"long": handler}, utcnow, owner="runner", lease_seconds=0.6)
+    clock = Clock()
+    gate = asyncio.Event()
+    runs: list[int] = []
+
+    async def long(job: Job, ctx: JobContext) -> None:
+        runs.append(job.id)
+        await gate.wait()
+
+    # The renewer wakes every lease_seconds / 3 of real time and extends the lease from the
+    # worker's clock: a short lease makes it wake often; the test clock says when leases end.
+    w = worker({"long": long}, clock, owner="runner", lease_seconds=0.3)
     task = asyncio.create_task(w.run())
-    await asyncio.sleep(1.0)  # past the first lease
-    thief = worker({"long": Recorder()}, utcnow, owner="thief", lease_seconds=0.6)
+    await until(lambda: runs == [job.id])
+    for _ in range(5):  # 1 s, well past the first lease, in steps shorter than a lease
+        clock.advance(0.2)
+        # Renewed from the new time (not yet: it ends 0.1 s from now; renewed: 0.3 s).
+        await until(lambda: _lease_ends_after(job.id, clock.now + timedelta(seconds=0.2)))
+    thief = worker({"long": Recorder()}, clock, owner="thief", lease_seconds=0.3)
     assert await thief.claim(1) == []
+    gate.set()
     w.stop()
     await task
     await job.refresh_from_db()
-    assert job.state is JobState.DONE and handler.runs == [job.id] and job.attempts == 1
+    assert job.state is JobState.DONE and runs == [job.id] and job.attempts == 1
+
+
+async def _lease_ends_after(job_id: int, moment: datetime) -> bool:
+    lease = (await Job.get(id=job_id)).lease_expires
+    return lease is not None and lease > moment
+
+
+async def until(check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait for something another task does (real concurrency: polled, not slept on)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "waited in vain"
+        await asyncio.sleep(0.02)
 
 
 async def test_stop_gives_unfinished_jobs_back_without_counting_an_attempt() -> None:

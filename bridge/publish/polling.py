@@ -213,7 +213,7 @@ async def record_post(
         async with in_transaction():
             existing = await BlogPost.filter(blog=blog, url=url).select_for_update().first()
             if existing is None:
-                row = await BlogPost.create(blog=blog, url=url, announce=announce, changed_at=now, **values)
+                row = await BlogPost.create(blog=blog, url=url, announce=announce, first_seen_at=now, changed_at=now, **values)
                 change = Change.NEW
                 if announce:  # its Create, committed with the row (bridge/publish/fanout.py)
                     await enqueue_publish(blog, row.id, change.value, fingerprint)

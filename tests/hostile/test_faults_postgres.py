@@ -26,7 +26,7 @@ from bridge.jobs.store import enqueue
 from bridge.keys import INSTANCE_ACTOR, active_key, ensure_keys
 from bridge.models import Follower, Job, JobState
 from bridge.signatures import Scheme
-from tests.fedi import Peer
+from tests.fedi import SEEN, Peer
 from tests.hostile.throwaway_pg import ThrowawayPostgres
 from tests.procs import BridgeProcess, eventually
 
@@ -85,7 +85,7 @@ url = "http://127.0.0.1:9/"
 
     async def inbox(request: web.Request) -> web.Response:
         await asyncio.sleep(0.03)
-        seen = peer.seen[-1]
+        seen = request[SEEN]  # this request's record (seen[-1] may be another's by now)
         if seen.verified is not Scheme.CAVAGE or json.loads(seen.body)["type"] != "Update":
             return web.Response(status=401)
         received[request.path] += 1

@@ -1,9 +1,14 @@
 // Independent HTTP signature implementations for the bridge's tests.
 //
-// Reads a JSON array of tasks on stdin, writes a JSON array of results on stdout, so one
-// Node start serves a whole test. Each task has an "op":
+// Two ways to run it:
+//   node sig-peers.mjs          a JSON array of tasks on stdin, a JSON array of results on stdout;
+//   node sig-peers.mjs --serve  one JSON task per stdin line, one JSON result per stdout line, in
+//                               order, until stdin closes: tests/fedi.py keeps one such process
+//                               for a whole test session (a Node start costs ~0.3 s).
+// Each task has an "op":
 //   fedify-sign    {url, method, headers, body64, privateKeyPem, keyId, now, spec}  -> {headers}
-//   fedify-verify  {url, method, headers, body64, keyId, publicKeyPem, actorId, now} -> {verified, reason}
+//   fedify-verify  {url, method, headers, body64, keyId?, publicKeyPem, actorId?, now}
+//                                                 -> {verified: true, keyId} | {verified: false, reason}
 //   hms-cavage-sign   {url, method, headers, privateKeyPem, keyId, fields}           -> {headers}
 //   hms-cavage-verify {url, method, headers, publicKeyPem}                           -> {verified}
 // "fedify" is @fedify/fedify (sig/http.ts); "hms" is the npm http-message-signatures
@@ -15,6 +20,7 @@ import { signRequest, verifyRequestDetailed } from "@fedify/fedify";
 import { Temporal } from "@js-temporal/polyfill";
 import hms from "http-message-signatures";
 import { webcrypto } from "node:crypto";
+import { createInterface } from "node:readline";
 
 const { cavage, createSigner, createVerifier } = hms;
 
@@ -44,11 +50,13 @@ async function fedifySign(task) {
 }
 
 async function fedifyVerify(task) {
+  // Without keyId the key document has no id, and Fedify takes it for whatever keyId the
+  // request names: "this request must be signed by this key", as a test's peer means it.
   const keyDocument = {
     "@context": "https://w3id.org/security/v1",
-    id: task.keyId,
+    ...(task.keyId == null ? {} : { id: task.keyId }),
     type: "CryptographicKey",
-    owner: task.actorId,
+    ...(task.actorId == null ? {} : { owner: task.actorId }),
     publicKeyPem: task.publicKeyPem,
   };
   const documentLoader = async (url) => ({ contextUrl: null, documentUrl: url, document: keyDocument });
@@ -87,14 +95,34 @@ const ops = {
   "hms-cavage-verify": hmsCavageVerify,
 };
 
-let input = "";
-for await (const chunk of process.stdin) input += chunk;
-const results = [];
-for (const task of JSON.parse(input)) {
+async function run(task) {
   try {
-    results.push(await ops[task.op](task));
+    const op = ops[task?.op];
+    if (op == null) throw new Error(`unknown op ${JSON.stringify(task?.op)}`);
+    return await op(task);
   } catch (error) {
-    results.push({ error: String(error?.stack ?? error) });
+    return { error: String(error?.stack ?? error) };
   }
 }
-process.stdout.write(JSON.stringify(results));
+
+if (process.argv.includes("--serve")) {
+  // One line in, one line out, strictly in turn: the caller waits for each answer.
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.trim() === "") continue;
+    let task;
+    try {
+      task = JSON.parse(line);
+    } catch (error) {
+      process.stdout.write(JSON.stringify({ error: `not JSON: ${error}` }) + "\n");
+      continue;
+    }
+    process.stdout.write(JSON.stringify(await run(task)) + "\n");
+  }
+} else {
+  let input = "";
+  for await (const chunk of process.stdin) input += chunk;
+  const results = [];
+  for (const task of JSON.parse(input)) results.push(await run(task));
+  process.stdout.write(JSON.stringify(results));
+}
