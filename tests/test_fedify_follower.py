@@ -23,8 +23,7 @@ from bridge.core import urls
 from bridge.jobs.kinds import Poll
 from bridge.jobs.store import JobContext
 from bridge.models import BlogPost, Follower, FollowState, Job
-from bridge.publish import reader
-from bridge.publish.polling import Change, publish_now, record_post
+from bridge.publish.polling import Change, publish_now
 
 from .blogserver import BlogServer
 from .fedi import NODE, PEERS, require_node_peers
@@ -112,11 +111,10 @@ async def test_fedify_follows_by_handle_and_receives_create_update_delete(
             for route in (("/2019/06/12/binge-learning-certificates/", ()), ("/wp-json/wp/v2/posts/5", ())):
                 blog.routes[route].body = blog.routes[route].body.replace(
                     b"Binge-learning certificates", b"Binge-learning certificates, revisited")
-            # The edit read as the poller reads it, on a clock 2 s past the first reading: an Update
-            # carries `updated` only past 1 s (bridge/publish/documents.py). publish_now takes no clock.
-            read = await reader.read_post(session, SEED, feed_url=config.blogs[0].feed)
+            # The edit, read on a clock 2 s past the first reading (no sleeping): an Update
+            # carries `updated` only past 1 s (bridge/publish/documents.py).
             edited = post.first_seen_at + timedelta(seconds=2)
-            assert await record_post(config.blogs[0].name, read, clock=lambda: edited) is Change.CHANGED
+            assert await publish_now(session, config.blogs[0], SEED, clock=lambda: edited) is Change.CHANGED
             update = await fedify.wait_for("Update")
             assert update["activity"]["object"]["id"] == object_id
             assert update["activity"]["object"]["name"] == "Binge-learning certificates, revisited"

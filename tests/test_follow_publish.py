@@ -23,9 +23,8 @@ from bridge.jobs.store import JobContext, enqueue
 from bridge.jobs.worker import Worker
 from bridge.keys import active_key, rotate_keys
 from bridge.models import BlogPost, Follower, FollowState, InboxActivity, Job, JobState, RemoteActor
-from bridge.publish import reader
 from bridge.publish.fanout import fan_out
-from bridge.publish.polling import Change, publish_now, record_post
+from bridge.publish.polling import Change, publish_now
 from bridge.signatures import Scheme, SigningKey
 from tests.fedi import Peer, Seen, keypair, signed_headers
 
@@ -129,11 +128,10 @@ async def test_follow_accept_create_update_delete(w: World, blog: BlogServer) ->
         page.body = page.body.replace(b"Binge-learning certificates", b"Binge-learning certificates, revisited")
         rest = blog.routes[("/wp-json/wp/v2/posts/5", ())]
         rest.body = rest.body.replace(b"Binge-learning certificates", b"Binge-learning certificates, revisited")
-        # The edit read as the poller reads it, on a clock 2 s past the first reading: an Update
-        # carries `updated` only past 1 s (bridge/publish/documents.py). publish_now takes no clock.
-        read = await reader.read_post(session, SEED, feed_url=w.config.blogs[0].feed)
+        # The edit, read on a clock 2 s past the first reading (no sleeping): an Update
+        # carries `updated` only past 1 s (bridge/publish/documents.py).
         edited = row.first_seen_at + timedelta(seconds=2)
-        assert await record_post(w.config.blogs[0].name, read, clock=lambda: edited) is Change.CHANGED
+        assert await publish_now(session, w.config.blogs[0], SEED, clock=lambda: edited) is Change.CHANGED
         [update] = await w.wait_for("Update", path="/inbox")
         assert update["object"]["id"] == create["object"]["id"] and update["id"].startswith(f"{ME}/posts/{row.id}/update/")
         assert "revisited" in json.dumps(update["object"]) and update["object"]["updated"]

@@ -246,7 +246,7 @@ async def mark_gone(blog: str, url: str, *, clock: Callable[[], datetime] = utcn
     return Change.UNCHANGED
 
 
-async def publish_now(session: Any, blog: BlogConfig, url: str) -> Change:
+async def publish_now(session: Any, blog: BlogConfig, url: str, *, clock: Callable[[], datetime] = utcnow) -> Change:
     """Read one post now (`bridge publish URL`, the webmention ping) and record it: its
     Create, Update or Delete is queued with it. Raises FetchError when the page cannot be
     read (a 404/410 of a post never recorded included)."""
@@ -255,11 +255,11 @@ async def publish_now(session: Any, blog: BlogConfig, url: str) -> Change:
     except HTTPStatusError as exc:
         if exc.status not in (404, 410):
             raise
-        change = await mark_gone(blog.name, url)
+        change = await mark_gone(blog.name, url, clock=clock)
         if change is Change.UNCHANGED and not await BlogPost.exists(blog=blog.name, url=url):
             raise
         return change
-    return await record_post(blog.name, read)
+    return await record_post(blog.name, read, clock=clock)
 
 
 # -- the daemon's poller ------------------------------------------------------
