@@ -11,8 +11,8 @@ A flow, run by the `inbox.process` job (bridge/inbox/dispatch.py chooses the han
   reply, or of the whole actor) and `Undo` (of a like or boost) → withdrawn: the page
   answers 410 and the webmention is sent again so the blog drops the comment.
 - Moderation (bridge/inbox/moderation.py): blocked actors and domains were dropped before
-  (by the inbox, or by the dispatch if blocked since), rate limits drop the surplus, `hold_interactions` keeps new ones
-  HELD until approved (bridge/ops/interactions.py).
+  (by the inbox, or by the dispatch if blocked since), rate limits drop the surplus,
+  `hold_interactions` keeps new ones HELD until approved (bridge/ops/interactions.py).
 - Followers-only and direct replies are kept for the operator (state PRIVATE): their page
   is never served and no webmention is sent.
 The interaction row and its `webmention.send` job commit in one transaction.

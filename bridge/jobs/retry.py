@@ -40,6 +40,14 @@ class RetryLater(JobError):
         self.after = after
 
 
+class UnknownKind(JobError):
+    """No handler for the job's kind in this process. Retried like weather, on purpose: during
+    a rolling upgrade a newer process may know the kind."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"no handler for job kind {kind!r} in this process")
+
+
 class Deferred(JobError):
     """Not a failure: the job cannot run now (its host is busy); run it again after
     `after` seconds without counting this attempt (see worker.Worker._run)."""

@@ -29,7 +29,7 @@ from bridge.core.clock import Clock, utcnow
 from bridge.db import in_own_task
 from bridge.jobs import outcomes
 from bridge.jobs.kinds import Handler
-from bridge.jobs.retry import Deferred, Outcome, RetryPolicy, decide
+from bridge.jobs.retry import Deferred, Outcome, RetryPolicy, UnknownKind, decide
 from bridge.jobs.sql import claim_jobs, record_done, settle_and_claim
 from bridge.jobs.store import JobContext, listen_for_work
 from bridge.models import Job, JobState, RevokedSession
@@ -38,14 +38,6 @@ log = logging.getLogger("bridge.queue")  # the name operators' log filters alrea
 
 _MAX_ERROR_CHARS = 2000
 READY_SECONDS = 2.0  # a job claimed ahead waits this long for a slot, then goes back
-
-
-class UnknownKind(LookupError):
-    """No handler for the job's kind in this process. Transient on purpose (not a bug): during
-    a rolling upgrade a newer process may know the kind."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"no handler for job kind {kind!r} in this process")
 
 
 def worker_name() -> str:
