@@ -1,3 +1,3 @@
 """A self-hosted bridge between a blog and the fediverse."""
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"

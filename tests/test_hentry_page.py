@@ -12,7 +12,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from bridge.as2.interaction import Attachment, Interaction, reaction_from_as2, reply_from_as2, visibility_of
-from bridge.webmention.hentry import Author, render_gone, render_interaction
+from bridge.webmention.hentry import Author, render_gone, render_interaction, render_tombstone
 
 TARGET = "https://blog.example/2026/11/a-post/"
 PAGE = "https://bridge.example/interactions/7"
@@ -50,7 +50,10 @@ def test_reply_page_parses_as_the_receiver_needs() -> None:
     assert author["properties"]["photo"][0] in ("https://social.example/bob.png",
                                                 {"value": "https://social.example/bob.png", "alt": ""})
     assert props["content"][0]["html"] == "<p>Nice <b>post</b></p>"
-    assert props["url"] == ["https://social.example/@bob/1"]
+    # u-url is the page itself (WordPress keeps it and answers it); the post is linked, not a property.
+    assert props["url"] == [PAGE] and "uid" not in props
+    original = [a for a in BeautifulSoup(html, "html.parser").find_all("a") if a.get_text() == "original"]
+    assert [(a["href"], a.get("class")) for a in original] == [("https://social.example/@bob/1", None)]
     assert props["published"] == ["2026-11-24T06:00:00Z"] or props["published"][0].startswith("2026-11-24")
     assert parsed["rels"]["webmention"] == [ENDPOINT]
     # The first link on the page to the target is the in-reply-to link itself.
@@ -77,6 +80,20 @@ def test_thread_reply_names_the_post_and_the_parent_page() -> None:
 
 def test_gone_page_has_no_entry() -> None:
     assert mf2py.parse(doc=render_gone(ENDPOINT))["items"] == []
+
+
+@pytest.mark.parametrize(("kind", "prop"), [("reply", "in-reply-to"), ("like", "like-of"), ("repost", "repost-of")])
+def test_a_tombstone_links_every_target_and_names_nobody(kind: str, prop: str) -> None:
+    """What a receiver that ignores 410 (WordPress) takes as the comment's edit."""
+    thread = (TARGET, "https://bridge.example/interactions/6", f"{TARGET}?replytocom=12")
+    html = render_tombstone(kind, page_url=PAGE, targets=thread, endpoint=ENDPOINT, why="deleted")
+    [entry] = mf2py.parse(doc=html, url=PAGE)["items"]
+    props = entry["properties"]
+    assert props[prop] == list(thread) and props["url"] == [PAGE]
+    [author] = props["author"]
+    assert author["properties"] == {"name": ["(withdrawn)"]}  # no profile link, no photo
+    assert props["content"][0]["value"] == "This comment was deleted by its author."
+    assert "Bob" not in html and "social.example" not in html
 
 
 def test_attachments_and_content_warning() -> None:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import mf2py
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -247,6 +248,41 @@ async def test_hold_then_approve_or_reject(write_config: Callable[..., Path]) ->
             await admin.approve(999)
         assert [r.id for r in await admin.list_interactions(held=True)] == []
         assert len(await admin.list_interactions(held=False, blog="blog")) == 2
+
+
+WORDPRESS = "http://127.0.0.1:9/wp-json/webmention/1.0/endpoint"
+
+
+@pytest.mark.parametrize(("endpoint", "status"), [(WORDPRESS, 200), ("http://127.0.0.1:9/webmention/", 410),
+                                                  (None, 410)])
+async def test_a_withdrawn_page_is_a_tombstone_only_where_410_is_ignored(
+    write_config: Callable[..., Path], endpoint: str | None, status: int,
+) -> None:
+    """The WordPress plugin keeps a comment whose source answers 410: it gets a page it takes
+    as an edit, with the thread's links and nobody's name or words. Others get the 410."""
+    async with world(write_config) as config:
+        await arrive(config, create(note(1)))
+        await arrive(config, create(note(2, in_reply_to=f"{ALICE}/statuses/1")))
+        parent, row = await Interaction.all().order_by("id")
+        thread = f"{TARGET}?replytocom=41"
+        await Interaction.filter(id__in=[parent.id, row.id]).update(webmentions_sent=1, webmention_endpoint=endpoint)
+        await Interaction.filter(id=row.id).update(webmention_target=thread)
+        async with TestClient(TestServer(make_app(config, workers=False))) as client:
+            page = await (await client.get(f"/interactions/{row.id}")).text()
+            assert f'href="{thread}"' in page and "reply 2" in page  # published: the thread's target linked
+            await arrive(config, {"id": f"{ALICE}/statuses/2#delete", "type": "Delete", "actor": ALICE,
+                                  "object": f"{ALICE}/statuses/2"})
+            response = await client.get(f"/interactions/{row.id}")
+            assert response.status == status
+            html = await response.text()
+            assert "reply 2" not in html and "Alice" not in html and "social.example" not in html
+            if status == 200:
+                props = mf2py.parse(doc=html, url=f"{BASE}/interactions/{row.id}")["items"][0]["properties"]
+                assert props["in-reply-to"] == [TARGET, f"{BASE}/interactions/{parent.id}", thread]
+                assert props["content"][0]["value"] == "This comment was deleted by its author."
+            # Never sent: nothing to edit on the blog, a plain 410.
+            await Interaction.filter(id=row.id).update(webmentions_sent=0)
+            assert (await client.get(f"/interactions/{row.id}")).status == 410
 
 
 async def test_rate_limits_per_actor_and_host(write_config: Callable[..., Path]) -> None:

@@ -149,7 +149,8 @@ async def test_fedify_interactions_reach_a_django_wm_blog_and_the_blog_answers_b
         assert content["value"].split() == ["Great", "post!", "x"]
         assert content["html"] == '<p>Great <em>post</em>!</p><a rel="nofollow ugc noopener">x</a>' 
         assert "<script" not in html and "javascript:" not in html
-        assert entry["properties"]["url"] == [f"{origin}/@bob/n1"]
+        assert entry["properties"]["url"] == [page]  # answers come to us; the post is linked as "original"
+        assert f'href="{origin}/@bob/n1"' in html
 
         # A like and a boost of the post.
         like = await fedify.do(do="like", id="l1", object=object_id, **{"as": "alice"})

@@ -45,7 +45,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 PURE_PACKAGES = ("bridge.core", "bridge.config", "bridge.signatures", "bridge.blog", "bridge.as2")
 PURE_MODULES = ("bridge", "bridge.jobs.retry", "bridge.public.webfinger", "bridge.public.nodeinfo",
-                "bridge.webmention.discovery", "bridge.webmention.hentry", "bridge.inbox.verify")
+                "bridge.webmention.discovery", "bridge.webmention.hentry", "bridge.webmention.wordpress",
+                "bridge.inbox.verify")
 IMPURE = ("aiohttp", "tortoise", "asyncpg", "aiosqlite", "multidict", "yarl", "sqlite3")
 MAX_LINES = 400
 

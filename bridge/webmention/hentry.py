@@ -10,8 +10,11 @@ Receivers are strict, so the markup is exact (microformats2 parsing rules):
   take the post type from the first link to the target);
 - `e-content` holds the remote HTML through the allow-list sanitiser with every class
   removed, so remote markup cannot add microformats properties;
-- `u-url` is the fediverse post (a like or boost has no page of its own: the page is
-  its own URL), `dt-published` its date.
+- `u-url` is the page itself, so a receiver that keeps it (WordPress keeps it as the
+  comment's `url`) sends its answers to us; the fediverse post is a plain visible link
+  ("original"); `dt-published` is its date.
+A withdrawn interaction's page is a tombstone for receivers that ignore a 410
+(`render_tombstone`): the same links to the targets, no author, no words.
 The page advertises the bridge's webmention endpoint (`<link rel="webmention">`). It has
 no style sheet and no script at all: whatever is `<style>` or `<script>` on it came from
 outside, which the sanitiser tests rule out.
@@ -76,12 +79,7 @@ def render_interaction(interaction: Interaction, author: Author, *, page_url: st
     prop = _PROPERTY[interaction.kind]
     name = author.name or author.handle or author.url
     verb = _VERB[interaction.kind]
-    links = " ".join(
-        f'<a class="{prop}" href="{_attr(t)}">{escape(title if i == 0 and title else t)}</a>'
-        for i, t in enumerate(targets))
-    own_url = interaction.url if interaction.kind == "reply" and interaction.url and is_http_url(interaction.url) \
-        else page_url
-    parts = [f'<p class="context">{escape(name)} {verb} {links}</p>', _author(author)]
+    parts = [f'<p class="context">{escape(name)} {verb} {_links(prop, targets, title)}</p>', _author(author)]
     if interaction.summary:
         parts.append(f'<p class="p-summary">{escape(interaction.summary)}</p>')
     if interaction.kind == "reply":
@@ -89,9 +87,10 @@ def render_interaction(interaction: Interaction, author: Author, *, page_url: st
         parts.append(_attachments(interaction))
     elif interaction.emoji:
         parts.append(f'<p class="p-content">{escape(interaction.emoji)}</p>')
-    meta = [f'<a class="u-url" href="{_attr(own_url)}" rel="nofollow ugc">{escape(own_url)}</a>']
-    if own_url != page_url:
-        meta.append(f'<a class="u-uid" href="{_attr(page_url)}">permalink</a>')
+    meta = [f'<a class="u-url" href="{_attr(page_url)}">permalink</a>']
+    original = interaction.url if interaction.kind == "reply" and is_http_url(interaction.url) else None
+    if original:
+        meta.append(f'<a href="{_attr(original)}" rel="nofollow ugc">original</a>')
     when = interaction.published
     if when is not None:
         meta.append(f'<time class="dt-published" datetime="{_date(when)}">{escape(when.strftime("%Y-%m-%d %H:%M UTC"))}</time>')
@@ -101,6 +100,32 @@ def render_interaction(interaction: Interaction, author: Author, *, page_url: st
     lang = f' lang="{_attr(interaction.language)}"' if interaction.language else ""
     return _page(f"{name} {verb} {title or targets[0]}", endpoint,
                  f'<article class="h-entry"{lang}>\n{"".join(p + chr(10) for p in parts if p)}</article>')
+
+
+def _links(prop: str, targets: Sequence[str], title: str | None) -> str:
+    return " ".join(f'<a class="{prop}" href="{_attr(t)}">{escape(title if i == 0 and title else t)}</a>'
+                    for i, t in enumerate(targets))
+
+
+_WITHDRAWN = {
+    "deleted": "This comment was deleted by its author.",
+    "removed": "This comment was removed.",
+    "private": "This comment is no longer public.",
+}
+
+
+def render_tombstone(kind: str, *, page_url: str, targets: Sequence[str], endpoint: str, why: str) -> str:
+    """A withdrawn interaction's page, served with 200 to receivers that ignore a 410
+    (the WordPress plugin): they take it as an edit of the comment, which then loses its
+    author's name, picture, profile link and words. It still links to every target, or
+    the receiver would refuse the edit. `why` is "deleted", "removed" or "private"."""
+    prop = _PROPERTY[kind]
+    words = _WITHDRAWN[why]
+    body = (f'<article class="h-entry">\n<p class="context">{_links(prop, targets, None)}</p>\n'
+            '<div class="p-author h-card"><span class="p-name">(withdrawn)</span></div>\n'
+            f'<div class="e-content"><p>{escape(words)}</p></div>\n'
+            f'<p class="meta"><a class="u-url" href="{_attr(page_url)}">permalink</a></p>\n</article>')
+    return _page("Withdrawn", endpoint, body)
 
 
 def render_gone(endpoint: str) -> str:

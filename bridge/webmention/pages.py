@@ -2,8 +2,11 @@
 source the blog fetches). A flow over the page translator (bridge/webmention/hentry.py).
 
 Published → 200 with the page; deleted by its author, rejected by the operator, or made
-followers-only/direct by an edit after the blog had it → 410 Gone (Webmention §3.2.4: a source that answers 410 is a deletion); held for approval,
-followers-only or direct, or unknown → 404 (nothing public was ever there).
+followers-only/direct by an edit after the blog had it → 410 Gone (Webmention §3.2.4: a
+source that answers 410 is a deletion), except where the blog's receiver ignores a 410
+(the WordPress plugin: webmention/wordpress.py): there, 200 with a tombstone the receiver
+takes as an edit. Held for approval, followers-only or direct, or unknown → 404 (nothing
+public was ever there).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from bridge.core import urls
 from bridge.core.urls import interaction_page
 from bridge.models import BlogPost, Interaction, InteractionState, Visibility
 from bridge.public.negotiation import error_response
-from bridge.webmention.hentry import Author, render_gone, render_interaction
+from bridge.webmention.hentry import Author, render_gone, render_interaction, render_tombstone
+from bridge.webmention.wordpress import is_plugin_endpoint
 
 _HTML = "text/html"
 _PUBLIC = (Visibility.PUBLIC, Visibility.UNLISTED)
@@ -35,11 +39,7 @@ def seen_from_row(row: Interaction) -> Seen:
 
 async def page_html(base_url: str, row: Interaction) -> str:
     """The page of a published interaction."""
-    targets = [row.target_url]
-    if row.parent_id is not None:
-        parent = await Interaction.get_or_none(id=row.parent_id)
-        if parent is not None and parent.state is InteractionState.PUBLISHED:
-            targets.append(interaction_page(base_url, parent.id))
+    targets = await _targets(base_url, row)
     title = None
     if row.post_id is not None:
         post = await BlogPost.get_or_none(id=row.post_id)
@@ -50,15 +50,44 @@ async def page_html(base_url: str, row: Interaction) -> str:
                               targets=targets, endpoint=urls.ping_endpoint(base_url), title=title)
 
 
+async def _targets(base_url: str, row: Interaction) -> list[str]:
+    """The blog post, the parent's page in a thread, and the target the webmention went
+    to when it is another (a WordPress thread's `?replytocom=`): the page must link to it."""
+    targets = [row.target_url]
+    if row.parent_id is not None:
+        parent = await Interaction.get_or_none(id=row.parent_id)
+        if parent is not None and parent.state is InteractionState.PUBLISHED:
+            targets.append(interaction_page(base_url, parent.id))
+    if row.webmention_target and row.webmention_target not in targets:
+        targets.append(row.webmention_target)
+    return targets
+
+
+def _withdrawn(row: Interaction | None) -> str | None:
+    """Why a page the blog had is withdrawn (a key of hentry's tombstone texts), or None."""
+    if row is None:
+        return None
+    if row.state is InteractionState.DELETED:
+        return "deleted"
+    if row.state is InteractionState.REJECTED:
+        return "removed"
+    if row.state is InteractionState.PRIVATE and row.webmentions_sent > 0:  # private after the blog had it
+        return "private"
+    return None
+
+
 async def interaction_view(request: web.Request) -> web.Response:
     base = request.app[CONFIG].server.base_url
     interaction_id = urls.parse_id(request.match_info["id"])
     row = await Interaction.get_or_none(id=interaction_id) if interaction_id is not None else None
     headers = {"Link": f'<{urls.ping_endpoint(base)}>; rel="webmention"', "X-Robots-Tag": "noindex",
                "Content-Security-Policy": "default-src 'none'; img-src https: http:; style-src 'none'"}
-    # Made private by an edit after the blog had it: gone, so the blog drops it too.
-    withdrawn = row is not None and row.state is InteractionState.PRIVATE and row.webmentions_sent > 0
-    if row is not None and (row.state in (InteractionState.DELETED, InteractionState.REJECTED) or withdrawn):
+    why = _withdrawn(row)
+    if row is not None and why is not None:
+        if row.webmentions_sent > 0 and is_plugin_endpoint(row.webmention_endpoint):
+            html = render_tombstone(str(row.kind), page_url=interaction_page(base, row.id),
+                                    targets=await _targets(base, row), endpoint=urls.ping_endpoint(base), why=why)
+            return web.Response(text=html, content_type=_HTML, charset="utf-8", headers=headers)
         return web.Response(status=410, text=render_gone(urls.ping_endpoint(base)), content_type=_HTML, headers=headers)
     if row is None or row.state is not InteractionState.PUBLISHED or row.visibility not in _PUBLIC:
         return error_response(404, "no such interaction")

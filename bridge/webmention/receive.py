@@ -7,25 +7,38 @@ source really links to the target (Webmention §3.2.2: the receiver must verify 
 link), then reads and records the post like `bridge publish URL`: its Create, Update or
 Delete is queued with it. A source that answers 404/410 is a removal (it can link to
 nothing any more): the known post is deleted.
+
+One source need not link to its target: the WordPress plugin's page of a comment the
+blogger wrote in WordPress's own form, answering a comment that came from one of our
+interaction pages (webmention/wordpress.py). It links to the fediverse author's profile
+(the parent comment's author URL), not to our page. It is taken as the answer to the
+target's interaction when the source is on the blog (`check_ping`), is such a comment
+page, and replies to that interaction's author or post; it is recorded as the post
+`PERMALINK#comment-N` in reply to our page, so it reaches the fediverse `inReplyTo` the
+fediverse post, attributed to the blog's actor and mentioning the author.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+from dataclasses import replace
 
 from aiohttp import web
 
 from bridge.appkeys import CONFIG
 from bridge.config import BlogConfig, Config
+from bridge.core import urls
 from bridge.core.textguard import unsafe_char
 from bridge.core.urls import PING_PATH, is_ours
 from bridge.jobs.kinds import Ping
 from bridge.jobs.store import JobContext, enqueue
-from bridge.models import Job
+from bridge.models import Interaction, Job
 from bridge.net.fetch import FetchError, HTTPStatusError, fetch
-from bridge.publish.polling import publish_now
+from bridge.publish import reader
+from bridge.publish.polling import mark_gone, publish_now, record_post
 from bridge.webmention.pages import answerable
+from bridge.webmention.wordpress import answer_comment
 
 log = logging.getLogger("bridge.ping")
 
@@ -85,6 +98,10 @@ async def ping_job(spec: Ping, job: Job, ctx: JobContext) -> None:
         if exc.status not in (404, 410):
             raise
         page = None
+    comment = answer_comment(source)
+    if comment is not None and (page is None or not links_to(page.body, target)):
+        await _answer(ctx, blog, source, comment, target, gone=page is None)
+        return
     if page is not None and not links_to(page.body, target):
         log.info("ping.ignored source=%s reason=the source does not link to %s", source, target)
         return
@@ -96,6 +113,32 @@ async def ping_job(spec: Ping, job: Job, ctx: JobContext) -> None:
             return
         raise
     log.info("ping.published source=%s change=%s", source, change.value)
+
+
+def _answers(in_reply_to: tuple[str, ...], row: Interaction) -> bool:
+    """Whether a WordPress comment page's in-reply-to names the interaction: its author
+    (the plugin writes the parent comment's author URL), its post, or its page."""
+    names = {u.rstrip("/") for u in (row.author_url, row.actor_uri, row.url, row.object_id) if u}
+    return any(u.rstrip("/") in names for u in in_reply_to)
+
+
+async def _answer(ctx: JobContext, blog: BlogConfig, source: str, comment: str, target: str, *,
+                  gone: bool) -> None:
+    """The blogger's answer, written in WordPress's own comment form, to one of our pages."""
+    if gone:  # the comment was deleted on the blog
+        change = await mark_gone(blog.name, comment)
+        log.info("ping.answer source=%s comment=%s change=%s", source, comment, change.value)
+        return
+    route = urls.parse(ctx.config.server.base_url, target)
+    row = await Interaction.get_or_none(id=route.interaction_id) \
+        if isinstance(route, urls.InteractionPage) else None
+    read = await reader.read_post(ctx.http, source, feed_url=blog.feed)
+    if row is None or not _answers(read.post.in_reply_to, row):
+        log.info("ping.ignored source=%s reason=neither links to %s nor answers its author", source, target)
+        return
+    post = replace(read.post, url=comment, in_reply_to=(target,))
+    change = await record_post(blog.name, replace(read, post=post))
+    log.info("ping.answer source=%s comment=%s interaction=%d change=%s", source, comment, row.id, change.value)
 
 
 def add_routes(app: web.Application) -> None:

@@ -25,6 +25,7 @@ from bridge.models import Interaction, Job, WebmentionState
 from bridge.net.fetch import AddressRefused, FetchError, HTTPStatusError, fetch
 from bridge.net.guard import BlockedAddress, check_url
 from bridge.webmention.discovery import discover_endpoint
+from bridge.webmention.wordpress import comment_id_of, is_plugin_endpoint, thread_target
 
 log = logging.getLogger("bridge.webmention")
 
@@ -95,16 +96,21 @@ async def post(http: aiohttp.ClientSession, endpoint: str, source: str, target: 
         raise SendFailed(endpoint, f"{type(exc).__name__}: {exc}") from exc
 
 
-async def send_webmention(http: aiohttp.ClientSession, source: str, target: str,
-                          ctx: JobContext | None = None) -> Sent:
-    """Discover (cached per target in `ctx` when given) and send. Raises NoEndpoint,
-    FetchError (the target could not be read) or SendFailed."""
+async def endpoint_of(http: aiohttp.ClientSession, target: str, ctx: JobContext | None = None) -> str:
+    """The target's endpoint, discovered (cached per target in `ctx` when given). Raises
+    NoEndpoint, or FetchError when the target cannot be read."""
     async def load() -> str | None:
         return await discover(http, target)
     endpoint = await (ctx.memo.get(("wm-endpoint", target), ENDPOINT_TTL, load) if ctx else load())
     if endpoint is None:
         raise NoEndpoint(target)
-    return await post(http, endpoint, source, target)
+    return endpoint
+
+
+async def send_webmention(http: aiohttp.ClientSession, source: str, target: str,
+                          ctx: JobContext | None = None) -> Sent:
+    """Discover and send. Raises NoEndpoint, FetchError (the target could not be read) or SendFailed."""
+    return await post(http, await endpoint_of(http, target, ctx), source, target)
 
 
 async def queue_webmention(row: Interaction, reason: str, *, using_db: Any = None) -> Job:
@@ -124,7 +130,9 @@ async def webmention_job(spec: SendWebmention, job: Job, ctx: JobContext) -> Non
     source = interaction_page(ctx.config.server.base_url, row.id)
     last_attempt = job.attempts >= ctx.config.queue.max_attempts
     try:
-        sent = await send_webmention(ctx.http, source, row.target_url, ctx)
+        endpoint = await endpoint_of(ctx.http, row.target_url, ctx)
+        target = row.webmention_target or await thread_target_of(ctx, row, endpoint)
+        sent = await post(ctx.http, endpoint, source, target)
     except NoEndpoint as exc:
         await _record(row, WebmentionState.NO_ENDPOINT, error=str(exc))
         log.info("webmention.no_endpoint interaction=%d target=%s", row.id, row.target_url)
@@ -148,8 +156,36 @@ async def webmention_job(spec: SendWebmention, job: Job, ctx: JobContext) -> Non
         raise
     await _record(row, WebmentionState.SENT, endpoint=sent.endpoint, status=sent.status,
                   location=sent.location, sent=True)
-    log.info("webmention.sent interaction=%d endpoint=%s status=%d reason=%s",
-             row.id, sent.endpoint, sent.status, spec.reason)
+    log.info("webmention.sent interaction=%d endpoint=%s target=%s status=%d reason=%s",
+             row.id, sent.endpoint, target, sent.status, spec.reason)
+
+
+async def thread_target_of(ctx: JobContext, row: Interaction, endpoint: str) -> str:
+    """Where a reply in a thread goes on a WordPress blog: under its parent's comment
+    (`?replytocom=ID`, the only way the plugin threads), when the parent went to the same
+    post and its comment is shown there; else the post (a top-level comment; a later
+    edit tries again). Kept on the row, so edits and deletions reach the same comment."""
+    if row.parent_id is None or not is_plugin_endpoint(endpoint):
+        return row.target_url
+    parent = await Interaction.get_or_none(id=row.parent_id)
+    if parent is None or parent.target_url != row.target_url or not parent.webmentions_sent:
+        return row.target_url
+    try:
+        page = await fetch(ctx.http, row.target_url)
+    except FetchError as exc:
+        log.info("webmention.unthreaded interaction=%d reason=%s", row.id, exc)
+        return row.target_url
+    parent_page = interaction_page(ctx.config.server.base_url, parent.id)
+    comment_id = await asyncio.to_thread(comment_id_of, page.text, parent_page)
+    if comment_id is None:  # pending (WordPress shows approved comments only), or another theme
+        log.info("webmention.unthreaded interaction=%d reason=no comment of %s on %s",
+                 row.id, parent_page, row.target_url)
+        return row.target_url
+    target = thread_target(row.target_url, comment_id)
+    row.webmention_target = target
+    await row.save(update_fields=["webmention_target", "updated_at"])  # before the send: the page links to it
+    log.info("webmention.threaded interaction=%d parent=%d comment=%d", row.id, parent.id, comment_id)
+    return target
 
 
 async def _record(row: Interaction, state: WebmentionState, *, endpoint: str | None = None,
