@@ -86,12 +86,15 @@ def test_gone_page_has_no_entry() -> None:
 def test_a_tombstone_links_every_target_and_names_nobody(kind: str, prop: str) -> None:
     """What a receiver that ignores 410 (WordPress) takes as the comment's edit."""
     thread = (TARGET, "https://bridge.example/interactions/6", f"{TARGET}?replytocom=12")
-    html = render_tombstone(kind, page_url=PAGE, targets=thread, endpoint=ENDPOINT, why="deleted")
+    grey = "https://bridge.example/avatars/withdrawn.svg"
+    html = render_tombstone(kind, page_url=PAGE, targets=thread, endpoint=ENDPOINT, why="deleted", photo=grey)
     [entry] = mf2py.parse(doc=html, url=PAGE)["items"]
     props = entry["properties"]
     assert props[prop] == list(thread) and props["url"] == [PAGE]
     [author] = props["author"]
-    assert author["properties"] == {"name": ["(withdrawn)"]}  # no profile link, no photo
+    photo = author["properties"].pop("photo")
+    assert author["properties"] == {"name": ["(withdrawn)"]}  # no profile link
+    assert photo in ([grey], [{"value": grey, "alt": ""}])
     assert props["content"][0]["value"] == "This comment was deleted by its author."
     assert "Bob" not in html and "social.example" not in html
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 from aiohttp.test_utils import TestServer
 
 from bridge.app import make_app, new_http_session
@@ -81,7 +82,7 @@ async def test_threads_answers_deletions_and_trash_on_a_wordpress_blog(
                                 **{"as": "bob"})
         bob_row = await sent_times(reply["object"], 1)
         bob_page = urls.interaction_page(base, bob_row.id)
-        [c1] = [c for c in wp.comments if c.meta["webmention_source_url"] == bob_page]
+        [c1] = [c for c in wp.comments if c.meta.get("webmention_source_url") == bob_page]
         assert (c1.type, c1.parent, c1.approved, c1.author) == ("comment", 0, True, "Bob Example")
         assert c1.author_url == f"{origin}/@bob" and c1.meta["url"] == bob_page
         assert "Lovely post." in c1.content
@@ -91,7 +92,7 @@ async def test_threads_answers_deletions_and_trash_on_a_wordpress_blog(
                                  **{"as": "alice"})
         alice_row = await sent_times(answer["object"], 1)
         assert alice_row.webmention_target == f"{post.permalink}?replytocom={c1.id}"
-        [c2] = [c for c in wp.comments if c.meta["webmention_source_url"] == urls.interaction_page(base, alice_row.id)]
+        [c2] = [c for c in wp.comments if c.meta.get("webmention_source_url") == urls.interaction_page(base, alice_row.id)]
         assert (c2.parent, c2.author, c2.type) == (c1.id, "Alice Liddell", "comment")
 
         # 2. The blogger answers Bob in WordPress's own form: the plugin sends the webmention,
@@ -108,7 +109,7 @@ async def test_threads_answers_deletions_and_trash_on_a_wordpress_blog(
         # A like, to be undone below.
         like = await fedify.do(do="like", id="l1", object=object_id, **{"as": "alice"})
         like_row = await sent_times(like["id"], 1)
-        [c3] = [c for c in wp.comments if c.meta["webmention_source_url"] == urls.interaction_page(base, like_row.id)]
+        [c3] = [c for c in wp.comments if c.meta.get("webmention_source_url") == urls.interaction_page(base, like_row.id)]
         assert (c3.type, c3.author) == ("like", "Alice Liddell")
 
         # 3. Bob deletes his reply: the plugin ignores 410, so the page it fetches is a tombstone,
@@ -117,14 +118,17 @@ async def test_threads_answers_deletions_and_trash_on_a_wordpress_blog(
         await sent_times(reply["object"], 2)
         c1 = wp.comment(c1.id)
         assert c1.approved and c1.parent == 0 and WITHDRAWN in c1.content and "Lovely" not in c1.content
-        assert c1.author == "(withdrawn)" and c1.author_url == bob_page and not c1.meta.get("avatar")
+        grey = urls.withdrawn_avatar(base)
+        assert c1.author == "(withdrawn)" and c1.author_url == bob_page and c1.meta["avatar"] == grey
         assert [r.status for r in wp.received if r.source == bob_page] == [200, 200]
         # Alice's answer stays, under the withdrawn comment.
         assert wp.comment(c2.id).parent == c1.id and "Agreed!" in wp.comment(c2.id).content
         # The undone like loses its name and face the same way.
         await fedify.do(do="undo", id="l1", **{"as": "alice"})
         await sent_times(like["id"], 2)
-        assert wp.comment(c3.id).author == "(withdrawn)" and not wp.comment(c3.id).meta.get("avatar")
+        assert wp.comment(c3.id).author == "(withdrawn)" and wp.comment(c3.id).meta["avatar"] == grey
+        async with aiohttp.ClientSession() as http, http.get(grey) as response:  # the picture is served
+            assert response.status == 200 and response.content_type == "image/svg+xml"
 
         # 4. The post is trashed in WordPress: the next poll finds it gone and the followers get a Delete.
         wp.trash(post.id)

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 INSTANCE_ACTOR_PATH = "/actor"  # FEP-2677 application actor
 SHARED_INBOX_PATH = "/inbox"
 PING_PATH = "/webmention"  # our webmention endpoint (the blog's pings and answers)
+WITHDRAWN_AVATAR_PATH = "/avatars/withdrawn.svg"  # the picture of a withdrawn comment (webmention/pages.py)
 # The WebFinger "subscribe" template's page (OStatus remote follow, kept by Mastodon).
 AUTHORIZE_INTERACTION_PATH = "/authorize_interaction"
 KEY_FRAGMENT = "#main-key"
@@ -68,6 +69,10 @@ def shared_inbox(base_url: str) -> str:
 def ping_endpoint(base_url: str) -> str:
     """Our webmention endpoint."""
     return f"{base_url}{PING_PATH}"
+
+
+def withdrawn_avatar(base_url: str) -> str:
+    return f"{base_url}{WITHDRAWN_AVATAR_PATH}"
 
 
 def actor_collection(actor: str, which: str) -> str:
@@ -174,7 +179,7 @@ class InstanceActor:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """The shared inbox or the webmention endpoint."""
+    """The shared inbox, the webmention endpoint, or a fixed resource (the withdrawn avatar)."""
 
     path: str
 
@@ -196,7 +201,7 @@ def parse(base_url: str, url: str) -> Route | None:
     segments = path.split("/")[1:]
     if path == INSTANCE_ACTOR_PATH:
         return InstanceActor()
-    if path in (SHARED_INBOX_PATH, PING_PATH):
+    if path in (SHARED_INBOX_PATH, PING_PATH, WITHDRAWN_AVATAR_PATH):
         return Endpoint(path)
     if len(segments) == 2 and segments[0] == "interactions":
         interaction_id = parse_id(segments[1])

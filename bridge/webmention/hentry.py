@@ -114,15 +114,18 @@ _WITHDRAWN = {
 }
 
 
-def render_tombstone(kind: str, *, page_url: str, targets: Sequence[str], endpoint: str, why: str) -> str:
+def render_tombstone(kind: str, *, page_url: str, targets: Sequence[str], endpoint: str, why: str,
+                     photo: str) -> str:
     """A withdrawn interaction's page, served with 200 to receivers that ignore a 410
     (the WordPress plugin): they take it as an edit of the comment, which then loses its
-    author's name, picture, profile link and words. It still links to every target, or
-    the receiver would refuse the edit. `why` is "deleted", "removed" or "private"."""
+    author's name, profile link and words, and its picture for `photo` (a neutral one: a
+    receiver keeps the old picture when the edit has none). It still links to every
+    target, or the receiver would refuse the edit. `why` is "deleted", "removed" or "private"."""
     prop = _PROPERTY[kind]
     words = _WITHDRAWN[why]
     body = (f'<article class="h-entry">\n<p class="context">{_links(prop, targets, None)}</p>\n'
-            '<div class="p-author h-card"><span class="p-name">(withdrawn)</span></div>\n'
+            f'<div class="p-author h-card"><img class="u-photo" src="{_attr(photo)}" alt="" width="48" height="48"> '
+            '<span class="p-name">(withdrawn)</span></div>\n'
             f'<div class="e-content"><p>{escape(words)}</p></div>\n'
             f'<p class="meta"><a class="u-url" href="{_attr(page_url)}">permalink</a></p>\n</article>')
     return _page("Withdrawn", endpoint, body)

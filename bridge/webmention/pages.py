@@ -86,7 +86,8 @@ async def interaction_view(request: web.Request) -> web.Response:
     if row is not None and why is not None:
         if row.webmentions_sent > 0 and is_plugin_endpoint(row.webmention_endpoint):
             html = render_tombstone(str(row.kind), page_url=interaction_page(base, row.id),
-                                    targets=await _targets(base, row), endpoint=urls.ping_endpoint(base), why=why)
+                                    targets=await _targets(base, row), endpoint=urls.ping_endpoint(base), why=why,
+                                    photo=urls.withdrawn_avatar(base))
             return web.Response(text=html, content_type=_HTML, charset="utf-8", headers=headers)
         return web.Response(status=410, text=render_gone(urls.ping_endpoint(base)), content_type=_HTML, headers=headers)
     if row is None or row.state is not InteractionState.PUBLISHED or row.visibility not in _PUBLIC:
@@ -107,6 +108,19 @@ async def answerable(base_url: str, target: str) -> str:
     return ""
 
 
+# A grey silhouette: what a withdrawn comment shows instead of its author's picture.
+_WITHDRAWN_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48" width="48" height="48">'
+                  '<rect width="48" height="48" fill="#d8d8d8"/><circle cx="24" cy="19" r="9" fill="#a6a6a6"/>'
+                  '<path d="M8 46c2-10 9-15 16-15s14 5 16 15z" fill="#a6a6a6"/></svg>')
+
+
+async def withdrawn_avatar(request: web.Request) -> web.Response:
+    return web.Response(text=_WITHDRAWN_SVG, content_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=604800",
+                                 "Content-Security-Policy": "default-src 'none'; style-src 'none'"})
+
+
 def add_routes(app: web.Application) -> None:
     # Any id reaches the view, so a bad one is refused (and logged) like an unknown one.
     app.router.add_get(urls.INTERACTION_ROUTE, interaction_view)
+    app.router.add_get(urls.WITHDRAWN_AVATAR_PATH, withdrawn_avatar)
