@@ -103,8 +103,7 @@ class BlogPost(Model):
     fetched_at = fields.DatetimeField()
     changed_at = fields.DatetimeField()
     gone_at = fields.DatetimeField(null=True)
-    # Since when the post is missing from the feed while older posts are still listed:
-    # checked then (a trashed post is deleted), and again after REREAD_SECONDS.
+    # Since when the post is missing from a feed that lists older ones (publish/polling.py).
     missing_since = fields.DatetimeField(null=True)
 
     class Meta:
@@ -315,8 +314,7 @@ class Interaction(Model):
     deleted_at = fields.DatetimeField(null=True)
     webmention_state = fields.CharEnumField(WebmentionState, max_length=16, default=WebmentionState.NONE)
     webmention_endpoint = fields.CharField(max_length=2000, null=True)
-    # The target the webmention went to when it is not `target_url` (a WordPress thread:
-    # `PERMALINK?replytocom=PARENT`); kept so edits and deletions go to the same comment.
+    # The webmention's target if not target_url (a WordPress thread, webmention/send.py).
     webmention_target = fields.CharField(max_length=2000, null=True)
     webmention_status = fields.IntField(null=True)  # the endpoint's last HTTP status
     webmention_error = fields.TextField(null=True)
