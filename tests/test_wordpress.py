@@ -135,3 +135,47 @@ def test_user_profile() -> None:
     assert profile is not None
     assert (profile.name, profile.url, profile.summary) == (author["display_name"], author["url"], author["bio"])
     assert profile.icon == Media(url=author["avatar_url"])
+
+
+# -- the REST API's answer for a post that is no longer public -----------------------
+
+INVALID_ID = {"code": "rest_post_invalid_id", "message": "Invalid post ID.", "data": {"status": 404}}
+
+
+@pytest.mark.parametrize(("status", "data", "why"), [
+    (401, load("rest-post-12-draft.json"), "rest_forbidden"),  # recorded: a draft, to an anonymous reader
+    (403, load("rest-post-12-draft.json"), "rest_forbidden"),  # the same to a logged-in reader
+    (404, INVALID_ID, "rest_post_invalid_id"),  # deleted for good
+    (410, INVALID_ID, "rest_post_invalid_id"),
+    (200, {**load("rest-post-5.json"), "status": "trash"}, "status trash"),
+    (200, {**load("rest-post-5.json"), "status": "draft"}, "status draft"),
+    (200, {**load("rest-post-5.json"), "status": "private"}, "status private"),
+    (200, {**load("rest-post-5.json"), "status": "trash\nforged=1"}, "status ?"),  # never logged as sent
+])
+def test_rest_answers_that_say_a_post_is_gone(status: int, data: Any, why: str) -> None:
+    assert wordpress.rest_gone(status, data) == why
+
+
+@pytest.mark.parametrize(("status", "data"), [
+    (200, load("rest-post-5.json")),  # published
+    (200, {k: v for k, v in load("rest-post-5.json").items() if k != "status"}),
+    (200, {"status": "trash"}),  # not a post
+    (200, [load("rest-post-5.json")]),
+    # Plugins that close the REST API to everyone: nothing is said about the post.
+    (401, {"code": "rest_cannot_access", "message": "Only authenticated users can access the REST API.",
+           "data": {"status": 401}}),
+    (401, {"code": "rest_login_required", "message": "REST API restricted to authenticated users.",
+           "data": {"status": 401}}),
+    (401, {"code": "rest_not_logged_in", "message": "You are not currently logged in.", "data": {"status": 401}}),
+    (404, {"code": "rest_no_route", "message": "No route was found matching the URL and request method.",
+           "data": {"status": 404}}),
+    (404, {"code": "rest_forbidden"}),  # a code at the wrong status
+    (401, INVALID_ID),
+    (500, {"code": "rest_forbidden"}),
+    (503, None),  # not JSON
+    (404, None),
+    (401, "rest_forbidden"),
+    (401, {"code": ["rest_forbidden"]}),
+])
+def test_rest_answers_that_say_nothing_about_the_post(status: int, data: Any) -> None:
+    assert wordpress.rest_gone(status, data) is None

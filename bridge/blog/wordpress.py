@@ -13,6 +13,7 @@ Pure: JSON values in, dataclasses out. Fetching is bridge/publish/reader.py's jo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -58,6 +59,38 @@ def is_rest_post(data: object) -> bool:
     """Whether a JSON value looks like a WP REST post (not an error or something else)."""
     return (isinstance(data, Mapping) and isinstance(data.get("id"), int)
             and isinstance(data.get("link"), str) and isinstance(data.get("content"), Mapping))
+
+
+# What the REST API answers an anonymous reader for a post that is no longer public
+# (wp-includes/rest-api/endpoints/class-wp-rest-posts-controller.php): no such post (deleted
+# for good) → 404 rest_post_invalid_id; a post it may not read (trashed, private, a draft)
+# → rest_forbidden, 401 (403 to a logged-in reader). Other refusals (rest_cannot_access,
+# rest_login_required, rest_not_logged_in…) come from plugins that close the REST API to
+# everyone: they say nothing about the post.
+_GONE_CODES: Mapping[str, frozenset[int]] = {
+    "rest_post_invalid_id": frozenset({404, 410}),
+    "rest_forbidden": frozenset({401, 403}),
+}
+_STATUS = re.compile(r"[a-z0-9_-]{1,32}")  # post statuses are slugs: trash, draft, private, future
+
+
+def rest_gone(status: int, data: object) -> str | None:
+    """Why a post's REST API answer (`status`, its decoded JSON `data`, None if not JSON)
+    says the post is no longer public, else None.
+
+    A page cache may still serve a trashed post's permalink with 200; its REST URL is not
+    cached and says "rest_forbidden" (401/403), "rest_post_invalid_id" (404/410), or, to a
+    reader allowed to see it, the post with a `status` other than "publish" ("status trash").
+    """
+    if 200 <= status < 300:
+        state = data.get("status") if isinstance(data, Mapping) and is_rest_post(data) else None
+        if not isinstance(state, str) or state == "publish":
+            return None
+        return f"status {state if _STATUS.fullmatch(state) else '?'}"  # a slug, or it is not logged
+    code = data.get("code") if isinstance(data, Mapping) else None
+    if isinstance(code, str) and status in _GONE_CODES.get(code, frozenset()):
+        return code
+    return None
 
 
 def _rendered(value: Any) -> str | None:

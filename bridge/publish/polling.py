@@ -4,9 +4,17 @@ A flow: it connects the reader (network and translators) to the stored posts.
 - New: a permalink never seen. On a blog's first poll the posts found were
   there before the bridge, so they are recorded with `announce=False`.
 - Changed: the normalised post's fingerprint differs from the stored one.
-- Gone: the permalink answers 404 or 410. A post missing from the feed is not
-  gone: feeds only list the newest posts.
+- Gone: the permalink answers 404 or 410; or it still answers (a page cache's stale
+  copy) while the post's WordPress REST JSON says it is trashed, private or a draft
+  (`ReadResult.rest_gone`, only where the page links its REST JSON).
 A feed item whose own fingerprint is unchanged is not read again for a while.
+
+Feeds list only the newest posts, so leaving the feed is no proof of deletion: a post
+older than the oldest one listed has scrolled out, and is never checked. A live post
+that leaves the feed while older posts are still listed (trashed, or excluded from the
+feed) is checked, as above: when first seen missing (`missing_since` is set then), then
+every REREAD_SECONDS while it stays missing; at most MISSING_CHECKS a poll, newest first.
+Listed again, it is no longer missing.
 """
 
 from __future__ import annotations
@@ -15,13 +23,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from bridge.blog.feeds import Feed
 from bridge.blog.merge import with_blog_overrides
 from bridge.blog.post import post_to_dict, profile_to_dict
 from bridge.config import BlogConfig
@@ -38,6 +48,8 @@ MAX_ITEMS = 50  # newest feed items considered per poll
 # A feed may carry only excerpts, so an edit can leave its item unchanged: each
 # listed post's page is read again at least this often.
 REREAD_SECONDS = 6 * 3600
+MISSING_CHECKS = 20  # missing posts checked per poll, newest first; the others on the next poll
+MAX_LISTED = 1000  # feed items that count as listed (a feed of every post ever is not unheard of)
 
 
 class Change(StrEnum):
@@ -56,6 +68,7 @@ class PollReport:
     not_modified: bool = False
     error: str | None = None
     changes: list[tuple[Change, str, str]] = field(default_factory=list)  # (change, url, detail)
+    missing: int = 0  # of `changes`, the last ones: posts checked because they left the feed
 
     def count(self, change: Change) -> int:
         return sum(1 for c, _url, _detail in self.changes if c is change)
@@ -63,11 +76,13 @@ class PollReport:
     def summary(self) -> str:
         if self.error:
             return f"{self.blog}: poll failed: {self.error}"
-        if self.not_modified:
-            return f"{self.blog}: feed not modified since the last poll"
         counts = ", ".join(f"{self.count(c)} {c.value}" for c in Change if self.count(c))
+        missing = f", {self.missing} missing from it checked" if self.missing else ""
+        if self.not_modified:
+            return f"{self.blog}: feed not modified since the last poll" + (f"{missing}: {counts}" if missing else "")
         first = " (first poll: existing posts recorded, not announced)" if self.first_poll else ""
-        return f"{self.blog}: {len(self.changes)} feed items: {counts or 'none'}{first}"
+        items = len(self.changes) - self.missing
+        return f"{self.blog}: {items} feed items{missing}: {counts or 'none'}{first}"
 
 
 Progress = Callable[[Change, str, str], None]
@@ -107,28 +122,38 @@ async def poll_blog(
     report.feed_url = feed_url
     report.not_modified = result.not_modified
     await _refresh_profile(session, blog, state, feed_url, clock=clock)
-    if result.feed is not None:
-        if on_total:  # how many items this poll reads (for a progress bar)
-            on_total(sum(1 for item in result.feed.items[:MAX_ITEMS] if item.url))
-        for item in result.feed.items[:MAX_ITEMS]:
-            if not item.url:
-                continue
-            change, detail = await _poll_item(session, blog.name, item, feed_url, announce=not report.first_poll, clock=clock)
-            report.changes.append((change, item.url, detail))
-            if progress:
-                progress(change, item.url, detail)
+    items = [(item.url, item) for item in result.feed.items[:MAX_ITEMS] if item.url] if result.feed is not None else []
+    if on_total:  # how many items this poll reads (for a progress bar)
+        on_total(len(items))
+    for url, item in items:
+        change, detail = await _poll_item(session, blog.name, item, feed_url, announce=not report.first_poll, clock=clock)
+        report.changes.append((change, url, detail))
+        if progress:
+            progress(change, url, detail)
+    missing, more = await _missing_posts(blog.name, result.feed, clock=clock)
+    if missing and on_total:
+        on_total(len(items) + len(missing))
+    for row in missing:
+        change, detail = await _check_missing(session, blog.name, row, feed_url, clock=clock)
+        report.changes.append((change, row.url, detail))
+        report.missing += 1
+        if progress:
+            progress(change, row.url, detail)
+    # Left for the next poll (a post that could not be read, missing posts past
+    # MISSING_CHECKS): the feed's validators are dropped, so it reads the feed in full.
+    pending = more or report.count(Change.FAILED) > 0
     await BlogState.filter(name=blog.name).update(
         feed_url=feed_url,
-        feed_etag=result.etag,
-        feed_last_modified=result.last_modified,
+        feed_etag=None if pending else result.etag,
+        feed_last_modified=None if pending else result.last_modified,
         polls=state.polls + 1,
         last_poll_at=clock(),
         last_poll_error=None,
     )
     log.info(
-        "poll.done blog=%s feed=%s items=%d new=%d changed=%d gone=%d failed=%d not_modified=%s ms=%d",
-        blog.name, feed_url, len(report.changes), report.count(Change.NEW), report.count(Change.CHANGED),
-        report.count(Change.GONE), report.count(Change.FAILED), report.not_modified,
+        "poll.done blog=%s feed=%s items=%d missing=%d new=%d changed=%d gone=%d failed=%d not_modified=%s ms=%d",
+        blog.name, feed_url, len(report.changes) - report.missing, report.missing, report.count(Change.NEW),
+        report.count(Change.CHANGED), report.count(Change.GONE), report.count(Change.FAILED), report.not_modified,
         (time.monotonic() - started) * 1000,
     )
     return report
@@ -173,15 +198,82 @@ async def _poll_item(
         and (clock() - known.fetched_at).total_seconds() < REREAD_SECONDS
     ):
         return Change.UNCHANGED, known.data.get("title") or ""
+    read, change, detail = await _read(session, blog, item.url, feed_url, clock=clock)
+    if read is None:
+        return change, detail
+    change = await record_post(blog, read, feed_fingerprint=feed_fingerprint, announce=announce, clock=clock)
+    return change, read.post.title or ""
+
+
+async def _read(
+    session: Any, blog: str, url: str, feed_url: str | None, *, clock: Callable[[], datetime]
+) -> tuple[reader.ReadResult | None, Change, str]:
+    """Read a post: (None, GONE, why) when its page or its REST JSON says it is gone (the
+    post at `url` is marked so), (None, FAILED, error) when it cannot be read, else (the
+    reading, UNCHANGED, "") for the caller to record."""
     try:
-        read = await reader.read_post(session, item.url, feed_url=feed_url)
+        read = await reader.read_post(session, url, feed_url=feed_url)
     except HTTPStatusError as exc:
         if exc.status in (404, 410):
-            return (await mark_gone(blog, item.url, clock=clock)), f"HTTP {exc.status}"
-        return Change.FAILED, str(exc)
+            why = f"HTTP {exc.status}"
+            return None, await mark_gone(blog, url, reason=why, clock=clock), why
+        return None, Change.FAILED, str(exc)
     except FetchError as exc:
-        return Change.FAILED, str(exc)
-    change = await record_post(blog, read, feed_fingerprint=feed_fingerprint, announce=announce, clock=clock)
+        return None, Change.FAILED, str(exc)
+    if read.rest_gone is not None:
+        why = f"wp-rest {read.rest_gone}"
+        return None, await mark_gone(blog, url, reason=why, clock=clock), why
+    return read, Change.UNCHANGED, ""
+
+
+async def _missing_posts(
+    blog: str, feed: Feed | None, *, clock: Callable[[], datetime]
+) -> tuple[list[BlogPost], bool]:
+    """The live posts to check because they left the feed while older posts are still
+    listed: first seen missing now, or still missing and not read for REREAD_SECONDS; at
+    most MISSING_CHECKS, newest first, and whether there are more. `feed` None (not
+    modified since the last poll): those that were missing then."""
+    due = clock() - timedelta(seconds=REREAD_SECONDS)
+    live = BlogPost.filter(blog=blog, state=PostState.LIVE)
+    if feed is None:
+        query = live.filter(missing_since__isnull=False, fetched_at__lt=due)
+    else:
+        urls = [item.url for item in feed.items[:MAX_LISTED] if item.url]
+        if not urls:  # an empty feed says nothing about any post
+            return [], False
+        dates = await BlogPost.filter(blog=blog, url__in=urls, published__isnull=False).order_by(
+            "published").limit(1).values_list("published", flat=True)
+        oldest = dates[0] if dates else None
+        # Listed again, or scrolled out past the oldest listed post: no longer missing.
+        back = Q(url__in=urls) | Q(published__lt=oldest) if oldest is not None else Q(url__in=urls)
+        await BlogPost.filter(back, blog=blog, missing_since__isnull=False).update(missing_since=None)
+        if oldest is None:  # no listed post has a date: a scrolled-out post cannot be told apart
+            return [], False
+        query = live.filter(Q(missing_since__isnull=True) | Q(fetched_at__lt=due), published__gte=oldest).exclude(
+            url__in=urls)
+    rows = await query.order_by("-published").limit(MISSING_CHECKS + 1)
+    return rows[:MISSING_CHECKS], len(rows) > MISSING_CHECKS
+
+
+async def _check_missing(
+    session: Any, blog: str, row: BlogPost, feed_url: str | None, *, clock: Callable[[], datetime]
+) -> tuple[Change, str]:
+    """Read a post missing from the feed: gone (404/410, the REST JSON), recorded as read
+    (its `fetched_at` says when to check it again), or, unreadable, left for the next poll
+    (`missing_since` is set by the first check that tells)."""
+    if row.missing_since is None:
+        log.info("post.missing blog=%s url=%s", blog, row.url)
+    read, change, detail = await _read(session, blog, row.url, feed_url, clock=clock)
+    if change is Change.FAILED:
+        log.warning("post.check_failed blog=%s url=%s error=%s", blog, row.url, detail)
+        return change, detail
+    if row.missing_since is None:
+        await BlogPost.filter(id=row.id).update(missing_since=clock())
+    if read is None:
+        return change, detail
+    change = await record_post(blog, read, announce=False, clock=clock)
+    if (read.post.url or read.url) != row.url:  # recorded under another URL (a redirect): this one is checked too
+        await BlogPost.filter(id=row.id).update(fetched_at=clock())
     return change, read.post.title or ""
 
 
@@ -233,15 +325,16 @@ async def record_post(
     return change
 
 
-async def mark_gone(blog: str, url: str, *, clock: Callable[[], datetime] = utcnow) -> Change:
-    """Record that a known post's permalink answers 404/410."""
+async def mark_gone(blog: str, url: str, *, reason: str = "", clock: Callable[[], datetime] = utcnow) -> Change:
+    """Record that a known post is gone (`reason`: its permalink answers 404/410, or its
+    REST JSON says it is not public); its Delete is queued with it."""
     async with in_transaction():
         row = await BlogPost.filter(blog=blog, url=url, state=PostState.LIVE).select_for_update().first()
         if row is not None:
             await BlogPost.filter(id=row.id).update(state=PostState.GONE, gone_at=clock(), changed_at=clock())
             await enqueue_publish(blog, row.id, Change.GONE.value, f"{clock().timestamp():.0f}")
     if row is not None:
-        log.info("post.gone blog=%s url=%s", blog, url)
+        log.info("post.gone blog=%s url=%s reason=%s", blog, url, reason or "-")
         return Change.GONE
     return Change.UNCHANGED
 
@@ -255,9 +348,15 @@ async def publish_now(session: Any, blog: BlogConfig, url: str, *, clock: Callab
     except HTTPStatusError as exc:
         if exc.status not in (404, 410):
             raise
-        change = await mark_gone(blog.name, url, clock=clock)
+        change = await mark_gone(blog.name, url, reason=f"HTTP {exc.status}", clock=clock)
         if change is Change.UNCHANGED and not await BlogPost.exists(blog=blog.name, url=url):
             raise
+        return change
+    if read.rest_gone is not None:  # a cached page of a trashed post: recorded as gone, never as new
+        why = f"wp-rest {read.rest_gone}"
+        change = await mark_gone(blog.name, url, reason=why, clock=clock)
+        if change is Change.UNCHANGED:
+            log.info("post.not_public blog=%s url=%s reason=%s", blog.name, url, why)
         return change
     return await record_post(blog.name, read, clock=clock)
 

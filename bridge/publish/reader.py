@@ -24,7 +24,13 @@ import aiohttp
 
 from bridge.blog import feeds, hcard, merge, metaformats, microformats, wordpress
 from bridge.blog.post import Author, Link, Post, Profile, same_url
-from bridge.net.fetch import JSON_ACCEPT, FetchError, FetchResult, fetch
+from bridge.net.fetch import (
+    JSON_ACCEPT,
+    FetchError,
+    FetchResult,
+    HTTPStatusError,
+    fetch,
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,10 @@ class ReadResult:
     feed_url: str | None = None  # the feed consulted or declared, if any
     fetched: tuple[str, ...] = ()  # every URL fetched, in order
     problems: tuple[str, ...] = ()  # fallbacks that failed, e.g. "wp-rest: … HTTP 401"
+    # Why the post's WordPress REST JSON says it is no longer public although its page
+    # answered (a page cache's stale copy of a trashed post): "rest_forbidden",
+    # "rest_post_invalid_id", "status trash" (wordpress.rest_gone). None without a REST link.
+    rest_gone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,13 +185,32 @@ class _Log:
             return None
 
 
-async def _wordpress(session: aiohttp.ClientSession, url: str | None, log: _Log) -> WordPressData | None:
-    data = await log.json(session, url, "wp-rest")
-    if data is None:
+def _decoded(body: bytes) -> Any:
+    """An error response's JSON (a WordPress error: code, message, data), None if not JSON."""
+    try:
+        return json.loads(body)
+    except ValueError:  # UnicodeDecodeError included
         return None
+
+
+async def _wordpress(session: aiohttp.ClientSession, url: str | None,
+                     log: _Log) -> tuple[WordPressData | None, str | None]:
+    """The post's REST JSON and what it links to; and why that JSON says the post is no
+    longer public (wordpress.rest_gone), else None."""
+    if not url:
+        return None, None
+    try:
+        data = json.loads((await log.get(session, url, accept=JSON_ACCEPT)).text)
+    except HTTPStatusError as error:
+        log.problems.append(f"wp-rest: {error}")
+        return None, wordpress.rest_gone(error.status or 0, _decoded(error.body))
+    except (FetchError, ValueError) as error:
+        log.problems.append(f"wp-rest: {error}")
+        return None, None
+    gone = wordpress.rest_gone(200, data)
     if not wordpress.is_rest_post(data):
         log.problems.append(f"wp-rest: {url}: not a WordPress post")
-        return None
+        return None, gone
     links = wordpress.rest_links(data)
     user, media, categories, tags = await asyncio.gather(
         log.json(session, links.author, "wp-rest author"),
@@ -191,7 +220,7 @@ async def _wordpress(session: aiohttp.ClientSession, url: str | None, log: _Log)
     )
     return WordPressData(post=data, user=user if isinstance(user, Mapping) else None,
                          media=media if isinstance(media, Mapping) else None,
-                         categories=categories, tags=tags)
+                         categories=categories, tags=tags), gone
 
 
 async def _author_page(session: aiohttp.ClientSession, url: str, log: _Log) -> Profile | None:
@@ -228,7 +257,8 @@ async def read_feed(session: aiohttp.ClientSession, feed_url: str, *, etag: str 
 async def read_post(session: aiohttp.ClientSession, url: str, *,
                     feed_url: str | None = None) -> ReadResult:
     """Read one blog post. Raises FetchError if the page itself cannot be fetched
-    (HTTPStatusError with status 404 or 410 when the post is gone).
+    (HTTPStatusError with status 404 or 410 when the post is gone). A page that answers
+    while its WordPress REST JSON says the post is not public has `rest_gone` set.
 
     `feed_url` is the blog's feed if known (else the page's declared feed is used, and
     only when a field is missing).
@@ -238,7 +268,7 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
     page = await parse_off_loop(page_result.text, page_result.url)
     links: Sequence[Link] = (*microformats.rel_links(page), *page_result.links)
 
-    wordpress_data, oembed = await asyncio.gather(
+    (wordpress_data, rest_gone), oembed = await asyncio.gather(
         _wordpress(session, wordpress.rest_link(links), log),
         log.json(session, wordpress.oembed_link(links), "oembed"),
     )
@@ -268,7 +298,7 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
                           sources={**profile.sources, "feed_url": "meta"})
     return ReadResult(post=post, profile=profile, url=page_result.url, etag=page_result.etag,
                       last_modified=page_result.last_modified, feed_url=declared,
-                      fetched=tuple(log.fetched), problems=tuple(log.problems))
+                      fetched=tuple(log.fetched), problems=tuple(log.problems), rest_gone=rest_gone)
 
 
 async def discover_feed(session: aiohttp.ClientSession, home_url: str) -> Link | None:
