@@ -37,6 +37,7 @@ from bridge.publish.polling import (
 )
 
 from .blogserver import WORDPRESS, BlogServer
+from .wpblog import WordPressBlog
 
 BASE = "http://127.0.0.1:8765/"
 FEED = f"{BASE}feed/"
@@ -242,7 +243,7 @@ async def test_a_post_excluded_from_the_feed_is_checked_once_then_every_reread_i
 ) -> None:
     await five_posts(polled, site)
     site.list(1, 2, 4, 5)  # post 3 left the feed but its page still answers
-    first = T0 + timedelta(hours=1)
+    first = T0 + timedelta(hours=1, minutes=7)  # off a FULL_READ_SECONDS boundary, like `later` below
     report = await poll(polled, site, first)
     assert changes(report)[permalink(3)][0] is Change.UNCHANGED and report.missing == 1
     assert site.reads(3) == 1
@@ -250,11 +251,15 @@ async def test_a_post_excluded_from_the_feed_is_checked_once_then_every_reread_i
     assert checked.state is PostState.LIVE and checked.missing_since == first and checked.fetched_at == first
     assert await publish_jobs("gone") == []
 
-    # The feed has not changed (304): still missing, and read an hour ago: not read again.
-    report = await poll(polled, site, first + timedelta(hours=1))
+    # The feed has not changed (304, within the same FULL_READ_SECONDS slot): still missing,
+    # and read minutes ago: not read again.
+    report = await poll(polled, site, first + timedelta(minutes=5))
     assert report.not_modified and report.missing == 0 and site.reads(3) == 0
+    # Read in full in a later slot: still missing, not due yet, not read again.
+    report = await poll(polled, site, first + timedelta(seconds=REREAD_SECONDS - 60))
+    assert not report.not_modified and report.missing == 0 and site.reads(3) == 0
 
-    # After REREAD_SECONDS it is checked again, even with the feed unchanged.
+    # After REREAD_SECONDS it is checked again, even with the feed unchanged (304: same slot).
     later = first + timedelta(seconds=REREAD_SECONDS + 1)
     report = await poll(polled, site, later)
     assert report.not_modified and changes(report) == {permalink(3): (Change.UNCHANGED, "Post 3")}
@@ -291,8 +296,8 @@ async def test_missing_posts_are_checked_a_few_per_poll_newest_first(
     assert (await row(6)).missing_since == T0 + timedelta(hours=3)
     report = await poll(polled, site, T0 + timedelta(hours=4))
     assert checked(report) == [(Change.UNCHANGED, permalink(2))]
-    # All told: the feed's validators are kept again, and nothing is due.
-    report = await poll(polled, site, T0 + timedelta(hours=5))
+    # All told: the feed's validators are kept again (a poll in the same slot gets a 304), and nothing is due.
+    report = await poll(polled, site, T0 + timedelta(hours=4, minutes=5))
     assert report.not_modified and report.changes == []
     assert [site.reads(n) for n in range(1, 8)] == [0] * 7
     assert await BlogPost.filter(state=PostState.LIVE).count() == 7
@@ -370,3 +375,41 @@ def test_the_summary_of_a_poll_counts_missing_posts_apart() -> None:
                         changes=[(Change.GONE, permalink(3), "HTTP 410")])
     assert report.summary() == "blog: feed not modified since the last poll, 1 missing from it checked: 1 gone"
     assert PollReport(blog="blog", not_modified=True).summary() == "blog: feed not modified since the last poll"
+
+
+@pytest.mark.parametrize(("last", "now", "conditional"), [
+    (None, T0, False),  # the first poll
+    (T0, T0 + timedelta(minutes=5), True),  # the same FULL_READ_SECONDS slot
+    (T0 + timedelta(minutes=14), T0 + timedelta(minutes=15), False),  # the next slot: in full
+    (T0, T0 + timedelta(hours=1), False),  # polls further apart than a slot: always in full
+])
+def test_the_feed_is_read_in_full_once_a_slot(last: datetime | None, now: datetime, conditional: bool) -> None:
+    assert polling.FULL_READ_SECONDS == 900
+    assert polling.conditional_read(last, now) is conditional
+
+
+async def test_an_older_post_trashed_in_wordpress_is_found_though_the_feed_answers_304(
+    write_config: Callable[..., Path], database: Config,
+) -> None:
+    """WordPress's feed validators follow the newest change among published posts: trashing
+    an older one leaves them as they were, so a conditional read answers 304 (tests/wpblog.py
+    does as WordPress does). The next slot's full read finds it."""
+    wp = await WordPressBlog().start()
+    try:
+        config = load_config(write_config(blog_url=wp.url, name="wp.toml"), env={})
+        posts = [wp.add_post(slug=f"p{n}", title=f"Post {n}", content_html=f"<p>{n}</p>", published=published(n))
+                 for n in (1, 2, 3)]
+        async with new_http_session(config) as session:
+            async def poll_wp(at: datetime) -> PollReport:
+                return await poll_blog(session, config.blogs[0], clock=lambda: at)
+            assert (await poll_wp(T0)).count(Change.NEW) == 3
+            wp.trash(posts[1].id)
+            report = await poll_wp(T0 + timedelta(minutes=5))
+            assert report.not_modified and report.changes == []  # WordPress's 304: nothing to see yet
+            report = await poll_wp(T0 + timedelta(minutes=15))
+            assert not report.not_modified
+            assert changes(report)[posts[1].permalink] == (Change.GONE, "HTTP 404")
+        assert [r.state for r in await BlogPost.all().order_by("published")] == [
+            PostState.LIVE, PostState.GONE, PostState.LIVE]
+    finally:
+        await wp.stop()

@@ -26,9 +26,9 @@ from aiohttp.test_utils import TestServer
 from bridge.app import make_app, new_http_session
 from bridge.config import Config, load_config
 from bridge.core import urls
-from bridge.jobs.kinds import Poll
+from bridge.jobs.kinds import Ping, Poll
 from bridge.jobs.store import JobContext
-from bridge.models import BlogPost, Interaction, Job, PostState
+from bridge.models import BlogPost, Interaction, Job, JobState, PostState
 from bridge.publish.polling import Change, poll_blog, publish_now
 
 from .fedi import NODE, PEERS, require_node_peers
@@ -106,6 +106,23 @@ async def test_threads_answers_deletions_and_trash_on_a_wordpress_blog(
         assert {"type": "Mention", "href": bob} in as_list(note["tag"]) and "Thank you, Bob!" in note["content"]
         assert note["url"] == f"{post.permalink}#comment-{mine.id}"
 
+        # The same comment page sent as an answer to Alice's comment, which it does not answer:
+        # accepted (the source is the blog's), then ignored; nothing reaches Alice.
+        async with aiohttp.ClientSession() as http:
+            forged = {"source": f"{post.permalink}?replytocom={mine.id}",
+                      "target": urls.interaction_page(base, alice_row.id)}
+            async with http.post(f"{base}/webmention", data=forged) as response:
+                assert response.status == 202
+            elsewhere = {"source": "http://127.0.0.1:9/?replytocom=1", "target": forged["target"]}
+            async with http.post(f"{base}/webmention", data=elsewhere) as response:
+                assert response.status == 400  # not a page of the blog
+        async def pings_done() -> bool:
+            return await Job.filter(kind=Ping.KIND, state=JobState.DONE).count() == 2
+        await until(pings_done, "both pings done")
+        answer_row = await BlogPost.get(url=f"{post.permalink}#comment-{mine.id}")
+        assert answer_row.data["in_reply_to"] == [bob_page] and await Job.filter(kind="publish").count() == 1
+        assert fedify.creates("alice") == [] and len(fedify.creates("bob")) == 1
+
         # A like, to be undone below.
         like = await fedify.do(do="like", id="l1", object=object_id, **{"as": "alice"})
         like_row = await sent_times(like["id"], 1)
@@ -137,6 +154,8 @@ async def test_threads_answers_deletions_and_trash_on_a_wordpress_blog(
         assert (Change.GONE, post.permalink) in [(c, u) for c, u, _ in report.changes]
         assert (await BlogPost.get(url=post.permalink)).state is PostState.GONE
         assert (await BlogPost.get(url=older.permalink)).state is PostState.LIVE
+        # The blogger's answer is a post no feed lists: never taken for a missing one.
+        assert (await BlogPost.get(url=f"{post.permalink}#comment-{mine.id}")).state is PostState.LIVE
         delete = await fedify.wait_for("Delete")
         assert delete["actor"] == actor and json.dumps(delete["activity"]["object"]).count(object_id) >= 1
         assert await Interaction.filter(blog="blog").count() == 3

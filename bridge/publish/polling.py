@@ -14,7 +14,12 @@ older than the oldest one listed has scrolled out, and is never checked. A live 
 that leaves the feed while older posts are still listed (trashed, or excluded from the
 feed) is checked, as above: when first seen missing (`missing_since` is set then), then
 every REREAD_SECONDS while it stays missing; at most MISSING_CHECKS a poll, newest first.
-Listed again, it is no longer missing.
+Listed again, it is no longer missing. The feed is read with its validators (ETag,
+Last-Modified), but in full every FULL_READ_SECONDS: WordPress's validators follow the
+newest change among published posts, so trashing an older post leaves them as they were
+and a conditional read would answer 304 for ever. The blogger's answers to comments
+(`POST#comment-N`, webmention/receive.py) are posts of ours that no feed lists: never
+checked as missing.
 """
 
 from __future__ import annotations
@@ -50,6 +55,14 @@ MAX_ITEMS = 50  # newest feed items considered per poll
 REREAD_SECONDS = 6 * 3600
 MISSING_CHECKS = 20  # missing posts checked per poll, newest first; the others on the next poll
 MAX_LISTED = 1000  # feed items that count as listed (a feed of every post ever is not unheard of)
+FULL_READ_SECONDS = 900  # the feed is read without validators at least this often
+
+
+def conditional_read(last_poll: datetime | None, now: datetime) -> bool:
+    """Whether a poll now sends the feed's validators: not the first in each
+    FULL_READ_SECONDS slot of the clock (so every poll reads in full when polls are further apart)."""
+    return last_poll is not None and \
+        int(last_poll.timestamp() // FULL_READ_SECONDS) == int(now.timestamp() // FULL_READ_SECONDS)
 
 
 class Change(StrEnum):
@@ -107,7 +120,7 @@ async def poll_blog(
             if link is None:
                 raise ValueError(f"no feed on {blog.url} (no rel=alternate feed link, no h-feed); set blogs.feed")
             feed_url = link.url
-        same_feed = feed_url == state.feed_url
+        same_feed = feed_url == state.feed_url and conditional_read(state.last_poll_at, clock())
         result = await reader.read_feed(
             session,
             feed_url,
@@ -250,7 +263,7 @@ async def _missing_posts(
         if oldest is None:  # no listed post has a date: a scrolled-out post cannot be told apart
             return [], False
         query = live.filter(Q(missing_since__isnull=True) | Q(fetched_at__lt=due), published__gte=oldest).exclude(
-            url__in=urls)
+            url__in=urls).exclude(url__contains="#")
     rows = await query.order_by("-published").limit(MISSING_CHECKS + 1)
     return rows[:MISSING_CHECKS], len(rows) > MISSING_CHECKS
 
