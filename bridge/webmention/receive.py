@@ -99,8 +99,8 @@ async def ping_job(spec: Ping, job: Job, ctx: JobContext) -> None:
             raise
         page = None
     comment = answer_comment(source)
-    if comment is not None and (page is None or not links_to(page.body, target)):
-        await _answer(ctx, blog, source, comment, target, gone=page is None)
+    if comment is not None:
+        await _answer(ctx, blog, source, comment, target, page.body if page is not None else None)
         return
     if page is not None and not links_to(page.body, target):
         log.info("ping.ignored source=%s reason=the source does not link to %s", source, target)
@@ -122,10 +122,11 @@ def _answers(in_reply_to: tuple[str, ...], row: Interaction) -> bool:
     return any(u.rstrip("/") in names for u in in_reply_to)
 
 
-async def _answer(ctx: JobContext, blog: BlogConfig, source: str, comment: str, target: str, *,
-                  gone: bool) -> None:
-    """The blogger's answer, written in WordPress's own comment form, to one of our pages."""
-    if gone:  # the comment was deleted on the blog
+async def _answer(ctx: JobContext, blog: BlogConfig, source: str, comment: str, target: str,
+                  body: bytes | None) -> None:
+    """A comment written in WordPress's own form (the plugin's page of it, `body`; None
+    when it answered 404/410), answering one of our pages. Recorded as the post `comment`."""
+    if body is None:  # the comment was deleted on the blog
         change = await mark_gone(blog.name, comment)
         log.info("ping.answer source=%s comment=%s change=%s", source, comment, change.value)
         return
@@ -133,7 +134,7 @@ async def _answer(ctx: JobContext, blog: BlogConfig, source: str, comment: str, 
     row = await Interaction.get_or_none(id=route.interaction_id) \
         if isinstance(route, urls.InteractionPage) else None
     read = await reader.read_post(ctx.http, source, feed_url=blog.feed)
-    if row is None or not _answers(read.post.in_reply_to, row):
+    if row is None or not (links_to(body, target) or _answers(read.post.in_reply_to, row)):
         log.info("ping.ignored source=%s reason=neither links to %s nor answers its author", source, target)
         return
     post = replace(read.post, url=comment, in_reply_to=(target,))
