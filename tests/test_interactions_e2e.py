@@ -43,6 +43,17 @@ SEED_PATH = "/2019/06/12/binge-learning-certificates/"
 
 
 class Commenter(Follower_):
+    @classmethod
+    async def start(cls, blog_actor: str) -> tuple[Commenter, str]:
+        """tests/peers/fedify-commenter.mjs for the blog's actor, ready; and its origin."""
+        proc = await asyncio.create_subprocess_exec(
+            str(NODE), str(PEERS / "fedify-commenter.mjs"), json.dumps({"blog": blog_actor}), cwd=str(PEERS),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        fedify = cls(proc)
+        await until(lambda: any("ready" in x for x in fedify.lines) or proc.returncode is not None, "Fedify")
+        [ready] = [x for x in fedify.lines if "ready" in x]
+        return fedify, ready["ready"]
+
     async def do(self, **command: Any) -> dict[str, Any]:
         assert self.proc.stdin is not None
         count = len([line for line in self.lines if line.get("sent") == command["do"]])
@@ -115,13 +126,7 @@ async def test_fedify_interactions_reach_a_django_wm_blog_and_the_blog_answers_b
             assert await publish_now(session, config.blogs[0], SEED) is Change.NEW
         post = await BlogPost.get(url=SEED)
         object_id = urls.post_object_id(actor, post.id)
-        proc = await asyncio.create_subprocess_exec(
-            str(NODE), str(PEERS / "fedify-commenter.mjs"), json.dumps({"blog": actor}), cwd=str(PEERS),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        fedify = Commenter(proc)
-        await until(lambda: any("ready" in x for x in fedify.lines) or proc.returncode is not None, "Fedify")
-        [ready] = [x for x in fedify.lines if "ready" in x]
-        origin = ready["ready"]
+        fedify, origin = await Commenter.start(actor)
         bob, alice = f"{origin}/users/bob", f"{origin}/users/alice"
         await fedify.do(do="follow", **{"as": "alice"})
         await fedify.wait_for("Accept")

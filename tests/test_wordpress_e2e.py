@@ -14,7 +14,6 @@ Fedify verifies the bridge's signatures before it reports what it received.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ from bridge.jobs.store import JobContext
 from bridge.models import BlogPost, Interaction, Job, JobState, PostState
 from bridge.publish.polling import Change, poll_blog, publish_now
 
-from .fedi import NODE, PEERS, require_node_peers
+from .fedi import require_node_peers
 from .test_interactions_e2e import Commenter, as_list, sent_times, until
 from .wpblog import WordPressBlog
 
@@ -65,13 +64,7 @@ async def test_threads_answers_deletions_and_trash_on_a_wordpress_blog(
             await BlogPost.filter(url=post.permalink).update(announce=True)  # as if published after it
         row = await BlogPost.get(url=post.permalink)
         object_id = urls.post_object_id(actor, row.id)
-        proc = await asyncio.create_subprocess_exec(
-            str(NODE), str(PEERS / "fedify-commenter.mjs"), json.dumps({"blog": actor}), cwd=str(PEERS),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        fedify = Commenter(proc)
-        await until(lambda: any("ready" in x for x in fedify.lines) or proc.returncode is not None, "Fedify")
-        [ready] = [x for x in fedify.lines if "ready" in x]
-        origin = ready["ready"]
+        fedify, origin = await Commenter.start(actor)
         bob = f"{origin}/users/bob"
         await fedify.do(do="follow", **{"as": "alice"})
         await fedify.wait_for("Accept")
