@@ -23,7 +23,7 @@ from bridge.core import urls
 from bridge.jobs.kinds import Poll
 from bridge.jobs.store import JobContext
 from bridge.models import BlogPost, Follower, FollowState, Job
-from bridge.publish.polling import Change, publish_now
+from bridge.publish.record import Change, publish_now
 
 from .blogserver import BlogServer
 from .fedi import NODE, PEERS, require_node_peers

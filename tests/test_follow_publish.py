@@ -24,7 +24,7 @@ from bridge.jobs.worker import Worker
 from bridge.keys import active_key, rotate_keys
 from bridge.models import BlogPost, Follower, FollowState, InboxActivity, Job, JobState, RemoteActor
 from bridge.publish.fanout import fan_out
-from bridge.publish.polling import Change, publish_now
+from bridge.publish.record import Change, publish_now
 from bridge.signatures import Scheme, SigningKey
 from tests.fedi import Peer, Seen, keypair, signed_headers
 

@@ -3,7 +3,7 @@
 End to end on the real app (its inbox, its queue handlers run by `Worker.run_until_idle`,
 its one outbound client) against a local server playing a Mastodon-like instance that
 checks the blog's signature on every POST (tests/fedi.py `Peer`):
-- a post recorded by `polling.record_post` with mentions → publish → fan-out → one
+- a post recorded by `record.record_post` with mentions → publish → fan-out → one
   delivery per unique inbox: followers' shared inbox, mentioned accounts' inboxes, a
   mention whose link is a profile page (`https://host/@dave`, as Mastodon writes them)
   resolved to the actor;
@@ -33,7 +33,7 @@ from bridge.keys import active_key
 from bridge.models import Follower, FollowState, Job, JobState, RemoteActor
 from bridge.net.remote import ActorGone, RemoteActors
 from bridge.publish.fanout import fan_out
-from bridge.publish.polling import Change, record_post
+from bridge.publish.record import Change, record_post
 from bridge.publish.reader import ReadResult
 from bridge.signatures import Scheme, SigningKey
 from tests.fedi import AS2, Peer, Seen, keypair, signed_headers

@@ -20,7 +20,8 @@ from bridge.jobs.store import utcnow
 from bridge.models import BlogPost, BlogState, Job, PostState
 from bridge.publish import reader
 from bridge.publish.documents import post_object
-from bridge.publish.polling import Change, poll_blog, record_post, schedule_polls
+from bridge.publish.polling import poll_blog, schedule_polls
+from bridge.publish.record import Change, record_post
 
 from .blogserver import BlogServer, published_posts
 

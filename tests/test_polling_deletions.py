@@ -28,13 +28,8 @@ from bridge.jobs.kinds import Publish
 from bridge.models import BlogPost, Job, PostState
 from bridge.publish import polling
 from bridge.publish.fanout import build_activity
-from bridge.publish.polling import (
-    REREAD_SECONDS,
-    Change,
-    PollReport,
-    poll_blog,
-    publish_now,
-)
+from bridge.publish.polling import REREAD_SECONDS, PollReport, poll_blog
+from bridge.publish.record import Change, publish_now
 
 from .blogserver import WORDPRESS, BlogServer
 from .wpblog import WordPressBlog

@@ -2,7 +2,7 @@
 actor, its collections, each post and activity at its id, content negotiation.
 
 The database is filled by polling the recorded WordPress blog (tests/blogserver.py), so
-the objects are real posts; edge cases are recorded through polling.record_post, the
+the objects are real posts; edge cases are recorded through record.record_post, the
 same path a poll takes. Each rule Mastodon enforces silently has its own test.
 """
 
@@ -30,7 +30,8 @@ from bridge.core import urls
 from bridge.keys import INSTANCE_ACTOR
 from bridge.models import ActorKey, BlogPost, Follower, FollowState
 from bridge.public.routes import PAGE_SIZE
-from bridge.publish.polling import mark_gone, poll_blog, record_post
+from bridge.publish.polling import poll_blog
+from bridge.publish.record import mark_gone, record_post
 from bridge.publish.reader import ReadResult
 
 from .blogserver import WORDPRESS, BlogServer, paragraphs, published_posts

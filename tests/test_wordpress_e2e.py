@@ -28,7 +28,8 @@ from bridge.core import urls
 from bridge.jobs.kinds import Ping, Poll
 from bridge.jobs.store import JobContext
 from bridge.models import BlogPost, Interaction, Job, JobState, PostState
-from bridge.publish.polling import Change, poll_blog, publish_now
+from bridge.publish.polling import poll_blog
+from bridge.publish.record import Change, publish_now
 
 from .fedi import require_node_peers
 from .test_interactions_e2e import Commenter, as_list, sent_times, until

@@ -129,7 +129,8 @@ async def cmd_poll(args: argparse.Namespace, config: Config) -> int:
     from bridge.app import new_http_session, prepare_storage
     from bridge.db import close_db
     from bridge.ops.progress import Progress
-    from bridge.publish.polling import Change, poll_blog
+    from bridge.publish.polling import poll_blog
+    from bridge.publish.record import Change
 
     blogs = [config.blog(args.blog)] if args.blog else list(config.blogs)
     failed = False
@@ -184,7 +185,7 @@ async def cmd_publish(args: argparse.Namespace, config: Config) -> int:
     from bridge.app import new_http_session, prepare_storage
     from bridge.db import close_db
     from bridge.net.fetch import FetchError
-    from bridge.publish.polling import Change, publish_now
+    from bridge.publish.record import Change, publish_now
 
     blog = next((b for b in config.blogs if b.owns(args.url)), None)
     if blog is None:

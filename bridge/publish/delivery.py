@@ -41,7 +41,12 @@ from bridge.models import Job, OutboundActivity
 from bridge.net.fetch import AddressRefused, FetchError
 from bridge.net.hosts import HostHealth
 from bridge.net.remote import forget_actor
-from bridge.net.signed import PostResult, remember_scheme, remembered_scheme, signed_post
+from bridge.net.signed import (
+    PostResult,
+    remember_scheme,
+    remembered_scheme,
+    signed_post,
+)
 from bridge.signatures import SigningKey
 
 log = logging.getLogger("bridge.delivery")

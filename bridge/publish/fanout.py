@@ -22,7 +22,13 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, timedelta
 from typing import Any
 
-from bridge.as2.posts import create_to_as2, delete_to_as2, object_type, post_version, update_to_as2
+from bridge.as2.posts import (
+    create_to_as2,
+    delete_to_as2,
+    object_type,
+    post_version,
+    update_to_as2,
+)
 from bridge.as2.vocab import AS2_CONTEXT, PUBLIC
 from bridge.blog.post import post_from_dict
 from bridge.config import BlogConfig, Config
@@ -30,7 +36,14 @@ from bridge.core import urls
 from bridge.core.urls import actor_collection, actor_id, post_object_id
 from bridge.jobs.kinds import ActorUpdate, Deliver, Publish
 from bridge.jobs.store import JobContext, enqueue, enqueue_many
-from bridge.models import BlogPost, Follower, FollowState, Job, OutboundActivity, PostState
+from bridge.models import (
+    BlogPost,
+    Follower,
+    FollowState,
+    Job,
+    OutboundActivity,
+    PostState,
+)
 from bridge.net.fetch import FetchError
 from bridge.net.remote import RemoteActors
 from bridge.publish import reply_targets

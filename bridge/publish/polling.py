@@ -29,23 +29,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from bridge.blog.feeds import Feed
 from bridge.blog.merge import with_blog_overrides
-from bridge.blog.post import post_to_dict, profile_to_dict
+from bridge.blog.post import profile_to_dict
 from bridge.config import BlogConfig
 from bridge.jobs.kinds import ActorUpdate, Poll
 from bridge.jobs.store import JobContext, enqueue, utcnow
 from bridge.models import BlogPost, BlogState, Job, PostState
 from bridge.net.fetch import FetchError, HTTPStatusError
 from bridge.publish import reader
-from bridge.publish.fanout import enqueue_publish
+from bridge.publish.record import Change, mark_gone, record_post
 
 log = logging.getLogger("bridge.polling")
 
@@ -63,14 +61,6 @@ def conditional_read(last_poll: datetime | None, now: datetime) -> bool:
     FULL_READ_SECONDS slot of the clock (so every poll reads in full when polls are further apart)."""
     return last_poll is not None and \
         int(last_poll.timestamp() // FULL_READ_SECONDS) == int(now.timestamp() // FULL_READ_SECONDS)
-
-
-class Change(StrEnum):
-    NEW = "new"
-    CHANGED = "changed"
-    UNCHANGED = "unchanged"
-    GONE = "gone"
-    FAILED = "failed"
 
 
 @dataclass
@@ -139,7 +129,8 @@ async def poll_blog(
     if on_total:  # how many items this poll reads (for a progress bar)
         on_total(len(items))
     for url, item in items:
-        change, detail = await _poll_item(session, blog.name, item, feed_url, announce=not report.first_poll, clock=clock)
+        change, detail = await _poll_item(session, blog.name, item, feed_url, result.feed,
+                                           announce=not report.first_poll, clock=clock)
         report.changes.append((change, url, detail))
         if progress:
             progress(change, url, detail)
@@ -147,7 +138,7 @@ async def poll_blog(
     if missing and on_total:
         on_total(len(items) + len(missing))
     for row in missing:
-        change, detail = await _check_missing(session, blog.name, row, feed_url, clock=clock)
+        change, detail = await _check_missing(session, blog.name, row, feed_url, result.feed, clock=clock)
         report.changes.append((change, row.url, detail))
         report.missing += 1
         if progress:
@@ -200,7 +191,8 @@ async def _refresh_profile(
 
 
 async def _poll_item(
-    session: Any, blog: str, item: Any, feed_url: str, *, announce: bool, clock: Callable[[], datetime]
+    session: Any, blog: str, item: Any, feed_url: str, feed: Feed | None, *, announce: bool,
+    clock: Callable[[], datetime],
 ) -> tuple[Change, str]:
     feed_fingerprint = item.post.fingerprint()
     known = await BlogPost.get_or_none(blog=blog, url=item.url)
@@ -211,7 +203,7 @@ async def _poll_item(
         and (clock() - known.fetched_at).total_seconds() < REREAD_SECONDS
     ):
         return Change.UNCHANGED, known.data.get("title") or ""
-    read, change, detail = await _read(session, blog, item.url, feed_url, clock=clock)
+    read, change, detail = await _read(session, blog, item.url, feed_url, feed, clock=clock)
     if read is None:
         return change, detail
     change = await record_post(blog, read, feed_fingerprint=feed_fingerprint, announce=announce, clock=clock)
@@ -219,13 +211,14 @@ async def _poll_item(
 
 
 async def _read(
-    session: Any, blog: str, url: str, feed_url: str | None, *, clock: Callable[[], datetime]
+    session: Any, blog: str, url: str, feed_url: str | None, feed: Feed | None, *,
+    clock: Callable[[], datetime],
 ) -> tuple[reader.ReadResult | None, Change, str]:
     """Read a post: (None, GONE, why) when its page or its REST JSON says it is gone (the
     post at `url` is marked so), (None, FAILED, error) when it cannot be read, else (the
     reading, UNCHANGED, "") for the caller to record."""
     try:
-        read = await reader.read_post(session, url, feed_url=feed_url)
+        read = await reader.read_post(session, url, feed_url=feed_url, feed=feed)
     except HTTPStatusError as exc:
         if exc.status in (404, 410):
             why = f"HTTP {exc.status}"
@@ -269,14 +262,15 @@ async def _missing_posts(
 
 
 async def _check_missing(
-    session: Any, blog: str, row: BlogPost, feed_url: str | None, *, clock: Callable[[], datetime]
+    session: Any, blog: str, row: BlogPost, feed_url: str | None, feed: Feed | None, *,
+    clock: Callable[[], datetime],
 ) -> tuple[Change, str]:
     """Read a post missing from the feed: gone (404/410, the REST JSON), recorded as read
     (its `fetched_at` says when to check it again), or, unreadable, left for the next poll
     (`missing_since` is set by the first check that tells)."""
     if row.missing_since is None:
         log.info("post.missing blog=%s url=%s", blog, row.url)
-    read, change, detail = await _read(session, blog, row.url, feed_url, clock=clock)
+    read, change, detail = await _read(session, blog, row.url, feed_url, feed, clock=clock)
     if change is Change.FAILED:
         log.warning("post.check_failed blog=%s url=%s error=%s", blog, row.url, detail)
         return change, detail
@@ -288,90 +282,6 @@ async def _check_missing(
     if (read.post.url or read.url) != row.url:  # recorded under another URL (a redirect): this one is checked too
         await BlogPost.filter(id=row.id).update(fetched_at=clock())
     return change, read.post.title or ""
-
-
-async def record_post(
-    blog: str,
-    read: reader.ReadResult,
-    *,
-    feed_fingerprint: str | None = None,
-    announce: bool = True,
-    clock: Callable[[], datetime] = utcnow,
-) -> Change:
-    """Store a post as just read; say whether it is new, changed or unchanged."""
-    post = read.post
-    url = post.url or read.url
-    now = clock()
-    fingerprint = post.fingerprint()
-    values: dict[str, Any] = {
-        "data": post_to_dict(post),
-        "sources": dict(post.sources),
-        "fingerprint": fingerprint,
-        "published": post.published,
-        "etag": read.etag,
-        "last_modified": read.last_modified,
-        "fetched_at": now,
-    }
-    if feed_fingerprint is not None:
-        values["feed_fingerprint"] = feed_fingerprint
-    try:
-        async with in_transaction():
-            existing = await BlogPost.filter(blog=blog, url=url).select_for_update().first()
-            if existing is None:
-                row = await BlogPost.create(blog=blog, url=url, announce=announce, first_seen_at=now, changed_at=now, **values)
-                change = Change.NEW
-                if announce:  # its Create, committed with the row (bridge/publish/fanout.py)
-                    await enqueue_publish(blog, row.id, change.value, fingerprint)
-            elif existing.fingerprint != fingerprint or existing.state is PostState.GONE:
-                await BlogPost.filter(id=existing.id).update(state=PostState.LIVE, gone_at=None, changed_at=now, **values)
-                change = Change.CHANGED
-                # An edit → Update; a post back after a 404 was Deleted on the fediverse → Create again.
-                again = Change.NEW if existing.state is PostState.GONE and existing.announce else change
-                await enqueue_publish(blog, existing.id, again.value, fingerprint)
-            else:
-                await BlogPost.filter(id=existing.id).update(**values)
-                change = Change.UNCHANGED
-    except IntegrityError:
-        change = Change.UNCHANGED  # another process recorded it a moment ago
-    if change is not Change.UNCHANGED:
-        log.info("post.%s blog=%s url=%s fingerprint=%s", change.value, blog, url, fingerprint[:12])
-    return change
-
-
-async def mark_gone(blog: str, url: str, *, reason: str = "", clock: Callable[[], datetime] = utcnow) -> Change:
-    """Record that a known post is gone (`reason`: its permalink answers 404/410, or its
-    REST JSON says it is not public); its Delete is queued with it."""
-    async with in_transaction():
-        row = await BlogPost.filter(blog=blog, url=url, state=PostState.LIVE).select_for_update().first()
-        if row is not None:
-            await BlogPost.filter(id=row.id).update(state=PostState.GONE, gone_at=clock(), changed_at=clock())
-            await enqueue_publish(blog, row.id, Change.GONE.value, f"{clock().timestamp():.0f}")
-    if row is not None:
-        log.info("post.gone blog=%s url=%s reason=%s", blog, url, reason or "-")
-        return Change.GONE
-    return Change.UNCHANGED
-
-
-async def publish_now(session: Any, blog: BlogConfig, url: str, *, clock: Callable[[], datetime] = utcnow) -> Change:
-    """Read one post now (`bridge publish URL`, the webmention ping) and record it: its
-    Create, Update or Delete is queued with it. Raises FetchError when the page cannot be
-    read (a 404/410 of a post never recorded included)."""
-    try:
-        read = await reader.read_post(session, url, feed_url=blog.feed)
-    except HTTPStatusError as exc:
-        if exc.status not in (404, 410):
-            raise
-        change = await mark_gone(blog.name, url, reason=f"HTTP {exc.status}", clock=clock)
-        if change is Change.UNCHANGED and not await BlogPost.exists(blog=blog.name, url=url):
-            raise
-        return change
-    if read.rest_gone is not None:  # a cached page of a trashed post: recorded as gone, never as new
-        why = f"wp-rest {read.rest_gone}"
-        change = await mark_gone(blog.name, url, reason=why, clock=clock)
-        if change is Change.UNCHANGED:
-            log.info("post.not_public blog=%s url=%s reason=%s", blog.name, url, why)
-        return change
-    return await record_post(blog.name, read, clock=clock)
 
 
 # -- the daemon's poller ------------------------------------------------------

@@ -19,6 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -158,6 +159,17 @@ def _missing(post: Post) -> bool:
         post.author and post.author.name)
 
 
+# Sources that guess (the page's visible markup, its <head>): a field only they gave is
+# worth checking against the feed, which the blog writes for machines.
+_GUESSED = frozenset({"html", "opengraph", "meta", "json-ld", "rel-canonical", "fetch-url"})
+
+
+def _wants_feed(post: Post) -> bool:
+    """Whether the feed may tell more: an essential field missing, or only guessed."""
+    return _missing(post) or any(post.sources.get(name) in _GUESSED
+                                 for name in (*ESSENTIAL, "title", "author.name"))
+
+
 def _author_incomplete(post: Post) -> bool:
     return not (post.author and post.author.name and post.author.photo)
 
@@ -255,13 +267,16 @@ async def read_feed(session: aiohttp.ClientSession, feed_url: str, *, etag: str 
 
 
 async def read_post(session: aiohttp.ClientSession, url: str, *,
-                    feed_url: str | None = None) -> ReadResult:
+                    feed_url: str | None = None, feed: feeds.Feed | None = None,
+                    home_url: str | None = None) -> ReadResult:
     """Read one blog post. Raises FetchError if the page itself cannot be fetched
     (HTTPStatusError with status 404 or 410 when the post is gone). A page that answers
     while its WordPress REST JSON says the post is not public has `rest_gone` set.
 
-    `feed_url` is the blog's feed if known (else the page's declared feed is used, and
-    only when a field is missing).
+    The blog's feed is a source too, when the page leaves something to find (`_wants_feed`):
+    `feed`, one already read (a poll's), else `feed_url` if known, else the feed the page
+    declares, else the one the blog's home page declares (`home_url`, by default the site's
+    root: Hugo themes link the feed from there only).
     """
     log = _Log()
     page_result = await log.get(session, url)
@@ -283,14 +298,19 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
             post, _ = build_post(page, page_result.url, wordpress_data=wordpress_data,
                                  oembed=oembed, author_profile=author_profile)
 
-    feed = None
-    declared = feed_url or (link.url if (link := feeds.choose_feed(links)) else None)
-    if _missing(post) and declared:
-        log.fetched.append(declared)
-        try:
-            feed = (await read_feed(session, declared)).feed
-        except (FetchError, ValueError) as error:
-            log.problems.append(f"feed: {error}")
+    declared = feed_url or (feed.url if feed is not None else None) or (
+        link.url if (link := feeds.choose_feed(links)) else None)
+    if not _wants_feed(post):
+        feed = None  # a reading that does not depend on whether the post is still listed
+    elif feed is None:
+        if declared is None:
+            declared = await _home_feed(session, home_url or _site_root(page_result.url), log)
+        if declared is not None:
+            log.fetched.append(declared)
+            try:
+                feed = (await read_feed(session, declared)).feed
+            except (FetchError, ValueError) as error:
+                log.problems.append(f"feed: {error}")
     post, profile = await asyncio.to_thread(build_post, page, page_result.url, wordpress_data=wordpress_data,
                                             oembed=oembed, feed=feed, author_profile=author_profile)
     if declared and not profile.feed_url:
@@ -299,6 +319,22 @@ async def read_post(session: aiohttp.ClientSession, url: str, *,
     return ReadResult(post=post, profile=profile, url=page_result.url, etag=page_result.etag,
                       last_modified=page_result.last_modified, feed_url=declared,
                       fetched=tuple(log.fetched), problems=tuple(log.problems), rest_gone=rest_gone)
+
+
+def _site_root(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+async def _home_feed(session: aiohttp.ClientSession, home_url: str, log: _Log) -> str | None:
+    """The feed the blog's home page declares."""
+    log.fetched.append(home_url)
+    try:
+        link = await discover_feed(session, home_url)
+    except FetchError as error:
+        log.problems.append(f"home feed: {error}")
+        return None
+    return link.url if link is not None else None
 
 
 async def discover_feed(session: aiohttp.ClientSession, home_url: str) -> Link | None:

@@ -36,7 +36,7 @@ from bridge.jobs.store import JobContext, enqueue
 from bridge.models import Interaction, Job
 from bridge.net.fetch import FetchError, HTTPStatusError, fetch
 from bridge.publish import reader
-from bridge.publish.polling import mark_gone, publish_now, record_post
+from bridge.publish.record import mark_gone, publish_now, record_post
 from bridge.webmention.pages import answerable
 from bridge.webmention.wordpress import answer_comment
 

@@ -18,7 +18,8 @@ from bridge import db
 from bridge.app import new_http_session
 from bridge.config import Config, load_config
 from bridge.models import BlogPost, BlogState, Job, PostState
-from bridge.publish.polling import Change, poll_blog
+from bridge.publish.polling import poll_blog
+from bridge.publish.record import Change
 from tests.fedi import Peer
 
 
