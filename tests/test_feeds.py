@@ -198,3 +198,92 @@ async def test_discover_hfeed_when_no_feed_link(session: aiohttp.ClientSession) 
     finally:
         await server.stop()
 
+
+
+# --- summaries, dates and authors of feeds that are not WordPress's ------------------------
+
+def rss_items(items: str) -> list:
+    body = ('<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Jo</title>'
+            f'<link>https://jo.example/</link>{items}</channel></rss>').encode()
+    return [item.post for item in feeds.parse_feed(body, "https://jo.example/index.xml").items]
+
+
+def atom_entries(entries: str) -> list:
+    body = ('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Jo</title>'
+            f'<link href="https://jo.example/"/>{entries}</feed>').encode()
+    return [item.post for item in feeds.parse_feed(body, "https://jo.example/atom.xml").items]
+
+
+LONG = "word " * 220  # 1100 characters of text
+
+
+def test_rss_description_is_a_summary_unless_it_is_clearly_the_post() -> None:
+    posts = rss_items(
+        "<item><title>Short</title><link>https://jo.example/1</link>"
+        "<description>Just &lt;b&gt;a&lt;/b&gt; teaser.</description></item>"
+        "<item><title>Hugo, full text</title><link>https://jo.example/2</link>"
+        "<description>&lt;p&gt;One.&lt;/p&gt;\n&lt;p&gt;Two, &lt;a href=\"/x\"&gt;linked&lt;/a&gt;.&lt;/p&gt;"
+        "</description></item>"
+        f"<item><title>Long</title><link>https://jo.example/3</link><description>{LONG}</description></item>"
+        "<item><title>Excerpt</title><link>https://jo.example/4</link>"
+        "<description>&lt;p&gt;One.&lt;/p&gt;&lt;p&gt;Two [&amp;#8230;]&lt;/p&gt;</description></item>"
+        "<item><link>https://jo.example/5</link><description>A note, untitled.</description></item>"
+        "<item><title>Both</title><link>https://jo.example/6</link><description>The summary.</description>"
+        "<content:encoded><![CDATA[<p>The post.</p>]]></content:encoded></item>"
+        "<item><title>Content only</title><link>https://jo.example/7</link>"
+        "<content:encoded><![CDATA[<p>Only the post.</p>]]></content:encoded></item>")
+    got = [(p.content_html, p.summary) for p in posts]
+    assert got == [
+        (None, "Just a teaser."),
+        ('<p>One.</p>\n<p>Two, <a href="https://jo.example/x">linked</a>.</p>', None),
+        (LONG.strip(), None),  # longer than FULL_TEXT_CHARS
+        (None, "One.Two […]"),  # an excerpt mark: a summary however many paragraphs
+        ("A note, untitled.", None),  # an untitled item's description is all of it
+        ("<p>The post.</p>", "The summary."),
+        ("<p>Only the post.</p>", None),  # feedparser's copy of the content is no summary
+    ]
+    assert posts[0].photos == () and posts[0].mentions == ()
+
+
+def test_atom_summary_only_is_a_summary() -> None:
+    [post] = atom_entries(
+        '<entry><title>S</title><link href="https://jo.example/s"/><id>s</id>'
+        '<published>2024-01-05T19:00:00+01:00</published>'
+        '<summary type="html">&lt;p&gt;One.&lt;/p&gt;&lt;p&gt;Two.&lt;/p&gt;</summary></entry>')
+    assert (post.content_html, post.summary) == (None, "One.Two.")
+
+
+def test_dates_a_modified_date_alone_is_the_published_one() -> None:
+    only, same, both = atom_entries(
+        '<entry><title>A</title><id>a</id><updated>2024-01-06T08:00:00+01:00</updated></entry>'
+        '<entry><title>B</title><id>b</id><published>2024-01-06T08:00:00+01:00</published>'
+        '<updated>2024-01-06T07:00:00Z</updated></entry>'
+        '<entry><title>C</title><id>c</id><published>2024-01-06T08:00:00+01:00</published>'
+        '<updated>2024-01-07T08:00:00+01:00</updated></entry>')
+    plus_one = datetime.fromisoformat("2024-01-06T08:00:00+01:00")
+    assert (only.published, only.updated) == (plus_one, None)
+    assert (same.published, same.updated) == (plus_one, None)  # the same instant: not an update
+    assert (both.published, both.updated) == (plus_one, datetime.fromisoformat("2024-01-07T08:00:00+01:00"))
+    [dc] = rss_items("<item><title>D</title><dc:date>2019-03-05T10:00:00Z</dc:date></item>")
+    assert (dc.published, dc.updated) == (datetime.fromisoformat("2019-03-05T10:00:00+00:00"), None)
+    [hugo] = rss_items("<item><title>H</title><pubDate>Tue, 05 Mar 2019 10:30:00 -0700</pubDate></item>")
+    assert hugo.published == datetime.fromisoformat("2019-03-05T10:30:00-07:00") and hugo.updated is None
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Jo", "items": [
+        {"id": "1", "content_text": "x", "date_modified": "2024-02-02T10:00:00-08:00"}]}).encode()
+    [item] = feeds.parse_feed(body, "https://jo.example/feed.json").items
+    assert (item.post.published, item.post.updated) == (datetime.fromisoformat("2024-02-02T10:00:00-08:00"), None)
+
+
+def test_rss_authors_names_not_addresses() -> None:
+    posts = rss_items(
+        "<item><title>1</title><dc:creator><![CDATA[Jo Bloggs]]></dc:creator></item>"
+        "<item><title>2</title><author>jo@jo.example (Jo Bloggs)</author></item>"
+        "<item><title>3</title><author>Jo Bloggs &lt;jo@jo.example&gt;</author></item>"
+        "<item><title>4</title><author>jo@jo.example</author></item>"
+        "<item><title>5</title><author>Jo Bloggs</author></item>")
+    assert [p.author for p in posts] == [Author(name="Jo Bloggs")] * 3 + [None, Author(name="Jo Bloggs")]
+    assert feeds.rss_author_name("mailto:jo@jo.example (Jo)") == "Jo"
+    [atom] = atom_entries("<entry><title>A</title><id>a</id><author><name>Jo</name>"
+                          "<email>jo@jo.example</email><uri>https://jo.example/</uri></author></entry>")
+    assert atom.author == Author(name="Jo", url="https://jo.example/")

@@ -4,11 +4,31 @@ RSS and Atom are read by feedparser (well kept, tolerant of the feeds real blogs
 write); JSON Feed, which feedparser does not read, is plain JSON mapped by hand
 (https://www.jsonfeed.org/version/1.1/); an h-feed comes from bridge/blog/microformats.py.
 Pure: bytes or a parsed page in, dataclasses out.
+
+Content or summary? An item claims `content_html` only when it carries the post itself:
+RSS `<content:encoded>`, Atom `<content>`, JSON Feed `content_html`/`content_text`. A
+summary (Atom `<summary>`, JSON Feed `summary`, RSS `<description>` next to
+`content:encoded`) is the post's `summary`, never its content. An RSS `<description>`
+alone is the content only when it clearly is the whole post (feeds set to "full text",
+Hugo's templates printing `.Content` there): at least two block elements (`<p>`, `<div>`,
+`<blockquote>`, lists, headings…) or more than FULL_TEXT_CHARS characters of text, and
+not ending with an excerpt mark ("[…]", "…", "Continue reading", "Read more"). Else it is
+the summary, and the page (or the REST API) has to give the content. An untitled RSS
+item is a note, whose `<description>` is the whole of it (unless it ends with such a mark).
+
+Dates: an item with only a modified date (Atom `<updated>`, RSS 1.0 `dc:date`, JSON Feed
+`date_modified`) takes it as its published date; `updated` is kept only when it differs
+from `published`.
+
+Authors: RSS `<author>` is "email (Name)" by the spec, and feedparser's email pattern
+cuts addresses short, so an RSS author with an address is read from the raw string: the
+name without the address, and no author name at all for a bare address.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -100,6 +120,48 @@ def _date(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+FULL_TEXT_CHARS = 1000
+_BLOCK = re.compile(r"<(?:p|div|blockquote|ul|ol|pre|figure|table|h[1-6])[\s>/]", re.IGNORECASE)
+_EXCERPT_ENDS = ("[…]", "[&hellip;]", "[...]", "…", "...", "continue reading", "read more")
+_EMAIL = re.compile(r"[^\s()<>\[\]\"',;]+@[^\s()<>\[\]\"',;]+")
+
+
+def is_full_content(description: str, *, titled: bool = True) -> bool:
+    """Whether an RSS <description> (found without content:encoded) is the whole post.
+
+    An untitled item is a note: its description is all there is of it.
+    """
+    text = content_html.text_of(description)
+    if text.rstrip(" »→›").casefold().endswith(_EXCERPT_ENDS):
+        return False
+    return not titled or len(_BLOCK.findall(description)) >= 2 or len(text) > FULL_TEXT_CHARS
+
+
+def _dates(published: datetime | None, updated: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """(published, updated): a modified date alone is the published one; an equal one is none."""
+    if published is None:
+        return updated, None
+    return published, updated if updated is not None and updated != published else None
+
+
+def rss_author_name(raw: str) -> str | None:
+    """The name in an RSS <author>: "jo@x.example (Jo)", "Jo <jo@x.example>" → "Jo";
+    a bare address → None (an address is not a name, and not ours to publish)."""
+    text = re.sub(r"[()<>\[\]]", " ", _EMAIL.sub(" ", raw))
+    return " ".join(text.split()).strip(" ,;:-") or None
+
+
+def _entry_author(entry: Mapping[str, Any], kind: str) -> Author | None:
+    detail = entry.get("author_detail") or {}
+    raw = entry.get("author")
+    if kind == "rss" and detail.get("email") and isinstance(raw, str):
+        name = rss_author_name(raw)
+    else:
+        name = detail.get("name") or raw or None
+    url = detail.get("href") or None
+    return Author(name=name, url=url) if (name or url) else None
+
+
 def _text_value(value: Any, detail: Any) -> str | None:
     if not isinstance(value, str):
         return None
@@ -108,7 +170,7 @@ def _text_value(value: Any, detail: Any) -> str | None:
     return " ".join(value.split())
 
 
-def _post_from_entry(entry: Mapping[str, Any], base: str, language: str | None) -> Post:
+def _post_from_entry(entry: Mapping[str, Any], base: str, language: str | None, kind: str) -> Post:
     link = entry.get("link")
     item_base = link or base
     empty: set[str] = set()
@@ -122,15 +184,17 @@ def _post_from_entry(entry: Mapping[str, Any], base: str, language: str | None) 
         if "html" in str(value.get("type", "")) or html is None:
             html = value.get("value")
     summary = entry.get("summary")
-    if html is None and summary:
-        # An RSS item without content:encoded carries its content in <description>.
+    if any(summary == value.get("value") for value in contents):
+        summary = None  # feedparser's copy of the content, not a summary
+    if html is None and kind == "rss" and isinstance(summary, str) and is_full_content(
+            summary, titled=bool(title)):
+        # The whole post in <description>: see the module docstring.
         html, summary = summary, None
     cleaned = content_html.clean_content(html, item_base) if html else None
-
-    detail = entry.get("author_detail") or {}
-    name = detail.get("name") or entry.get("author")
-    author = Author(name=name or None, url=detail.get("href") or None) if (name or detail.get(
-        "href")) else None
+    author = _entry_author(entry, kind)
+    # `"updated" in entry`: feedparser's entry.get("updated") falls back to the published date.
+    published, updated = _dates(_date(entry.get("published")),
+                                _date(entry.get("updated")) if "updated" in entry else None)
 
     photos: list[Media] = []
     videos: list[Media] = []
@@ -161,9 +225,9 @@ def _post_from_entry(entry: Mapping[str, Any], base: str, language: str | None) 
         uid=entry.get("id") or None,
         title=title,
         content_html=cleaned,
-        summary=content_html.text_of(summary) if isinstance(summary, str) and summary else None,
-        published=_date(entry.get("published")),
-        updated=_date(entry.get("updated")) if "updated" in entry else None,
+        summary=(_text_value(summary, entry.get("summary_detail")) or None) if isinstance(summary, str) else None,
+        published=published,
+        updated=updated,
         author=author,
         categories=tuple(dict.fromkeys(t.strip() for t in terms if t and t.strip())),
         photos=tuple(dict.fromkeys(photos)),
@@ -212,11 +276,12 @@ def _parse_json_feed(data: Mapping[str, Any], url: str) -> Feed:
             {"image": photos, "video": videos, "audio": audio}.get(mime.split("/")[0], []).append(media)
         image = item.get("image") or item.get("banner_image")
         responses = microformats.content_properties(cleaned, base) if cleaned else {}
+        published, updated = _dates(_date(item.get("date_published")), _date(item.get("date_modified")))
         post = Post(
             url=link, uid=str(item["id"]) if item.get("id") is not None else None,
             title=item.get("title") or None, content_html=cleaned,
             summary=item.get("summary") or None,
-            published=_date(item.get("date_published")), updated=_date(item.get("date_modified")),
+            published=published, updated=updated,
             author=_json_author(item) or _json_author(data),
             categories=tuple(t for t in item.get("tags") or [] if isinstance(t, str)),
             photos=tuple(dict.fromkeys(photos)),
@@ -274,7 +339,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Feed:
         author=author,
         icon=meta.get("icon") or meta.get("logo") or image.get("href") or image.get("url"),
         language=language,
-        items=tuple(FeedItem(url=e.get("link") or None, post=_post_from_entry(e, url, language))
+        items=tuple(FeedItem(url=e.get("link") or None, post=_post_from_entry(e, url, language, kind))
                     for e in parsed.entries),
     )
 

@@ -8,18 +8,22 @@ profiles out, each labelled with where it came from ("opengraph", "meta",
 
 mf2py has a metaformats option; it is not used because it maps only a few OpenGraph
 properties, drops alt text, tags, the site name and icons, and hides which tag won.
+
+`article:section` is not read: it names a section of the site (Hugo writes its content
+section, "posts"; Yoast the first category), not the post's categories. Tags come from
+`article:tag`, else from `<meta name="keywords">`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from collections.abc import Iterable
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
 
 from bridge.blog.content import attr, tokens
-from bridge.blog.post import Author, Media, Post, Profile, parse_datetime
+from bridge.blog.post import Author, Media, Post, Profile, parse_date_or_datetime
 
 # Separators WordPress and most engines put between a post title and the site name in
 # <title> (wp_get_document_title uses "–", Yoast "-" or "|").
@@ -87,6 +91,24 @@ def language(soup: BeautifulSoup) -> str | None:
     return lang.strip() if isinstance(lang, str) and lang.strip() else None
 
 
+def unique_names(names: Iterable[str]) -> tuple[str, ...]:
+    """Names trimmed, without empty ones or repeats (compared case-insensitively; the
+    first spelling kept)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        text = " ".join(name.split())
+        if text:
+            seen.setdefault(text.casefold(), text)
+    return tuple(seen.values())
+
+
+def _og_author(value: str | None) -> Author | None:
+    """article:author is meant to be a profile URL; SEO plugins often write a name."""
+    if not value:
+        return None
+    return Author(url=value) if value.startswith(("http://", "https://")) else Author(name=value)
+
+
 def posts_from_meta(soup: BeautifulSoup, url: str, *, site: str | None = None) -> list[Post]:
     """Partial posts from OpenGraph/Twitter tags, from plain <meta>/<title>, and rel=canonical.
 
@@ -101,15 +123,16 @@ def posts_from_meta(soup: BeautifulSoup, url: str, *, site: str | None = None) -
     image = _one(meta, "og:image:secure_url", "og:image", "og:image:url", "twitter:image")
     alt = _one(meta, "og:image:alt", "twitter:image:alt")
     locale = _one(meta, "og:locale")
-    author = _one(meta, "article:author")
+    tags = unique_names(meta.get("article:tag", ()))
     og = Post(
         url=(u := _one(meta, "og:url")) and urljoin(url, u),
         title=_one(meta, "og:title", "twitter:title"),
         summary=_one(meta, "og:description", "twitter:description"),
-        published=parse_datetime(_one(meta, "article:published_time")),
-        updated=parse_datetime(_one(meta, "article:modified_time", "og:updated_time")),
-        categories=tuple(meta.get("article:section", ())),
-        tags=tuple(meta.get("article:tag", ())),
+        # A day alone ("2021-04-02") is still the post's date: see parse_date_or_datetime.
+        published=parse_date_or_datetime(_one(meta, "article:published_time")),
+        updated=parse_date_or_datetime(_one(meta, "article:modified_time", "og:updated_time")),
+        author=_og_author(_one(meta, "article:author")),
+        tags=tags,
         featured=Media(url=urljoin(url, image), alt=alt) if image else None,
         videos=tuple(Media(url=urljoin(url, v)) for v in meta.get("og:video", ())[:1]),
         audio=tuple(Media(url=urljoin(url, a)) for a in meta.get("og:audio", ())[:1]),
@@ -120,15 +143,16 @@ def posts_from_meta(soup: BeautifulSoup, url: str, *, site: str | None = None) -
         out.append(og)
 
     title = document_title(soup)
+    name = _one(meta, "author")
     plain = Post(
         title=_strip_site(title, site) if title else None,
         summary=_one(meta, "description"),
+        author=Author(name=name) if name else None,
+        # Keywords are an older, vaguer habit than article:tag: only when there is none.
+        tags=() if tags else unique_names(k for v in meta.get("keywords", ()) for k in v.split(",")),
         language=language(soup),
         sources={"_": "meta"},
     )
-    if author and not author.startswith(("http://", "https://")):
-        # article:author is meant to be a profile URL; SEO plugins often write a name.
-        plain = replace(plain, author=Author(name=author))
     if plain != Post():
         out.append(plain)
 

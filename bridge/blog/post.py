@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,6 +29,7 @@ SOURCES = (
     "wp-rest",  # the WordPress REST API JSON the page links to
     "feed",  # the blog's RSS/Atom/JSON Feed/h-feed item for the page
     "oembed",  # the oEmbed JSON the page links to
+    "json-ld",  # schema.org JSON-LD in <script type="application/ld+json">
     "opengraph",  # og:* / article:* / twitter:* meta tags (metaformats)
     "meta",  # <title>, <meta name=description>, <html lang>, <link rel=icon>
     "rel-canonical",  # <link rel=canonical>
@@ -169,23 +171,57 @@ def image_key(url: str) -> str:
     return f"{stem}.{ext}"
 
 
+# Go's default time format, which Hugo prints for a bare `{{ .Date }}`:
+# "2019-03-05 10:30:00 -0700 MST", "… +0000 UTC", "… +0300 +03" (no abbreviation known).
+_GO_TIME = re.compile(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d+)? ([+-]\d{4})(?: (?:[A-Za-z]{1,6}|[+-]\d{2,4}))?")
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
 def parse_datetime(value: object) -> datetime | None:
-    """An ISO 8601 / RFC 3339 date-time with an offset, else None.
+    """An ISO 8601 / RFC 3339 date-time with an offset (or Go's default format), else None.
 
     mf2py writes offsets without a colon ("-0400"); Python 3.11's fromisoformat reads
-    both. A date-time without an offset names no instant, so it is not guessed here:
-    another source (the REST API, the feed) usually has the real one.
+    both. Go's "2019-03-05 10:30:00 -0700 MST" is read by its numeric offset (the zone
+    abbreviation is ignored). A date-time without an offset names no instant, so it is
+    not guessed here: another source (the REST API, the feed) usually has the real one.
+    A date alone is None too; see parse_date_or_datetime for where a date is enough.
     """
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
-    if text.endswith(("z", "Z")):
+    if go := _GO_TIME.fullmatch(text):
+        day, clock, fraction, offset = go.groups()
+        text = f"{day}T{clock}{(fraction or '')[:7]}{offset}"
+    elif text.endswith(("z", "Z")):
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def parse_date_or_datetime(value: object) -> datetime | None:
+    """parse_datetime, and a bare "YYYY-MM-DD" as midnight UTC of that day.
+
+    For values that are the post's own date where themes often print the day only:
+    a JSON-LD datePublished, a `<time datetime="2021-04-02">` in a post page's byline,
+    article:published_time. Midnight UTC is a convention (the day is right, the hour is
+    not known); a source with a full date-time outranks it. Where a value is one of
+    several candidates for an instant (mf2 dt-published, feeds, the REST API, AS2) use
+    parse_datetime. A date-time without an offset is None here too.
+    """
+    parsed = parse_datetime(value)
+    if parsed is not None or not isinstance(value, str):
+        return parsed
+    text = value.strip()
+    if not _DATE.fullmatch(text):
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def normalize_url(url: str) -> str:
