@@ -6,8 +6,10 @@ the merged post remembers where each value came from. A source that affirms a fi
 empty (`Post.empty`) stops the search with "none".
 
 Why this order: the page's own microformats are what the author published; WordPress's
-REST API is what the blog stores and fills what themes leave out; the feed and oEmbed
-come next; the <head> tags last, because SEO plugins write generic values there.
+REST API is what the blog stores and fills what themes leave out; the feed next (written
+for machines, by the blog itself); then schema.org JSON-LD (structured, but written for
+search engines) and oEmbed; the <head> tags last, because SEO plugins write generic
+values there.
 Two checks follow, because some sources repeat the content in other fields:
 - a title that is only the start of the content is an implied name, not a title;
 - a summary that is only the start of the content is an automatic excerpt.
@@ -24,7 +26,7 @@ from bridge.blog.post import Author, Media, Post, Profile, same_url
 from bridge.config import BlogConfig
 
 POST_ORDER: tuple[str, ...] = (
-    "mf2", "mf1", "wp-rest", "feed", "oembed", "opengraph", "meta", "rel-canonical", "fetch-url",
+    "mf2", "mf1", "wp-rest", "feed", "json-ld", "oembed", "opengraph", "meta", "rel-canonical", "fetch-url",
 )
 # Fields whose order differs from POST_ORDER, and why.
 POST_FIELD_ORDER: Mapping[str, tuple[str, ...]] = {

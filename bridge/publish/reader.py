@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bridge.blog import feeds, hcard, merge, metaformats, microformats, wordpress
+from bridge.blog import feeds, hcard, jsonld, merge, metaformats, microformats, wordpress
 from bridge.blog.post import Author, Link, Post, Profile, same_url
 from bridge.net.fetch import (
     JSON_ACCEPT,
@@ -111,6 +111,8 @@ def post_candidates(page: microformats.Mf2Page, final_url: str, *,
             out.append(found.post)
     if oembed is not None and (from_oembed := wordpress.post_from_oembed(oembed)):
         out.append(from_oembed)
+    if (from_jsonld := jsonld.post_from_jsonld(page.soup, final_url)) is not None:
+        out.append(from_jsonld)
     site = (feed.title if feed is not None else None) or (
         oembed.get("provider_name") if oembed is not None else None)
     out.extend(metaformats.posts_from_meta(page.soup, final_url,
