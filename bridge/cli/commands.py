@@ -80,6 +80,7 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
     import json
 
     from bridge.app import new_http_session
+    from bridge.blog.gaps import gaps
     from bridge.blog.merge import with_blog_overrides
     from bridge.blog.report import inspect_json, inspect_text
     from bridge.net.fetch import FetchError
@@ -88,7 +89,8 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
     blog = next((b for b in config.blogs if b.owns(args.url)), None)
     async with new_http_session(config) as session:
         try:
-            result = await read_post(session, args.url, feed_url=blog.feed if blog else None)
+            result = await read_post(session, args.url, feed_url=blog.feed if blog else None,
+                                     home_url=blog.url if blog else None)
         except FetchError as exc:
             raise CommandFailed(f"cannot read {args.url}: {exc}") from exc
     profile = result.profile
@@ -96,11 +98,13 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
     if blog is not None:
         profile = with_blog_overrides(profile, blog)
         as2_object = _as2_preview(config, blog, result.post, profile.language)
+    missing = [gap.line() for gap in gaps(result.post, profile_icon=profile.icon is not None)]
     if args.json:
         data = inspect_json(result.post, profile)
         data["as2"] = as2_object
         data["fetched"] = list(result.fetched)
         data["problems"] = list(result.problems)
+        data["missing"] = missing
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print(inspect_text(result.post, profile), end="")
@@ -108,6 +112,8 @@ async def cmd_inspect(args: argparse.Namespace, config: Config) -> int:
             print(f"fetched  {url}")
         for problem in result.problems:
             print(f"problem  {problem}")
+        for line in missing:
+            print(f"missing  {line}")
         if blog is None or as2_object is None:
             print("\nactivitypub object: none (the URL is on no configured blog)")
         else:

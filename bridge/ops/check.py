@@ -24,6 +24,7 @@ import aiohttp
 from bs4 import BeautifulSoup
 
 from bridge.as2.vocab import AP_ACCEPT
+from bridge.blog.gaps import gaps
 from bridge.blog.report import inspect_json
 from bridge.config import BlogConfig, Config
 from bridge.core import urls
@@ -172,7 +173,7 @@ async def _post_points(config: Config, blog: BlogConfig, session: aiohttp.Client
                        feed_url: str | None, dates: list[tuple[str, str | None]]) -> list[Point]:
     points: list[Point] = []
     try:
-        read = await read_post(session, url, feed_url=feed_url)
+        read = await read_post(session, url, feed_url=feed_url, home_url=blog.url)
     except FetchError as exc:
         return [Point("recent post readable", False, f"{url}: {exc}", "check that the post's permalink answers 200"),
                 Point("author name and avatar", False, "the post could not be read", "see above")]
@@ -183,6 +184,12 @@ async def _post_points(config: Config, blog: BlogConfig, session: aiohttp.Client
     point.notes += field_sources(data)
     point.notes += [f"problem: {p}" for p in read.problems]
     points.append(point)
+
+    missing = gaps(read.post, profile_icon=bool(data["profile"]["icon"] or blog.avatar))
+    points.append(Point("post fields found", not missing,
+                        "content, date, author and picture" if not missing else
+                        ", ".join(gap.what for gap in missing) + f" missing on {url}",
+                        required=False, notes=[gap.line() for gap in missing]))
 
     name = data["author"]["name"] or data["profile"]["name"]
     photo = data["author"]["photo"] or data["profile"]["icon"] or blog.avatar
