@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields, replace
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from bridge.blog import content as content_html
+from bridge.blog.metaformats import unique_names
 from bridge.blog.post import Author, Media, Post, Profile, same_url
 from bridge.config import BlogConfig
 
@@ -111,6 +113,23 @@ def _merge_author(candidates: Sequence[Post]) -> tuple[Author | None, dict[str, 
     return Author(**parts), sources
 
 
+def _date_only(value: datetime) -> bool:
+    """A date read from a date alone (`<time datetime="2021-04-02">`): midnight UTC."""
+    return value.utcoffset() == timedelta(0) and value.timetz().replace(tzinfo=None) == time(0)
+
+
+def _refined_date(value: Any, candidates: Sequence[Post], order: Sequence[str]) -> tuple[datetime, str] | None:
+    """A date-only value made exact by another source's date-time of the same day (the
+    page says 2021-04-02, the feed 2021-04-02T06:40:00+01:00), and that source; else None."""
+    if not isinstance(value, datetime) or not _date_only(value):
+        return None
+    for label, candidate in _ranked(candidates, "published", order):
+        for other in (candidate.published, candidate.updated):
+            if other is not None and not _date_only(other) and other.date() == value.date():
+                return other, label
+    return None
+
+
 def merge_posts(candidates: Iterable[Post], *, page_title: str | None = None) -> Post:
     """One post from partial posts, with `sources` naming where each field came from.
 
@@ -142,6 +161,12 @@ def merge_posts(candidates: Iterable[Post], *, page_title: str | None = None) ->
             sources[f.name] = label
         if value is not None:
             values[f.name] = value
+    for name in ("published", "updated"):
+        if (refined := _refined_date(values.get(name), candidates, POST_FIELD_ORDER.get(name, POST_ORDER))):
+            values[name], sources[name] = refined
+    for name in ("categories", "tags"):
+        if values.get(name):
+            values[name] = unique_names(label.lstrip("#") for label in values[name])
     author, author_sources = _merge_author(candidates)
     if author is not None:
         values["author"] = author

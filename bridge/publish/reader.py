@@ -25,13 +25,7 @@ import aiohttp
 
 from bridge.blog import feeds, hcard, jsonld, merge, metaformats, microformats, wordpress
 from bridge.blog.post import Author, Link, Post, Profile, same_url
-from bridge.net.fetch import (
-    JSON_ACCEPT,
-    FetchError,
-    FetchResult,
-    HTTPStatusError,
-    fetch,
-)
+from bridge.net.fetch import JSON_ACCEPT, FetchError, FetchResult, HTTPStatusError, fetch
 
 
 @dataclass(frozen=True)
