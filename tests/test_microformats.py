@@ -357,3 +357,88 @@ async def test_an_unchanged_page_is_not_parsed_again_and_parsing_runs_off_the_lo
     assert changed is not first
     post = microformats.post_from_mf2(changed)
     assert post is not None and post.title == "Hello again" and post.url == "https://blog.example/p/1"
+
+
+# --- mf2 edge cases: the element tells what mf2py's values hide ---------------------------
+
+def test_name_on_the_content_element_is_an_untitled_note_a_feed_title_may_still_win() -> None:
+    p = microformats.parse_page(
+        '<article class="h-entry"><div class="p-name e-content"><p>Hello there, world.</p></div>'
+        '<a class="u-url" href="/n/1">1 May</a></article>', "https://jo.example/n/1")
+    post = microformats.post_from_mf2(p)
+    assert post is not None and post.title is None
+    assert "title" not in post.empty  # the page does not say the post is untitled
+    assert post.content_html == "<p>Hello there, world.</p>"
+    merged = merge.merge_posts([post, Post(title="Morning notes", sources={"_": "feed"})])
+    assert merged.title == "Morning notes" and merged.sources["title"] == "feed"
+
+
+def test_a_p_name_of_its_own_is_a_title_even_when_the_content_starts_with_it() -> None:
+    p = microformats.parse_page(
+        '<article class="h-entry"><h1 class="p-name">Hello there</h1>'
+        '<div class="e-content"><p>Hello there, world.</p></div></article>', "https://jo.example/a/1")
+    post = microformats.post_from_mf2(p)
+    assert post is not None and post.title == "Hello there" and "title" not in post.empty
+
+
+def test_response_properties_on_elements_holding_a_link_give_the_link() -> None:
+    p = microformats.parse_page(
+        '<article class="h-entry">'
+        '<p class="u-in-reply-to">In reply to <a href="https://other.example/posts/42">their post</a></p>'
+        '<span class="u-in-reply-to">https://third.example/x</span>'
+        '<div class="u-like-of">Liked <a href="/a">a</a> and <a href="/b">b</a></div>'
+        '<p class="u-repost-of">via<a href="/r">r</a></p>'
+        '<a class="u-bookmark-of" href="/bm">bookmarked</a>'
+        '<div class="e-content">Yes.</div></article>', "https://jo.example/replies/8")
+    post = microformats.post_from_mf2(p)
+    assert post is not None
+    # Not "https://jo.example/replies/In reply to their post": the link inside; a URL
+    # written as text stays.
+    assert post.in_reply_to == ("https://other.example/posts/42", "https://third.example/x")
+    assert post.like_of == ()  # two links: which one is meant is unknown
+    assert post.repost_of == ("https://jo.example/r",)  # "viar", glued to the page's URL without a space
+    assert post.bookmark_of == ("https://jo.example/bm",)
+
+
+def test_response_property_inside_mf1_content_gives_the_link() -> None:
+    p = microformats.parse_page(
+        '<html><body><article class="hentry" id="post-3"><h1 class="entry-title">Re: MOOCs</h1>'
+        '<div class="entry-content"><p class="u-in-reply-to">In reply to '
+        '<a href="https://example.net/moocs/">Are MOOCs worth it?</a></p><p>They are.</p></div>'
+        '</article></body></html>', "https://b.example/re-moocs/")
+    post = microformats.post_from_mf2(p)
+    assert post is not None and post.sources == {"_": "mf1"}
+    assert post.in_reply_to == ("https://example.net/moocs/",)
+
+
+def test_a_picture_is_one_photo() -> None:
+    p = microformats.parse_page(
+        '<article class="h-entry"><h1 class="p-name">Sunrise</h1>'
+        '<picture class="u-photo"><source srcset="/s-800.webp 800w, /s-1600.webp 1600w">'
+        '<img src="/s.jpg" alt="Sunrise"></picture>'
+        '<img class="u-featured" srcset="/f-400.jpg 400w, /f-1200.jpg 1200w" alt="Cover">'
+        '<div class="e-content"><p>Morning.</p><picture><source srcset="/c-800.webp 800w">'
+        '<source srcset="/c-1600.webp 1600w"><img src="/c.jpg" alt="C"></picture>'
+        '<picture><source srcset="/d-800.webp 800w, /d-1600.webp 1600w"><img alt="D"></picture></div>'
+        '</article>', "https://jo.example/p/sunrise")
+    post = microformats.post_from_mf2(p)
+    assert post is not None
+    # Never the page's URL (what mf2py gives for a u-photo without src).
+    assert post.photos == (Media(url="https://jo.example/s.jpg", alt="Sunrise"),
+                           Media(url="https://jo.example/c.jpg", alt="C"),
+                           Media(url="https://jo.example/d-1600.webp", alt="D"))
+    assert post.featured == Media(url="https://jo.example/f-1200.jpg", alt="Cover")
+
+
+def test_the_entry_among_comment_entries_is_found_by_its_url_for_its_reply_link() -> None:
+    p = microformats.parse_page(
+        '<article class="h-entry"><a class="u-url" href="/replies/9"></a>'
+        '<p class="u-in-reply-to">Re: <a href="https://other.example/posts/42">their post</a></p>'
+        '<div class="e-content">Agreed.</div>'
+        '<div class="p-comment h-entry"><a class="u-url" href="/replies/9#c1"></a>'
+        '<div class="e-content">Me too</div></div></article>'
+        '<section><article class="h-entry"><a class="u-url" href="/replies/9#comment-2"></a>'
+        '<a class="u-in-reply-to" href="/replies/9"></a><div class="e-content">A comment.</div>'
+        '</article></section>', "https://jo.example/replies/9")
+    post = microformats.post_from_mf2(p)
+    assert post is not None and post.in_reply_to == ("https://other.example/posts/42",)

@@ -74,14 +74,12 @@ def _absolute_srcset(value: str, base: str) -> str:
     return ", ".join(parts)
 
 
-def clean_content(html: str, base_url: str) -> str:
-    """The post's HTML without chrome, comments or emoji images, with absolute URLs."""
-    soup = fragment(html)
-    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+def _clean_in_place(root: Tag, base_url: str) -> None:
+    for comment in root.find_all(string=lambda s: isinstance(s, Comment)):
         comment.extract()
-    for el in soup.find_all(_CHROME_TAGS):
+    for el in root.find_all(_CHROME_TAGS):
         el.decompose()
-    for el in soup.find_all(True):
+    for el in root.find_all(True):
         if el.decomposed:
             continue
         if el.get("id") in _CHROME_IDS or _classes(el) & _CHROME_CLASSES:
@@ -97,7 +95,20 @@ def clean_content(html: str, base_url: str) -> str:
         srcset = attr(el, "srcset")
         if srcset:
             el["srcset"] = _absolute_srcset(srcset, base_url)
+
+
+def clean_content(html: str, base_url: str) -> str:
+    """The post's HTML without chrome, comments or emoji images, with absolute URLs."""
+    soup = fragment(html)
+    _clean_in_place(soup, base_url)
     return "".join(str(node) for node in _nodes(soup)).strip()
+
+
+def clean_tree(root: Tag, base_url: str) -> str:
+    """clean_content for a tree the caller owns (a copy: it is changed in place), without
+    serialising and parsing it again: its inner HTML, cleaned."""
+    _clean_in_place(root, base_url)
+    return "".join(str(node) for node in root.contents).strip()
 
 
 def text_of(html: str) -> str:
@@ -110,27 +121,75 @@ def squash(text: str) -> str:
     return "".join(text.split())
 
 
-def images_in(html: str, base_url: str) -> tuple[Media, ...]:
-    """The pictures a reader sees in the content (not emoji, not tracking pixels)."""
+def _tree(html: str | Tag) -> Tag:
+    return fragment(html) if isinstance(html, str) else html
+
+
+def largest_candidate(srcset: str) -> str | None:
+    """The largest image of a srcset ("a.jpg 480w, b.jpg 1024w", or "1x, 2x" densities)."""
+    best: tuple[float, str] | None = None
+    for candidate in srcset.split(","):
+        bits = candidate.strip().split()
+        if not bits or bits[0].startswith("data:"):
+            continue
+        size = 1.0
+        if len(bits) > 1 and bits[1][-1:] in ("w", "x"):
+            try:
+                size = float(bits[1][:-1])
+            except ValueError:
+                continue
+        if best is None or size > best[0]:
+            best = (size, bits[0])
+    return best[1] if best else None
+
+
+def image_source(img: Tag) -> str | None:
+    """An <img>'s picture: its src (or lazy-loading data-src), else the largest candidate
+    of its srcset, else of its <picture>'s <source>s: one picture however many sizes."""
+    for name in ("src", "data-src"):
+        value = (attr(img, name) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    sets = [attr(img, "srcset") or attr(img, "data-srcset")]
+    picture = img.find_parent("picture")
+    if picture is not None:
+        sets += [attr(s, "srcset") for s in picture.find_all("source")]
+    for srcset in sets:
+        if srcset and (found := largest_candidate(srcset)):
+            return found
+    return None
+
+
+def image_of(el: Tag, base_url: str) -> Media | None:
+    """The picture an element shows: itself if an <img>, else its first <img> (a <picture>
+    with several <source> sizes is one picture), with its alt text."""
+    img = el if el.name == "img" else el.find("img")
+    if not isinstance(img, Tag) or _classes(img) & _EMOJI_CLASSES:
+        return None
+    src = image_source(img)
+    if not src:
+        return None
+    return Media(url=urljoin(base_url, src), alt=(attr(img, "alt") or "").strip() or None)
+
+
+def images_in(html: str | Tag, base_url: str) -> tuple[Media, ...]:
+    """The pictures a reader sees in the content (not emoji, not tracking pixels).
+
+    `html` is the content's HTML, or a tree of it already parsed."""
     out: dict[str, Media] = {}
-    for img in fragment(html).find_all("img"):
-        src = attr(img, "src") or attr(img, "data-src")
-        if not src or not src.strip() or src.startswith("data:"):
-            continue
-        if _classes(img) & _EMOJI_CLASSES:
-            continue
+    for img in _tree(html).find_all("img"):
         if attr(img, "width") in ("0", "1") or attr(img, "height") in ("0", "1"):
             continue
-        url = urljoin(base_url, src.strip())
-        alt = (attr(img, "alt") or "").strip() or None
-        out.setdefault(url, Media(url=url, alt=alt))
+        media = image_of(img, base_url)
+        if media is not None:
+            out.setdefault(media.url, media)
     return tuple(out.values())
 
 
-def media_in(html: str, base_url: str, tag: str) -> tuple[Media, ...]:
+def media_in(html: str | Tag, base_url: str, tag: str) -> tuple[Media, ...]:
     """The <video> or <audio> files in the content, with their declared types."""
     out: dict[str, Media] = {}
-    for el in fragment(html).find_all(tag):
+    for el in _tree(html).find_all(tag):
         candidates = [el, *el.find_all("source")]
         for node in candidates:
             src = attr(node, "src")
@@ -140,14 +199,14 @@ def media_in(html: str, base_url: str, tag: str) -> tuple[Media, ...]:
     return tuple(out.values())
 
 
-def mentions_in(html: str, base_url: str) -> tuple[Mention, ...]:
+def mentions_in(html: str | Tag, base_url: str) -> tuple[Mention, ...]:
     """Links to people's profiles: an "@name" or "@name@host" link, or a "mention" class.
 
     This is how Mastodon, WordPress's ActivityPub plugin and most fediverse software
     mark mentions up (`<a class="u-url mention" href="…/@alice">@alice</a>`).
     """
     out: dict[str, Mention] = {}
-    for a in fragment(html).find_all("a", href=True):
+    for a in _tree(html).find_all("a", href=True):
         text = _SPACE.sub("", a.get_text())
         classes = _classes(a)
         if "hashtag" in classes or text.startswith("#"):

@@ -12,6 +12,10 @@ once and shared with bridge/blog/metaformats.py.
 Legacy (mf1) markup is read through mf2py's backcompat, then corrected where real
 themes mislead it (bridge/blog/mf1.py); mf2 classes inside an mf1 root (a hand-written
 `u-in-reply-to` in a post) are read from the e-content html (`content_properties`).
+
+Where mf2py's values mislead (a u-* property on an element without a URL attribute gets
+the element's text glued to the page's URL; `class="p-name e-content"` makes the content
+the name), the entry's elements are read instead (bridge/blog/properties.py).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import mf2py
 from bs4 import BeautifulSoup, Tag
 
 from bridge.blog import content as content_html
-from bridge.blog import mf1
+from bridge.blog import mf1, properties
 from bridge.blog.post import Author, Link, Media, Post, parse_datetime, same_url
 from bridge.blog.recent import Recent, text_key
 
@@ -35,6 +39,9 @@ _RESPONSE_PROPERTIES = {
     "repost-of": "repost_of",
     "bookmark-of": "bookmark_of",
 }
+_PICTURE_PROPERTIES = ("photo", "featured")
+# The property classes whose elements are looked at (bridge/blog/properties.py).
+_CHECKED = frozenset({"p-name", "e-content", *(f"u-{n}" for n in (*_RESPONSE_PROPERTIES, *_PICTURE_PROPERTIES))})
 
 
 class Mf2Page:
@@ -200,13 +207,23 @@ def select_entry(page: Mf2Page) -> tuple[dict[str, Any], dict[str, Any] | None] 
 
 
 def _element_of(page: Mf2Page, item: dict[str, Any]) -> Tag | None:
-    """The element an item was parsed from: by its id, else the page's only entry root."""
+    """The element an item was parsed from: by its id, else the page's only entry root,
+    else the one h-entry whose own u-url is the item's (a post whose comments are h-entries)."""
     if item.get("id"):
         el = page.soup.find(id=item["id"])
         if isinstance(el, Tag):
             return el
     roots = page.soup.find_all(class_=["h-entry", "hentry"])
-    return roots[0] if len(roots) == 1 else None
+    if len(roots) == 1:
+        return roots[0]
+    url = first_value(item.get("properties", {}), "url")
+    if not url:
+        return None
+    target = urljoin(page.url, url)
+    found = [root for root in roots if "h-entry" in mf1.classes(root) and any(
+        urljoin(page.url, (content_html.attr(a, "href") or "").strip()) == target
+        for a in properties.own_elements(root, frozenset({"u-url"}))["u-url"])]
+    return found[0] if len(found) == 1 else None
 
 
 def _is_mf1(el: Tag | None, page: Mf2Page) -> bool:
@@ -215,17 +232,54 @@ def _is_mf1(el: Tag | None, page: Mf2Page) -> bool:
     return page.soup.find(class_="h-entry") is None
 
 
+def _elements(props: Mapping[str, list[Any]], root: Tag | None) -> dict[str, list[Tag]] | None:
+    """The elements of the item's checked properties, when something needs checking: a
+    u-* value mf2py may have made up from text, or a name that may be the content."""
+    if root is None:
+        return None
+    urls = (*_RESPONSE_PROPERTIES, *_PICTURE_PROPERTIES)
+    if any(isinstance(v, str) for name in urls for v in props.get(name, ())) or (
+            props.get("name") and props.get("content")):
+        return properties.own_elements(root, _CHECKED)
+    return None
+
+
+def _repaired(props: Mapping[str, list[Any]], elements: dict[str, list[Tag]] | None,
+              base: str) -> dict[str, list[Any]]:
+    """The item's properties with the u-* values mf2py made up from an element's text
+    replaced by the element's link or picture (bridge/blog/properties.py)."""
+    found = elements or {}
+    out = dict(props)
+    for name in _RESPONSE_PROPERTIES:
+        if props.get(name):
+            out[name] = properties.repaired_link(props[name], found.get(f"u-{name}"), base)
+    for name in _PICTURE_PROPERTIES:
+        if props.get(name):
+            out[name] = properties.repaired_picture(props[name], found.get(f"u-{name}"), base)
+    return out
+
+
 def content_properties(html: str, base_url: str) -> dict[str, tuple[str, ...]]:
     """Response properties marked up inside a post's content (`<a class="u-in-reply-to">`).
 
     Authors hand-write these in the content of posts whose theme has no such markup; the
     content is parsed as the e-content of an h-entry, so mf2 rules decide what counts.
     """
-    wrapped = f'<div class="h-entry"><div class="e-content">{html}</div></div>'
-    items = mf2py.parse(doc=BeautifulSoup(wrapped, "lxml"), url=base_url).get("items", [])
+    wrapped = BeautifulSoup(f'<div class="h-entry"><div class="e-content">{html}</div></div>', "lxml")
+    items = mf2py.parse(doc=wrapped, url=base_url).get("items", [])
     props = items[0].get("properties", {}) if items else {}
+    root = wrapped.find(class_="h-entry")
+    props = _repaired(props, _elements(props, root if isinstance(root, Tag) else None), base_url)
     return {field: tuple(strings(props.get(name, ())))
             for name, field in _RESPONSE_PROPERTIES.items() if props.get(name)}
+
+
+def _name_markup(elements: dict[str, list[Tag]] | None) -> tuple[bool, bool]:
+    """(the p-name is the e-content: an untitled note; a p-name apart from the content)."""
+    if elements is None:
+        return False, False
+    names, contents = elements["p-name"], elements["e-content"]
+    return properties.name_is_content(names, contents), properties.has_title_element(names, contents)
 
 
 def _post_from_item(page: Mf2Page, item: dict[str, Any], feed: dict[str, Any] | None,
@@ -235,6 +289,9 @@ def _post_from_item(page: Mf2Page, item: dict[str, Any], feed: dict[str, Any] | 
     syntax = "mf1" if _is_mf1(el, page) else "mf2"
     source = source or syntax
     props = item.get("properties", {})
+    elements = _elements(props, el) if syntax == "mf2" else None
+    if syntax == "mf2":
+        props = _repaired(props, elements, base)
     empty: set[str] = set()
 
     html, text = _content(props)
@@ -257,11 +314,17 @@ def _post_from_item(page: Mf2Page, item: dict[str, Any], feed: dict[str, Any] | 
         # No content and no p-name: the name is implied from all the entry's text, so it
         # is the content of a note (Post Type Discovery, section 4: "if no content, use name").
         cleaned, name = "<p>" + escape(name) + "</p>", None
-    if name and text and content_html.squash(text).startswith(content_html.squash(name)):
-        # An implied name repeats the entry's text: a note has no title (granary makes
-        # the same check in microformats2.py).
+    note, titled = _name_markup(elements) if name else (False, False)
+    if note:
+        # class="p-name e-content": the name is the content, told by the element. The
+        # page says nothing of a title, so a feed's title may still count (not `empty`).
         name = None
-    if name is None and syntax == "mf2" and cleaned is not None:
+    elif name and not titled and text and content_html.squash(text).startswith(content_html.squash(name)):
+        # An implied name repeats the entry's text: a note has no title (granary makes
+        # the same check in microformats2.py). A p-name of its own is a title, even one
+        # repeating the content's first words.
+        name = None
+    if name is None and syntax == "mf2" and cleaned is not None and not note:
         # mf2 content without a p-name is a note (Post Type Discovery): there is no
         # title for a fallback (og:title, the feed) to supply.
         empty.add("title")

@@ -33,6 +33,7 @@ SOURCES = (
     "opengraph",  # og:* / article:* / twitter:* meta tags (metaformats)
     "meta",  # <title>, <meta name=description>, <html lang>, <link rel=icon>
     "rel-canonical",  # <link rel=canonical>
+    "html",  # the page's visible markup: main article body, byline, tag links (bridge/blog/article.py)
     "fetch-url",  # the URL the page was finally fetched from, after redirects
 )
 
