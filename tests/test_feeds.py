@@ -255,6 +255,8 @@ def test_atom_summary_only_is_a_summary() -> None:
 
 
 def test_dates_a_modified_date_alone_is_the_published_one() -> None:
+    """And the updated one: it is labelled "feed-updated" as the published date, so the
+    page's or the permalink's own day outranks it (an edited post: bridge/blog/merge.py)."""
     only, same, both = atom_entries(
         '<entry><title>A</title><id>a</id><updated>2024-01-06T08:00:00+01:00</updated></entry>'
         '<entry><title>B</title><id>b</id><published>2024-01-06T08:00:00+01:00</published>'
@@ -262,17 +264,19 @@ def test_dates_a_modified_date_alone_is_the_published_one() -> None:
         '<entry><title>C</title><id>c</id><published>2024-01-06T08:00:00+01:00</published>'
         '<updated>2024-01-07T08:00:00+01:00</updated></entry>')
     plus_one = datetime.fromisoformat("2024-01-06T08:00:00+01:00")
-    assert (only.published, only.updated) == (plus_one, None)
+    assert (only.published, only.updated) == (plus_one, plus_one) and only.sources["published"] == "feed-updated"
     assert (same.published, same.updated) == (plus_one, None)  # the same instant: not an update
+    assert same.sources == {"_": "feed"}
     assert (both.published, both.updated) == (plus_one, datetime.fromisoformat("2024-01-07T08:00:00+01:00"))
     [dc] = rss_items("<item><title>D</title><dc:date>2019-03-05T10:00:00Z</dc:date></item>")
-    assert (dc.published, dc.updated) == (datetime.fromisoformat("2019-03-05T10:00:00+00:00"), None)
+    assert (dc.published, dc.updated) == (datetime.fromisoformat("2019-03-05T10:00:00+00:00"),) * 2
     [hugo] = rss_items("<item><title>H</title><pubDate>Tue, 05 Mar 2019 10:30:00 -0700</pubDate></item>")
     assert hugo.published == datetime.fromisoformat("2019-03-05T10:30:00-07:00") and hugo.updated is None
     body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Jo", "items": [
         {"id": "1", "content_text": "x", "date_modified": "2024-02-02T10:00:00-08:00"}]}).encode()
     [item] = feeds.parse_feed(body, "https://jo.example/feed.json").items
-    assert (item.post.published, item.post.updated) == (datetime.fromisoformat("2024-02-02T10:00:00-08:00"), None)
+    assert (item.post.published, item.post.updated) == (datetime.fromisoformat("2024-02-02T10:00:00-08:00"),) * 2
+    assert item.post.sources == {"_": "feed", "published": "feed-updated"}
 
 
 def test_rss_authors_names_not_addresses() -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
@@ -25,7 +25,7 @@ from bridge.blog import chrome
 from bridge.blog import content as content_html
 from bridge.blog.body import Found, find_article, tags_of
 from bridge.blog.content import attr, tokens
-from bridge.blog.post import Author, Media, Post, parse_datetime
+from bridge.blog.post import Author, Media, Post, parse_date_or_datetime
 
 SOURCE = "html"
 _BY = re.compile(r"^(?:(?:posted|written|published)\s+)?by\s*:?\s+", re.IGNORECASE)
@@ -36,7 +36,6 @@ _ALL_POSTS = re.compile(r"^(?:(?:view|see|read|browse)\s+)?(?:all|more)\s+(?:(?:
 # What follows a name in a byline: "Jo · 9 January 2021", "Jo on March 14", "Jo | 5 min".
 _AFTER_NAME = re.compile(r"\s+(?:[·•|—–-]|on)\s+.*$|,\s.*$", re.IGNORECASE)
 _BACKGROUND = re.compile(r"background(?:-image)?\s*:[^;]*?url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE)
-_DATE_ONLY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
 # --- what the post's frame says -------------------------------------------------------
@@ -150,19 +149,6 @@ def cover_of(found: Found, url: str) -> Media | None:
     return None
 
 
-def _midnight_utc(value: str) -> datetime | None:
-    """A date without a time ("2024-05-01") as midnight UTC: the day is right, the hour
-    unknown. Local until post.py has a lenient date-or-datetime parser."""
-    match = _DATE_ONLY.match(value.strip())
-    if not match:
-        return None
-    year, month, day = (int(g) for g in match.groups())
-    try:
-        return datetime(year, month, day, tzinfo=UTC)
-    except ValueError:
-        return None
-
-
 def _dates(elements: tuple[Tag, ...], found: Found) -> list[tuple[int, str]]:
     """(rank, value) of the publication dates among elements: 0 for a datePublished or
     "published" one, 1 in a header or the post's frame, 2 elsewhere; none "updated"."""
@@ -195,7 +181,7 @@ def published_of(found: Found) -> datetime | None:
     post element's, else one elsewhere on the page."""
     for region in found.regions():
         for _, value in _dates(region, found):
-            when = parse_datetime(value) or _midnight_utc(value)
+            when = parse_date_or_datetime(value)
             if when is not None:
                 return when
     return None

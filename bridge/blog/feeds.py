@@ -17,8 +17,9 @@ the summary, and the page (or the REST API) has to give the content. An untitled
 item is a note, whose `<description>` is the whole of it (unless it ends with such a mark).
 
 Dates: an item with only a modified date (Atom `<updated>`, RSS 1.0 `dc:date`, JSON Feed
-`date_modified`) takes it as its published date; `updated` is kept only when it differs
-from `published`.
+`date_modified`) gives it as both, its published date labelled "feed-updated" (a page's
+or a permalink's own day outranks it: bridge/blog/merge.py); otherwise `updated` is kept
+only when it differs from `published`.
 
 Authors: RSS `<author>` is "email (Name)" by the spec, and feedparser's email pattern
 cuts addresses short, so an RSS author with an address is read from the raw string: the
@@ -137,11 +138,13 @@ def is_full_content(description: str, *, titled: bool = True) -> bool:
     return not titled or len(_BLOCK.findall(description)) >= 2 or len(text) > FULL_TEXT_CHARS
 
 
-def _dates(published: datetime | None, updated: datetime | None) -> tuple[datetime | None, datetime | None]:
-    """(published, updated): a modified date alone is the published one; an equal one is none."""
+def _dates(published: datetime | None, updated: datetime | None) -> tuple[datetime | None, datetime | None, bool]:
+    """(published, updated, whether published is the modified date standing in): a
+    modified date alone is both, labelled "feed-updated" for published, so that a page's
+    or a permalink's own day outranks it; an updated date equal to published is none."""
     if published is None:
-        return updated, None
-    return published, updated if updated is not None and updated != published else None
+        return updated, updated, updated is not None
+    return published, updated if updated is not None and updated != published else None, False
 
 
 def rss_author_name(raw: str) -> str | None:
@@ -193,8 +196,8 @@ def _post_from_entry(entry: Mapping[str, Any], base: str, language: str | None, 
     cleaned = content_html.clean_content(html, item_base) if html else None
     author = _entry_author(entry, kind)
     # `"updated" in entry`: feedparser's entry.get("updated") falls back to the published date.
-    published, updated = _dates(_date(entry.get("published")),
-                                _date(entry.get("updated")) if "updated" in entry else None)
+    published, updated, guessed = _dates(_date(entry.get("published")),
+                                         _date(entry.get("updated")) if "updated" in entry else None)
 
     photos: list[Media] = []
     videos: list[Media] = []
@@ -236,7 +239,7 @@ def _post_from_entry(entry: Mapping[str, Any], base: str, language: str | None, 
         audio=tuple(dict.fromkeys(audio)),
         mentions=content_html.mentions_in(cleaned, item_base) if cleaned else (),
         language=language,
-        sources={"_": "feed"},
+        sources={"_": "feed", "published": "feed-updated"} if guessed else {"_": "feed"},
         empty=frozenset(empty),
         in_reply_to=responses.get("in_reply_to", ()),
         like_of=responses.get("like_of", ()),
@@ -276,7 +279,7 @@ def _parse_json_feed(data: Mapping[str, Any], url: str) -> Feed:
             {"image": photos, "video": videos, "audio": audio}.get(mime.split("/")[0], []).append(media)
         image = item.get("image") or item.get("banner_image")
         responses = microformats.content_properties(cleaned, base) if cleaned else {}
-        published, updated = _dates(_date(item.get("date_published")), _date(item.get("date_modified")))
+        published, updated, guessed = _dates(_date(item.get("date_published")), _date(item.get("date_modified")))
         post = Post(
             url=link, uid=str(item["id"]) if item.get("id") is not None else None,
             title=item.get("title") or None, content_html=cleaned,
@@ -288,7 +291,7 @@ def _parse_json_feed(data: Mapping[str, Any], url: str) -> Feed:
             featured=Media(url=urljoin(base, image)) if isinstance(image, str) else None,
             videos=tuple(videos), audio=tuple(audio),
             language=item.get("language") or language,
-            sources={"_": "feed"},
+            sources={"_": "feed", "published": "feed-updated"} if guessed else {"_": "feed"},
             empty=frozenset({"title"}) if "title" in item and not item["title"] else frozenset(),
             in_reply_to=responses.get("in_reply_to", ()),
             like_of=responses.get("like_of", ()),

@@ -8,8 +8,10 @@ empty (`Post.empty`) stops the search with "none".
 Why this order: the page's own microformats are what the author published; WordPress's
 REST API is what the blog stores and fills what themes leave out; the feed next (written
 for machines, by the blog itself); then schema.org JSON-LD (structured, but written for
-search engines) and oEmbed; the <head> tags last, because SEO plugins write generic
-values there.
+search engines) and oEmbed; the <head> tags, because SEO plugins write generic values
+there; last the page's visible markup read without classes (bridge/blog/article.py: the
+article body, a byline, tag links, a cover), a guess, but better than nothing: it is what
+a Hugo theme without microformats and with a summary-only feed offers.
 Two checks follow, because some sources repeat the content in other fields:
 - a title that is only the start of the content is an implied name, not a title;
 - a summary that is only the start of the content is an automatic excerpt.
@@ -28,10 +30,19 @@ from bridge.blog.post import Author, Media, Post, Profile, same_url
 from bridge.config import BlogConfig
 
 POST_ORDER: tuple[str, ...] = (
-    "mf2", "mf1", "wp-rest", "feed", "json-ld", "oembed", "opengraph", "meta", "rel-canonical", "fetch-url",
+    "mf2", "mf1", "wp-rest", "feed", "json-ld", "oembed", "opengraph", "meta", "html", "rel-canonical",
+    "fetch-url",
 )
 # Fields whose order differs from POST_ORDER, and why.
 POST_FIELD_ORDER: Mapping[str, tuple[str, ...]] = {
+    # Labels the page shows (links to /tags/x/, /categories/x/) before the ones it only
+    # declares to search engines (keywords, article:tag).
+    "categories": ("mf2", "mf1", "wp-rest", "html", "feed", "json-ld", "opengraph", "meta"),
+    "tags": ("mf2", "mf1", "wp-rest", "html", "feed", "json-ld", "opengraph", "meta"),
+    # A feed item's modified date standing in for its published one comes after every
+    # source of the post's own day, the permalink's path included (an edited post).
+    "published": ("mf2", "mf1", "wp-rest", "feed", "json-ld", "oembed", "opengraph", "meta", "html", "url",
+                  "feed-updated"),
     # The permalink: u-url, else rel=canonical, else what the blog's data says, else
     # the URL the page was finally fetched from (the order).
     "url": ("mf2", "mf1", "rel-canonical", "wp-rest", "opengraph", "feed", "oembed", "fetch-url"),

@@ -30,7 +30,7 @@ from bs4 import BeautifulSoup, Tag
 
 from bridge.blog import content as content_html
 from bridge.blog import mf1, properties
-from bridge.blog.post import Author, Link, Media, Post, parse_datetime, same_url
+from bridge.blog.post import Author, Link, Media, Post, parse_date_or_datetime, same_url
 from bridge.blog.recent import Recent, text_key
 
 _RESPONSE_PROPERTIES = {
@@ -300,7 +300,7 @@ def _post_from_item(page: Mf2Page, item: dict[str, Any], feed: dict[str, Any] | 
 
     categories = [c for c in strings(props.get("category", ())) if not c.startswith("http")]
     tags: list[str] = []
-    updated = parse_datetime(first_value(props, "updated"))
+    updated = parse_date_or_datetime(first_value(props, "updated"))
     url = first_value(props, "url")
     responses = {field: tuple(strings(props.get(name, ())))
                  for name, field in _RESPONSE_PROPERTIES.items()}
@@ -343,7 +343,7 @@ def _post_from_item(page: Mf2Page, item: dict[str, Any], feed: dict[str, Any] | 
         title=name,
         content_html=cleaned,
         summary=first_value(props, "summary"),
-        published=parse_datetime(first_value(props, "published")),
+        published=parse_date_or_datetime(first_value(props, "published")),
         updated=updated,
         author=author,
         categories=tuple(dict.fromkeys(categories)),

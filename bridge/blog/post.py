@@ -34,6 +34,8 @@ SOURCES = (
     "meta",  # <title>, <meta name=description>, <html lang>, <link rel=icon>
     "rel-canonical",  # <link rel=canonical>
     "html",  # the page's visible markup: main article body, byline, tag links (bridge/blog/article.py)
+    "url",  # a date in the permalink's path (/2018/01/27/slug/: Jekyll's, WordPress's defaults)
+    "feed-updated",  # a feed item's modified date standing in for its missing published date
     "fetch-url",  # the URL the page was finally fetched from, after redirects
 )
 
@@ -223,6 +225,20 @@ def parse_date_or_datetime(value: object) -> datetime | None:
     except ValueError:
         return None
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+_PATH_DATE = re.compile(r"/((?:19|20)\d\d)/(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])/")
+
+
+def date_in_path(url: str) -> datetime | None:
+    """The day a permalink's path names (`/2018/01/27/slug.html`), as midnight UTC."""
+    found = _PATH_DATE.search(urlsplit(url).path)
+    if found is None:
+        return None
+    try:
+        return datetime(*(int(part) for part in found.groups()), tzinfo=UTC)  # type: ignore[misc]
+    except ValueError:  # 2023/02/30
+        return None
 
 
 def normalize_url(url: str) -> str:

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bridge.blog import feeds, hcard, jsonld, merge, metaformats, microformats, wordpress
-from bridge.blog.post import Author, Link, Post, Profile, same_url
+from bridge.blog import article, feeds, hcard, jsonld, merge, metaformats, microformats, wordpress
+from bridge.blog.post import Author, Link, Post, Profile, date_in_path, same_url
 from bridge.net.fetch import JSON_ACCEPT, FetchError, FetchResult, HTTPStatusError, fetch
 
 
@@ -107,6 +107,9 @@ def post_candidates(page: microformats.Mf2Page, final_url: str, *,
         out.append(from_oembed)
     if (from_jsonld := jsonld.post_from_jsonld(page.soup, final_url)) is not None:
         out.append(from_jsonld)
+    out.append(article.post_from_html(page.soup, final_url))
+    if (day := date_in_path(final_url)) is not None:
+        out.append(Post(published=day, sources={"_": "url"}))
     site = (feed.title if feed is not None else None) or (
         oembed.get("provider_name") if oembed is not None else None)
     out.extend(metaformats.posts_from_meta(page.soup, final_url,
