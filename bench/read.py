@@ -2,7 +2,8 @@
 mf2py's plain parse of the same page.
 
 For every post page of the WordPress fixtures (tests/fixtures/wordpress: twentytwentyone
-marks posts up with legacy `hentry` classes only, twentytwentythree with mf2):
+marks posts up with legacy `hentry` classes only, twentytwentythree with mf2), and of the
+nine Hugo, Jekyll and Eleventy blogs (tests/fixtures/engines, read with their feed):
 - "read": what bridge/publish/reader.py does once the responses are in: parse the page (lxml,
   mf2py, metaformats), decode the REST API and oEmbed JSON it links, translate every
   source and merge them field by field (reader.build_post), then the AS2 object
@@ -33,7 +34,9 @@ from bridge.blog import microformats, wordpress  # noqa: E402
 from bridge.config import BlogConfig  # noqa: E402
 from bridge.publish import reader  # noqa: E402
 from bridge.publish.documents import blog_post_as2  # noqa: E402
+from bridge.blog import feeds  # noqa: E402
 from tests.blogserver import THEMES, WORDPRESS, _key, wordpress_routes  # noqa: E402
+from tests.engines import ENGINES, SITES, engine_manifest, engine_truth  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import machine, print_json_line  # noqa: E402
@@ -53,7 +56,7 @@ def median_ms(work: Callable[[], Any], runs: int = RUNS) -> float:
     return statistics.median(times) * 1000
 
 
-def read(html: str, url: str, responses: dict[str, bytes], *, fresh: bool = True) -> Any:
+def read(html: str, url: str, responses: dict[str, bytes], *, fresh: bool = True, feed: Any = None) -> Any:
     """reader.read_post's work after the fetches, then the AS2 object: everything but the network."""
     if fresh:
         microformats.PARSED_PAGES.clear()  # a page never seen: parsed
@@ -69,7 +72,8 @@ def read(html: str, url: str, responses: dict[str, bytes], *, fresh: bool = True
         more = wordpress.rest_links(data)
         wp = reader.WordPressData(post=data, user=load(more.author), media=load(more.featured_media),
                                   categories=load(more.categories), tags=load(more.tags))
-    post, _profile = reader.build_post(page, url, wordpress_data=wp, oembed=load(wordpress.oembed_link(links)))
+    post, _profile = reader.build_post(page, url, wordpress_data=wp, oembed=load(wordpress.oembed_link(links)),
+                                       feed=feed)
     return blog_post_as2("https://bridge.example", BLOG, post, object_id="https://bridge.example/users/blog/posts/1",
                          language=None)
 
@@ -123,8 +127,25 @@ def main() -> None:
             by_theme[theme].append(ours)
             print(f"{theme + '/' + entry['file']:<42}{ours:>9.1f}{again:>9.1f}{theirs:>10.1f}{lxml:>9.1f}"
                   f"{ours / theirs:>7.2f}")
+    wordpress_pages = len(reads)
+    by_theme["engines"] = []
+    for site in SITES:  # the Hugo, Jekyll and Eleventy blogs (tests/fixtures/engines), with their feed
+        truth, manifest = engine_truth(site), engine_manifest(site)
+        feed_file = next(e for e in manifest["files"] if e["url"] == truth["feeds"][0]["url"])
+        feed = feeds.parse_feed((ENGINES / site / feed_file["file"]).read_bytes(), feed_file["url"],
+                                feed_file["content_type"])
+        for post in truth["posts"]:
+            html = (ENGINES / site / post["file"]).read_text(encoding="utf-8")
+            url = post["url"]
+            ours = median_ms(lambda: read(html, url, {}, feed=feed))
+            again = median_ms(lambda: read(html, url, {}, fresh=False, feed=feed))
+            theirs = median_ms(lambda: mf2py.parse(doc=html, url=url))
+            lxml = median_ms(lambda: mf2py.parse(doc=html, url=url, html_parser="lxml"))
+            by_theme["engines"].append(ours)  # small pages: kept out of the headline median
+            print(f"{site + '/' + post['file'][-30:]:<42}{ours:>9.1f}{again:>9.1f}{theirs:>10.1f}{lxml:>9.1f}"
+                  f"{ours / theirs:>7.2f}")
     ours, theirs = statistics.median(reads), statistics.median(defaults)
-    print(f"{'median over pages':<42}{ours:>9.1f}{statistics.median(agains):>9.1f}{theirs:>10.1f}"
+    print(f"{'median over WordPress pages':<42}{ours:>9.1f}{statistics.median(agains):>9.1f}{theirs:>10.1f}"
           f"{statistics.median(fast):>9.1f}{ours / theirs:>7.2f}")
     for theme, values in by_theme.items():
         print(f"{'median, ' + theme:<42}{statistics.median(values):>9.1f}  (max {max(values):.1f})")
@@ -133,7 +154,8 @@ def main() -> None:
     print_json_line("read", {"median_ms": ours, "again_ms": statistics.median(agains), "mf2py_ms": theirs,
                              "lxml_ms": statistics.median(fast), "ratio": ours / theirs,
                              "by_theme": {t: statistics.median(v) for t, v in by_theme.items()},
-                             "max_by_theme": {t: max(v) for t, v in by_theme.items()}, "pages": len(reads)})
+                             "max_by_theme": {t: max(v) for t, v in by_theme.items()}, "pages": wordpress_pages,
+                             "engine_pages": len(by_theme["engines"])})
 
 
 if __name__ == "__main__":
