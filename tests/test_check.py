@@ -154,3 +154,23 @@ async def test_unreachable_blog(bridge: Any, bridge_cmd: list[str], bridge_env: 
     assert marks["blog reachable"] == "✗"
     assert f"fix: check blogs.url ({blog_url})" in out
     assert marks["bridge's public URL serves the actor"] == "✓" and marks["keys present"] == "✓"
+
+
+async def test_check_says_which_post_fields_are_missing_and_where_it_looked(
+    bridge: Callable[..., Any], bridge_cmd: list[str], bridge_env: dict[str, str],
+) -> None:
+    """A Hugo blog without microformats (tests/fixtures/engines/hugo-og): everything is
+    found but an author picture, and check says where it looked and what to add."""
+    from .engines import engine_routes
+
+    path = await bridge()
+    blog = await BlogServer(routes=engine_routes("hugo-og")).start()
+    try:
+        _code, text, marks = await run_check(bridge_cmd, bridge_env, path)
+    finally:
+        await blog.stop()
+    assert marks["post fields found"] == "✗"
+    assert "author picture missing on http://127.0.0.1:8765/posts/" in text
+    assert "no author picture on post pages (looked in: the author's h-card (u-photo)" in text
+    assert "set avatar in [[blogs]]" in text
+    assert "no content on post pages" not in text and "no author on post pages" not in text
