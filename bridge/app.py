@@ -55,6 +55,7 @@ BUILTIN_HANDLERS: dict[str, Handler] = dict([
 
 
 POLL_SCHEDULER_SECONDS = 5.0  # how often a worker process checks whether a blog is due
+FETCH_ROOM, FETCH_ROOM_PER_HOST = 64, 4  # connections beyond the deliveries' for GETs
 
 
 def new_http_session(
@@ -71,13 +72,15 @@ def new_http_session(
     trust_env stays off: a proxy from the environment would hide the addresses checked.
     """
     policy = AddressPolicy(config.security.allow_private_addresses, tuple(allowed_networks))
-    # Connections follow the delivery limits (the politeness rule is delivery.per_host_concurrency);
-    # the floors keep page and actor fetches flowing beside the deliveries.
+    # Open connections follow the delivery limits (the politeness rule is
+    # delivery.per_host_concurrency, bridge/net/hosts.py), plus room for the page and actor
+    # fetches beside the deliveries: at most delivery.concurrency + 64 sockets in all, and
+    # per_host_concurrency + 4 to one host.
     connector = guarded_connector(
         policy,
         resolver,
-        limit_per_host=max(8, config.delivery.per_host_concurrency),
-        limit=max(100, config.delivery.concurrency),
+        limit_per_host=config.delivery.per_host_concurrency + FETCH_ROOM_PER_HOST,
+        limit=config.delivery.concurrency + FETCH_ROOM,
     )
     return aiohttp.ClientSession(
         connector=connector,

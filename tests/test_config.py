@@ -37,7 +37,12 @@ def test_minimal_config_gets_documented_defaults() -> None:
     assert config.queue == QueueConfig()
     assert config.delivery == DeliveryConfig()
     assert (config.delivery.max_post_age_days, config.delivery.unavailable_after_days) == (14.0, 7)
-    assert config.queue.max_attempts == 18  # about two days of retries
+    assert config.queue.max_attempts == 21  # about two days of retries (tests/test_retry.py)
+    # Issue 19: a fan-out to many servers is not capped at a handful of requests in flight;
+    # a dead server is given up on in seconds.
+    assert (config.queue.concurrency, config.queue.heavy_concurrency) == (256, 8)
+    assert (config.delivery.concurrency, config.delivery.per_host_concurrency) == (256, 8)
+    assert (config.delivery.timeout_seconds, config.delivery.connect_timeout_seconds) == (30.0, 5.0)
     assert config.blogs[0].name == "blog" and config.blogs[0].feed is None and config.blogs[0].poll_interval == 300
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.server.base_url = "https://other.example"  # type: ignore[misc]
@@ -117,6 +122,13 @@ BAD_CONFIGS = [
     ("float concurrency", GOOD + "[queue]\nconcurrency = 2.5\n", "queue.concurrency: expected an integer, got a number"),
     ("zero post age", GOOD + "[delivery]\nmax_post_age_days = 0\n", "delivery.max_post_age_days: must be greater than 0"),
     ("unknown delivery key", GOOD + "[delivery]\nretries = 3\n", "delivery.retries: unknown key"),
+    ("zero connect timeout", GOOD + "[delivery]\nconnect_timeout_seconds = 0\n",
+     "delivery.connect_timeout_seconds: must be greater than 0"),
+    ("connect timeout over the whole", GOOD + "[delivery]\ntimeout_seconds = 10\nconnect_timeout_seconds = 15\n",
+     "delivery.connect_timeout_seconds: must not be more than delivery.timeout_seconds (10), got 15"),
+    ("connect timeout over the default whole", GOOD + "[delivery]\nconnect_timeout_seconds = 60\n",
+     "delivery.connect_timeout_seconds: must not be more than delivery.timeout_seconds (30), got 60"),
+    ("zero heavy concurrency", GOOD + "[queue]\nheavy_concurrency = 0\n", "queue.heavy_concurrency: must be greater than 0"),
     ("ftp blog url", GOOD.replace("https://blog.example/", "ftp://blog.example/"), "blogs[0].url: not an absolute http(s) URL"),
     ("relative blog url", GOOD.replace("https://blog.example/", "/blog"), "blogs[0].url: not an absolute http(s) URL"),
     ("blog url with bad port", GOOD.replace("https://blog.example/", "https://blog.example:99999/"), "blogs[0].url: not an absolute http(s) URL"),
@@ -215,6 +227,14 @@ def test_console_script_exit_code_and_single_line(tmp_path: Path, bridge_cmd: li
 
 def test_delivery_keys_parse() -> None:
     config = parse(GOOD + "[delivery]\nconcurrency = 10\nper_host_concurrency = 2\ntimeout_seconds = 5\n"
-                          "unavailable_after_days = 3\nmax_post_age_days = 1.5\n")
+                          "unavailable_after_days = 3\nmax_post_age_days = 1.5\nconnect_timeout_seconds = 2\n")
     assert config.delivery == DeliveryConfig(concurrency=10, per_host_concurrency=2, timeout_seconds=5.0,
-                                             unavailable_after_days=3, max_post_age_days=1.5)
+                                             unavailable_after_days=3, max_post_age_days=1.5,
+                                             connect_timeout_seconds=2.0)
+
+
+def test_the_connect_timeout_is_never_longer_than_the_whole_delivery() -> None:
+    """A short delivery.timeout_seconds alone shortens the connect timeout's default too."""
+    assert parse(GOOD + "[delivery]\ntimeout_seconds = 1\n").delivery.connect_timeout_seconds == 1.0
+    assert parse(GOOD + "[delivery]\ntimeout_seconds = 8\n").delivery.connect_timeout_seconds == 5.0
+    assert parse(GOOD + "[delivery]\ntimeout_seconds = 8\nconnect_timeout_seconds = 8\n").delivery.connect_timeout_seconds == 8.0

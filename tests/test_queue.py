@@ -402,3 +402,29 @@ async def test_stopping_gives_back_the_jobs_claimed_ahead_at_once() -> None:
     for job in (stuck, ahead):
         await job.refresh_from_db()
         assert (job.state, job.attempts, job.lease_owner) == (JobState.QUEUED, 0, None)
+
+
+async def test_heavy_kinds_run_a_few_at_a_time_while_deliveries_fill_the_other_slots() -> None:
+    """Issue 19: many deliveries at once (they wait on the network), no more jobs that parse
+    pages or fan a post out than `queue.heavy_concurrency`; plugins' kinds count as heavy."""
+    running = {"heavy": 0, "light": 0}
+    most = {"heavy": 0, "light": 0}
+
+    def counting(group: str) -> Callable[[Job, JobContext], Awaitable[None]]:
+        async def handle(job: Job, ctx: JobContext) -> None:
+            running[group] += 1
+            most[group] = max(most[group], running[group])
+            await asyncio.sleep(0.05)
+            running[group] -= 1
+        return handle
+
+    for n in range(12):
+        await enqueue(PluginJob("blog.poll", {"n": n}))
+        await enqueue(PluginJob("plugin.kind", {"n": n}))
+        await enqueue(PluginJob("deliver", {"n": n}))
+        await enqueue(PluginJob("inbox.process", {"n": n}))
+    handlers = {"blog.poll": counting("heavy"), "plugin.kind": counting("heavy"),
+                "deliver": counting("light"), "inbox.process": counting("light")}
+    assert await worker(handlers, concurrency=48, heavy_concurrency=3).run_once() == 48
+    assert most == {"heavy": 3, "light": 24}
+    assert await Job.filter(state=JobState.DONE).count() == 48

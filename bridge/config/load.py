@@ -91,7 +91,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str])
     _only_keys("security", security, {"allow_private_addresses"})
 
     queue_values = _numbers(data, "queue", QueueConfig())
-    delivery_values = _numbers(data, "delivery", DeliveryConfig())
+    delivery_values = _connect_timeout(_section(data, "delivery"), _numbers(data, "delivery", DeliveryConfig()))
 
     log = _section(data, "log")
     _only_keys("log", log, {"level"})
@@ -113,6 +113,18 @@ def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str])
         admin=_admin(data),
         moderation=_moderation(data),
     )
+
+
+def _connect_timeout(table: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Connecting is part of the delivery's time: never longer than the whole (by default the
+    shorter of the two)."""
+    total, connect = values["timeout_seconds"], values["connect_timeout_seconds"]
+    if "connect_timeout_seconds" not in table:
+        return {**values, "connect_timeout_seconds": min(connect, total)}
+    if connect > total:
+        raise ConfigError("delivery.connect_timeout_seconds",
+                          f"must not be more than delivery.timeout_seconds ({total:g}), got {connect:g}")
+    return values
 
 
 def _admin(data: Mapping[str, Any]) -> AdminConfig:

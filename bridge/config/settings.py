@@ -61,13 +61,19 @@ class SecurityConfig:
 
 @dataclass(frozen=True, slots=True)
 class QueueConfig:
-    concurrency: int = 8
+    # Jobs one process runs at once. Most are deliveries, webmentions and inbox activities,
+    # which wait on the network, not the CPU (issue 19: 8 capped a fan-out at 8 requests).
+    concurrency: int = 256
+    # Of those, jobs that read and parse pages or fan a post out (polls, pings, publishes,
+    # actor updates, plugins' kinds: bridge/jobs/kinds.py `HEAVY`) at most this many.
+    heavy_concurrency: int = 8
     lease_seconds: float = 60.0
     poll_seconds: float = 1.0
-    # 18 attempts span about 50 hours (Mastodon: 16 over 50–75 hours), enough for a
-    # server down over a weekend (issue 6).
-    max_attempts: int = 18
-    retry_base_seconds: float = 30.0
+    # The first retry after ~5 s (most failures last a moment), doubling up to the 6 h cap:
+    # 21 attempts span about 53 hours (Mastodon: 16 over 50–75 hours), enough for a server
+    # down over a weekend (issue 6). bridge/jobs/retry.py
+    max_attempts: int = 21
+    retry_base_seconds: float = 5.0
     retry_max_seconds: float = 6 * 3600.0
     shutdown_grace_seconds: float = 10.0
     job_timeout_seconds: float = 300.0
@@ -78,9 +84,14 @@ class QueueConfig:
 class DeliveryConfig:
     """Sending activities to inboxes (bridge/publish/delivery.py, bridge/publish/fanout.py)."""
 
-    concurrency: int = 64  # deliveries in flight at once in one process
-    per_host_concurrency: int = 4  # of which to one host at most
+    concurrency: int = 256  # deliveries in flight at once in one process
+    # Of which to one host at most: a host that has not answered yet, or whose last
+    # attempt failed (no answer, 5xx), gets one at a time; a 429 halves it for a while.
+    per_host_concurrency: int = 8
     timeout_seconds: float = 30.0  # one POST, connecting included
+    # Connecting (TCP and TLS) to the host at most this long (load.py: never more than
+    # timeout_seconds): a dead host is given up on in seconds, not the whole timeout.
+    connect_timeout_seconds: float = 5.0
     unavailable_after_days: int = 7  # separate days of failures, no success: the host is skipped
     # A post first seen more than this many days after its publication date goes to the
     # outbox but is not pushed to the followers' timelines.

@@ -39,6 +39,10 @@ class JobSpec:
     """A kind of job and its payload; subclasses are frozen dataclasses with a `KIND`."""
 
     KIND: ClassVar[str]
+    # Reads and parses pages or fans a post out (CPU and memory, not only the network): at
+    # most `queue.heavy_concurrency` of these run at once in a process (bridge/jobs/worker.py).
+    # Kinds that mostly wait on the network say False; plugins' kinds count as heavy.
+    HEAVY: ClassVar[bool] = True
 
     @property
     def kind(self) -> str:
@@ -119,6 +123,7 @@ class Deliver(JobSpec):
     `follower`: the follower whose personal inbox this is (a 410 removes it)."""
 
     KIND: ClassVar[str] = "deliver"
+    HEAVY: ClassVar[bool] = False  # waits on the network
     actor: str  # the blog's name
     inbox: str
     activity: dict[str, Any] | None = None
@@ -138,6 +143,7 @@ class ProcessInbox(JobSpec):
     (bridge/inbox/store.py, `sql_payload`): its fields are columns of `inbox_activities`."""
 
     KIND: ClassVar[str] = "inbox.process"
+    HEAVY: ClassVar[bool] = False  # waits on the network
     inbox_activity: int  # the InboxActivity row
     activity_id: str
     type: str
@@ -166,6 +172,7 @@ class SendWebmention(JobSpec):
     """Send an interaction's webmention to the blog (bridge/webmention/send.py)."""
 
     KIND: ClassVar[str] = "webmention.send"
+    HEAVY: ClassVar[bool] = False  # waits on the network
     interaction: int  # the Interaction row
     reason: str
 
@@ -186,6 +193,7 @@ class PluginJob(JobSpec):
 
 
 BUILTIN_KINDS: tuple[type[JobSpec], ...] = (Poll, Publish, ActorUpdate, Deliver, ProcessInbox, Ping, SendWebmention)
+LIGHT_KINDS = frozenset(kind.KIND for kind in BUILTIN_KINDS if not kind.HEAVY)
 
 Handler = Callable[[Job, "JobContext"], Awaitable[None]]
 TypedHandler = Callable[[S, Job, "JobContext"], Awaitable[None]]

@@ -2,9 +2,14 @@
 
 Weather and bugs are told apart (style.md: a timeout or a 503 is retried; a TypeError is a
 bug, logged with its traceback once and parked for a human, never retried for days):
-- weather (the network, a remote server, the database): exponential backoff with jitter
-  and a cap; a server's Retry-After is honoured (never sooner than asked, never later
-  than the cap); running out of attempts ends in a dead job;
+- weather (the network, a remote server, the database): tried again after a few seconds
+  (most failures are a moment's: a 503 during a restart, a dropped connection), then
+  backing off, doubling each time with jitter, up to a cap: about two days of attempts in
+  all for a server that stays down; running out of attempts ends in a dead job;
+- a server's `Retry-After` (RetryLater) is honoured as given, neither sooner nor later
+  (within [`min_retry_after`, the cap]), during the first `as_given_attempts` attempts;
+  after those, never sooner than the backoff: a server that keeps saying "in 2 s" cannot
+  use up two days of attempts in a minute;
 - a bug (`is_bug`: TypeError, KeyError, ValueError, OverflowError, AttributeError…): the
   job is dead at once, its traceback in the log, until an operator retries it after a fix;
 - a permanent failure (a 404/410 inbox, a payload that does not fit its kind): dead at once.
@@ -76,10 +81,13 @@ def is_bug(error: BaseException) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    base_seconds: float = 30.0
+    # 5 s, 10 s, 20 s … 20,480 s (5.7 h), then the 6 h cap: 21 attempts span ~53 hours.
+    base_seconds: float = 5.0
     max_seconds: float = 6 * 3600.0
-    max_attempts: int = 18
+    max_attempts: int = 21
     jitter: float = 0.2  # each delay is spread uniformly by ±20% so retries do not stampede
+    min_retry_after: float = 1.0  # a Retry-After of 0 (or a date in the past) waits this long
+    as_given_attempts: int = 5  # Retry-After taken as given up to this attempt, then at least the backoff
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +122,8 @@ def decide(
         return Decision(Outcome.DEAD, reason=f"gave up after {attempts} attempts")
     delay = backoff(policy, attempts, rand)
     if isinstance(error, RetryLater):
-        delay = min(policy.max_seconds, max(delay, error.after))
+        asked = min(policy.max_seconds, max(policy.min_retry_after, error.after))
+        delay = asked if attempts <= policy.as_given_attempts else max(asked, delay)
     return Decision(Outcome.RETRY, delay=delay)
 
 

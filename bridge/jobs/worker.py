@@ -28,7 +28,7 @@ from bridge.config import QueueConfig
 from bridge.core.clock import Clock, utcnow
 from bridge.db import in_own_task
 from bridge.jobs import outcomes
-from bridge.jobs.kinds import Handler
+from bridge.jobs.kinds import LIGHT_KINDS, Handler
 from bridge.jobs.retry import Deferred, Outcome, RetryPolicy, UnknownKind, decide
 from bridge.jobs.sql import claim_jobs, record_done, settle_and_claim
 from bridge.jobs.store import JobContext, listen_for_work
@@ -69,6 +69,11 @@ class Worker:
     _looping: bool = field(default=False, init=False)
     _recording: bool = field(default=False, init=False)
     _recorder: asyncio.Task[None] | None = field(default=None, init=False)  # held: the loop keeps only weak refs
+    # Heavy kinds (kinds.py `HEAVY`: pages parsed, fan-outs) hold one of these too while they run.
+    _heavy: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._heavy = asyncio.Semaphore(self.settings.heavy_concurrency)
 
     @property
     def _claim_batch(self) -> int:
@@ -231,8 +236,11 @@ class Worker:
         try:
             if handler is None:
                 raise UnknownKind(job.kind)
-            async with asyncio.timeout(self.settings.job_timeout_seconds):  # no extra task, unlike wait_for
-                await handler(job, self.context)
+            if job.kind in LIGHT_KINDS:
+                await self._call(handler, job)
+            else:
+                async with self._heavy:  # waiting holds the job's slot, not its timeout
+                    await self._call(handler, job)
         except asyncio.CancelledError:
             await asyncio.shield(self._release(job))
             log.info("job.released kind=%s id=%d attempt=%d", job.kind, job.id, job.attempts)
@@ -250,6 +258,10 @@ class Worker:
                 "job.done kind=%s id=%d attempt=%d ms=%d",
                 job.kind, job.id, job.attempts, (time.monotonic() - started) * 1000,
             )
+
+    async def _call(self, handler: Handler, job: Job) -> None:
+        async with asyncio.timeout(self.settings.job_timeout_seconds):  # no extra task, unlike wait_for
+            await handler(job, self.context)
 
     async def _failed(self, job: Job, exc: Exception, elapsed: float) -> None:
         error = outcomes.one_line(exc) if not isinstance(exc, TimeoutError) else f"timed out after {elapsed:.0f}s"

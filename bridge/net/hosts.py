@@ -3,9 +3,16 @@ lately, and their failure record (`RemoteHost`).
 
 One `HostHealth` per app (`JobContext.state(HostHealth)`), shared by its deliveries and its
 inbox; nothing here lives in a module global, so two apps in one process share nothing.
-- Slots: at most `delivery.per_host_concurrency` requests to one host and
-  `delivery.concurrency` in all; `try_acquire` never waits (a busy host's job is deferred
-  and does not sit in a worker slot).
+- Slots: at most `delivery.concurrency` requests in all, and to one host at most its
+  share, `delivery.per_host_concurrency`, once it answers: one at a time to a host that
+  has not answered yet (a host that never answers holds one slot, not its whole share) or
+  whose last attempt had no answer or a 5xx (until it answers again); a 429 halves the
+  host's share (down to one) for SLOW_DOWN_SECONDS, or its Retry-After if longer.
+  `acquire` waits up to SLOT_PATIENCE_SECONDS for a busy host's slot (a host's first
+  answer, or a slot freed), WAITERS_PER_SLOT times the host's share at most (enough to
+  keep its slots busy, not enough to keep the worker from other hosts for long); the
+  others, and those of a failing host (no waiting for it), are deferred for
+  `defer_seconds`: the job goes back to the queue and does not sit in a worker slot.
 - A host that answered 2xx in the last HEALTHY_SECONDS is healthy: its record is neither
   read nor reset for each delivery of a fan-out.
 - A failure counts a failure day (`failure_days`); `unavailable_after_days` separate days
@@ -15,8 +22,11 @@ inbox; nothing here lives in a module global, so two apps in one process share n
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +37,12 @@ from bridge.models import RemoteHost
 
 log = logging.getLogger("bridge.delivery")  # the events operators know: host.unavailable
 
+SLOT_PATIENCE_SECONDS = 2.0  # a delivery waits this long for a busy host's slot, then is deferred
+WAITERS_PER_SLOT = 4  # deliveries waiting for a host: at most this many per slot of its share
+BUSY_RETRY_SECONDS = 1.0  # a deferred delivery (no free slot for its host) comes back after this
+FAILING_RETRY_SECONDS = 2.0  # … and this, when the host's last attempt failed
+SLOW_DOWN_SECONDS = 60.0  # a 429 halves the host's share for at least this long
+SLOW_DOWN_MAX_SECONDS = 3600.0  # and at most this long, whatever its Retry-After says
 HEALTHY_SECONDS = 30.0  # a host that answered 2xx this recently needs no record read or reset
 RECORD_TTL = 1.0  # seconds a host's record, read for a delivery, serves the next ones of the burst
 
@@ -39,25 +55,121 @@ def failure_days(failures: int, last_failure_at: datetime | None, now: datetime)
 
 
 class Limits:
-    """Per-host and global delivery slots. `try_acquire` never waits."""
+    """Delivery slots: global, per host, and how many a host gets now (see the module
+    docstring). In memory, one per app. `try_acquire` never waits; `acquire` waits a
+    moment for a busy host's slot."""
 
-    def __init__(self, settings: DeliveryConfig) -> None:
+    def __init__(self, settings: DeliveryConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self.clock = clock
+        self.waiting = 0  # deliveries waiting for a slot, each in its worker slot
         self.busy: dict[str, int] = {}
         self.total = 0
+        self._answering: set[str] = set()  # hosts whose last attempt got an answer (not a 5xx)
+        self._failing: set[str] = set()  # hosts whose last attempt got no answer or a 5xx
+        self._slowed: dict[str, tuple[int, float]] = {}  # host → (its share after a 429, until clock())
+        self._waiters: dict[str, collections.deque[asyncio.Future[None]]] = {}  # woken in order
+
+    def limit(self, host: str) -> int:
+        """How many requests `host` may have in flight now."""
+        share = self.settings.per_host_concurrency if host in self._answering else 1
+        slowed = self._slowed.get(host)
+        if slowed is not None:
+            if self.clock() < slowed[1]:
+                return min(share, slowed[0])
+            del self._slowed[host]
+        return share
 
     def try_acquire(self, host: str) -> bool:
-        if self.total >= self.settings.concurrency or self.busy.get(host, 0) >= self.settings.per_host_concurrency:
+        if self.total >= self.settings.concurrency or self.busy.get(host, 0) >= self.limit(host):
             return False
         self.busy[host] = self.busy.get(host, 0) + 1
         self.total += 1
         return True
+
+    async def acquire(self, host: str, patience: float = SLOT_PATIENCE_SECONDS) -> bool:
+        """A slot for `host`, waiting up to `patience` seconds while its slots are taken (a
+        host not heard from yet: until its first answer). False at once when the host is
+        failing, when every slot of the process is taken, or when WAITERS_PER_SLOT times the
+        host's share already wait for it: the job is then deferred, out of the worker's slots."""
+        if self.try_acquire(host):
+            return True
+        if host in self._failing or self.total >= self.settings.concurrency \
+                or len(self._waiters.get(host, ())) >= WAITERS_PER_SLOT * self.settings.per_host_concurrency:
+            return False
+        self.waiting += 1
+        try:
+            return await self._wait(host, patience)
+        finally:
+            self.waiting -= 1
+
+    async def _wait(self, host: str, patience: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        while loop.time() < deadline:
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.setdefault(host, collections.deque()).append(waiter)
+            woken = False
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await waiter
+                woken = True
+            except TimeoutError:
+                return False
+            finally:
+                self._unqueue(host, waiter)
+                if not woken and waiter.done() and not waiter.cancelled():
+                    self._wake(host, 1)  # out of patience or cancelled: a wake-up it got goes to the next
+            if self.try_acquire(host):
+                return True
+            if host in self._failing:
+                return False
+        return False
 
     def release(self, host: str) -> None:
         self.total -= 1
         self.busy[host] -= 1
         if not self.busy[host]:
             del self.busy[host]
+        self._wake(host, 1)
+
+    def _wake(self, host: str, count: int) -> None:
+        queue = self._waiters.get(host)
+        while queue and count > 0:
+            waiter = queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                count -= 1
+
+    def _unqueue(self, host: str, waiter: asyncio.Future[None]) -> None:
+        queue = self._waiters.get(host)
+        if queue is not None:
+            if waiter in queue:
+                queue.remove(waiter)
+            if not queue:
+                del self._waiters[host]
+
+    def defer_seconds(self, host: str) -> float:
+        """How long a delivery that found no free slot for `host` waits before trying again."""
+        return FAILING_RETRY_SECONDS if host in self._failing else BUSY_RETRY_SECONDS
+
+    def failing(self, host: str) -> bool:
+        return host in self._failing
+
+    def answered(self, host: str, status: int | None, retry_after: float | None = None) -> None:
+        """What an attempt to `host` got: None for no answer (a timeout, a refused or reset
+        connection), else the status (and a 429's Retry-After in seconds, if any)."""
+        if status is None or status >= 500:
+            self._answering.discard(host)
+            self._failing.add(host)
+            self._wake(host, len(self._waiters.get(host, ())))  # those waiting give up now
+            return
+        self._failing.discard(host)
+        self._answering.add(host)  # 2xx, or a 4xx: the server is up and speaking
+        if status == 429:
+            seconds = min(SLOW_DOWN_MAX_SECONDS, max(SLOW_DOWN_SECONDS, retry_after or 0.0))
+            self._slowed[host] = (max(1, self.limit(host) // 2), self.clock() + seconds)
+        self._wake(host, self.limit(host) - self.busy.get(host, 0))  # a first answer opens its share
 
 
 class HostHealth:

@@ -39,6 +39,7 @@ log = logging.getLogger("bridge.http_signing")
 DEFAULT_SCHEME = Scheme.CAVAGE
 KNOCK_AGAIN = frozenset({400, 401})  # what a server says when it does not accept the scheme
 POST_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0  # delivery.connect_timeout_seconds's default
 _BODY_PREFIX = 2048
 # Signing runs here, off the event loop: an RSA signature is ~0.4 ms of CPU during which
 # `cryptography` releases the GIL, so a fan-out signs on every core while the loop sends.
@@ -55,8 +56,11 @@ async def sign_off_loop(request: HttpRequest, key: SigningKey, now: datetime, sc
 
 
 @functools.lru_cache(maxsize=8)
-def _exchange_timeout(seconds: float) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=seconds)
+def _exchange_timeout(seconds: float, connect: float | None) -> aiohttp.ClientTimeout:
+    """The whole exchange within `seconds`; the socket's connection (TCP, and TLS for https)
+    within `connect`, so a host that does not accept connections is given up on early. Not
+    aiohttp's `connect`, which also counts the wait for a free connection of the pool."""
+    return aiohttp.ClientTimeout(total=seconds, sock_connect=min(connect, seconds) if connect else None)
 
 
 def _other(scheme: Scheme) -> Scheme:
@@ -175,6 +179,7 @@ async def signed_post(
     *,
     content_type: str = AS2_CONTENT_TYPE,
     timeout: float = POST_TIMEOUT,
+    connect_timeout: float | None = CONNECT_TIMEOUT,
     clock: Clock = utcnow,
     scheme: Scheme | None = None,
     remember: bool = True,
@@ -185,11 +190,12 @@ async def signed_post(
     host = host_of(url)
     # `scheme`: the host's remembered scheme when the caller already knows it (no query).
     first = scheme or (await remembered_scheme(host) if remember else None) or DEFAULT_SCHEME
-    result = await _post_once(session, url, body, key, content_type, timeout, clock, first, None)
+    limits = (timeout, connect_timeout)
+    result = await _post_once(session, url, body, key, content_type, limits, clock, first, None)
     if result.status in KNOCK_AGAIN:
         second, challenge = _second(first, result.headers)
         log.info("signing.knock_again url=%s status=%d from=%s to=%s", url, result.status, first, second)
-        result = await _post_once(session, url, body, key, content_type, timeout, clock, second, challenge)
+        result = await _post_once(session, url, body, key, content_type, limits, clock, second, challenge)
     if result.ok and remember:
         await remember_scheme(host, result.scheme)
     return result
@@ -197,8 +203,9 @@ async def signed_post(
 
 async def _post_once(
     session: aiohttp.ClientSession, url: str, body: bytes, key: SigningKey, content_type: str,
-    timeout: float, clock: Clock, scheme: Scheme, challenge: AcceptSignature | None,
+    limits: tuple[float, float | None], clock: Clock, scheme: Scheme, challenge: AcceptSignature | None,
 ) -> PostResult:
+    timeout, connect_timeout = limits
     request = HttpRequest.of("POST", url, {"Content-Type": content_type, "Accept": AP_ACCEPT}, body)
     try:
         check_url(url)
@@ -206,11 +213,13 @@ async def _post_once(
         # aiohttp's one timer bounds the whole exchange, the answer's body included (a timer
         # of our own around it would be one more per delivery for the event loop to keep).
         async with session.post(url, data=body, headers=headers, allow_redirects=False,
-                                timeout=_exchange_timeout(timeout)) as response:
+                                timeout=_exchange_timeout(timeout, connect_timeout)) as response:
             answer = await response.content.read(_BODY_PREFIX)
             return PostResult(url, response.status, response.headers, answer, scheme)  # headers: read-only
     except BlockedAddress as exc:
         raise AddressRefused(url, exc.reason, exc.address) from exc
+    except aiohttp.ConnectionTimeoutError as exc:  # a TimeoutError too: caught first
+        raise FetchError(url, f"connect timeout after {min(connect_timeout or timeout, timeout):g} s") from exc
     except TimeoutError as exc:
         raise FetchError(url, f"timeout after {timeout:g} s") from exc
     except aiohttp.ClientError as exc:

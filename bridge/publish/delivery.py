@@ -6,12 +6,15 @@ The answer is classified by a pure function (`classify`), the retry policy
 - 2xx: done;
 - 404/410: permanent (PermanentError); a 410 from the personal inbox of a follower also
   removes the follower (its account is gone);
-- 429/503: RetryLater, honouring `Retry-After` (seconds or an HTTP date);
-- anything else, timeouts and resets: back off (exponential, jitter, ~2 days in all).
-Hosts (bridge/net/hosts.py, one `HostHealth` per app): at most `delivery.per_host_concurrency`
-requests to one host and `delivery.concurrency` in all; a job whose host has no free slot
-is deferred without counting an attempt, so a hanging host never holds the slots of the
-others. A host that failed on `unavailable_after_days` separate days without one success is
+- 429/503: RetryLater, after the `Retry-After` as given (seconds or an HTTP date);
+- anything else, timeouts and resets: again after ~5 s, then backing off (doubling, jitter,
+  ~2 days in all: bridge/jobs/retry.py).
+The POST connects within `delivery.connect_timeout_seconds` and is answered within
+`delivery.timeout_seconds`. Hosts (bridge/net/hosts.py, one `HostHealth` per app): at most
+`delivery.concurrency` requests in all and `delivery.per_host_concurrency` to a host that
+answers; one at a time to a host not heard from yet or whose last attempt failed (no
+answer, 5xx), fewer for a while after a 429. A job whose host has no free slot is deferred
+without counting an attempt, so a hanging host never holds the slots of the others. A host that failed on `unavailable_after_days` separate days without one success is
 marked unavailable (RemoteHost.unavailable_since): its deliveries are dropped, except one
 try a day, until it answers or sends us a signed request (bridge/inbox/routes.py).
 """
@@ -52,7 +55,6 @@ from bridge.signatures import SigningKey
 log = logging.getLogger("bridge.delivery")
 
 PROBE_EVERY = timedelta(days=1)  # an unavailable host is still tried this often
-_BUSY_RETRY_SECONDS = 1.0  # a job whose host has no free slot comes back after this
 KEY_TTL = 30.0  # seconds an app signs with the key it read (keys rotate rarely)
 ACTIVITY_TTL = 600.0  # an activity does not change once stored
 SCHEME_TTL = 300.0  # seconds a host's remembered signature scheme is trusted without a query
@@ -163,8 +165,8 @@ async def deliver_job(spec: Deliver, job: Job, ctx: JobContext) -> None:
             and utcnow() - known.last_failure_at < PROBE_EVERY:
         log.info("deliver.skipped inbox=%s reason=host unavailable since %s", inbox, known.unavailable_since)
         return
-    if not hosts.limits.try_acquire(host):
-        raise Deferred(f"{host} has no free delivery slot", after=_BUSY_RETRY_SECONDS)
+    if not await hosts.limits.acquire(host):
+        raise Deferred(f"{host} has no free delivery slot", after=hosts.limits.defer_seconds(host))
     try:
         # Read once a while, not per delivery: a rotated key is picked up within KEY_TTL.
         key = await _signing_key(ctx, spec.actor)
@@ -173,21 +175,25 @@ async def deliver_job(spec: Deliver, job: Job, ctx: JobContext) -> None:
         started = time.monotonic()
         try:
             result = await signed_post(ctx.http, inbox, body, key, timeout=config.delivery.timeout_seconds,
+                                       connect_timeout=config.delivery.connect_timeout_seconds,
                                        scheme=known_scheme, remember=False)
-            if result.ok and result.scheme is not ctx.memo.peek(("scheme", host), known_scheme):
-                ctx.memo.put(("scheme", host), result.scheme)  # the first of a burst records it, not all
-                await remember_scheme(host, result.scheme)
-            metrics.DELIVERY_SECONDS.observe(time.monotonic() - started)
         except AddressRefused as exc:
             metrics.DELIVERIES.inc(outcome="permanent")
             raise PermanentError(str(exc)) from exc
         except FetchError as exc:  # no answer: timeout, reset, refused connection
+            hosts.limits.answered(host, None)  # before its slot is free: one at a time from now on
             metrics.DELIVERIES.inc(outcome="unreachable")
             await hosts.failed(host, str(exc))
             raise
+        outcome = classify(result.status, result.headers.get("Retry-After"), utcnow())
+        hosts.limits.answered(host, result.status, outcome.after if outcome.verdict is Verdict.RETRY_AFTER else None)
+        if result.ok and result.scheme is not ctx.memo.peek(("scheme", host), known_scheme):
+            ctx.memo.put(("scheme", host), result.scheme)  # the first of a burst records it, not all
+            await remember_scheme(host, result.scheme)
+        metrics.DELIVERY_SECONDS.observe(time.monotonic() - started)
     finally:
         hosts.limits.release(host)
-    await _settle(spec, result, hosts, activity.get("type"))
+    await _settle(spec, result, outcome, hosts, activity.get("type"))
 
 
 async def _activity(ctx: JobContext, spec: Deliver) -> tuple[Mapping[str, Any], bytes]:
@@ -206,8 +212,7 @@ async def _activity(ctx: JobContext, spec: Deliver) -> tuple[Mapping[str, Any], 
     return await ctx.memo.get(("activity", ref), ACTIVITY_TTL, load)  # type: ignore[no-any-return]
 
 
-async def _settle(spec: Deliver, result: PostResult, hosts: HostHealth, kind: str | None) -> None:
-    outcome = classify(result.status, result.headers.get("Retry-After"), utcnow())
+async def _settle(spec: Deliver, result: PostResult, outcome: Classified, hosts: HostHealth, kind: str | None) -> None:
     inbox = result.url
     host = host_of(inbox)
     metrics.DELIVERIES.inc(outcome=outcome.verdict.value)
