@@ -18,7 +18,7 @@
 // {"received": kind, "recipient": identifier or null (shared inbox), "activity": JSON-LD}.
 // The first line is {"ready": ORIGIN}. It runs until stdin closes.
 
-import http from "node:http";
+import { serveFederation } from "./serve-federation.mjs";
 import readline from "node:readline";
 import { Temporal } from "@js-temporal/polyfill";
 import { createFederation, generateCryptoKeyPair, MemoryKvStore } from "@fedify/fedify";
@@ -69,19 +69,7 @@ federation
   .on(Delete, report("Delete"))
   .onError((_ctx, error) => say({ error: String(error) }));
 
-const server = http.createServer(async (req, res) => {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  const body = chunks.length ? Buffer.concat(chunks) : undefined;
-  const request = new Request(`http://${req.headers.host}${req.url}`, {
-    method: req.method, headers: req.headers, body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
-  });
-  const response = await federation.fetch(request, { contextData: undefined });
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  res.end(Buffer.from(await response.arrayBuffer()));
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-origin = `http://127.0.0.1:${server.address().port}`;
+origin = await serveFederation(federation);
 const ctx = federation.createContext(new URL(origin), undefined);
 const blog = await ctx.lookupObject(task.blog);
 if (blog == null) throw new Error(`cannot resolve ${task.blog}`);

@@ -9,7 +9,7 @@
 // is printed only for what verified. The first line is {"ready": ORIGIN, "follow": ID}.
 // It runs until stdin closes.
 
-import http from "node:http";
+import { serveFederation } from "./serve-federation.mjs";
 import {
   createFederation, generateCryptoKeyPair, MemoryKvStore,
 } from "@fedify/fedify";
@@ -48,19 +48,7 @@ federation
   .on(Delete, report("Delete"))
   .onError((_ctx, error) => say({ error: String(error) }));
 
-const server = http.createServer(async (req, res) => {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  const body = chunks.length ? Buffer.concat(chunks) : undefined;
-  const request = new Request(`http://${req.headers.host}${req.url}`, {
-    method: req.method, headers: req.headers, body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
-  });
-  const response = await federation.fetch(request, { contextData: undefined });
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  res.end(Buffer.from(await response.arrayBuffer()));
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const origin = `http://127.0.0.1:${server.address().port}`;
+const origin = await serveFederation(federation);
 
 const ctx = federation.createContext(new URL(origin), undefined);
 const blog = await ctx.lookupObject(task.handle);

@@ -19,7 +19,7 @@
 //   {"error": TEXT}       a delivery error Fedify reports (onOutboxError), first 20 only
 // It runs until stdin closes.
 
-import http from "node:http";
+import { serveFederation } from "./serve-federation.mjs";
 import { createInterface } from "node:readline";
 import {
   createFederation, generateCryptoKeyPair, InProcessMessageQueue, MemoryKvStore, ParallelMessageQueue,
@@ -90,19 +90,7 @@ federation.setInboxListeners("/users/{identifier}/inbox", "/inbox");
 federation.setFollowersDispatcher("/users/{identifier}/followers",
   async (_ctx, identifier, _cursor) => (identifier === "blog" ? { items: followers } : null));
 
-const server = http.createServer(async (req, res) => {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  const body = chunks.length ? Buffer.concat(chunks) : undefined;
-  const request = new Request(`http://${req.headers.host}${req.url}`, {
-    method: req.method, headers: req.headers, body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
-  });
-  const response = await federation.fetch(request, { contextData: undefined });
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  res.end(Buffer.from(await response.arrayBuffer()));
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const origin = `http://127.0.0.1:${server.address().port}`;
+const origin = await serveFederation(federation);
 const ctx = federation.createContext(new URL(origin), undefined);
 const actor = ctx.getActorUri("blog");
 say({ ready: origin, actor: actor.href, keyId: (await ctx.getActorKeyPairs("blog"))[0].keyId.href });
