@@ -8,6 +8,7 @@ the ratio; repeated runs (`--runs`) report the median and the spread (min–max)
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import os
 import platform
@@ -16,7 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,12 +66,25 @@ def peak_rss_mb(pid: int | None = None) -> float:
     return float("nan")
 
 
+def addresses(n: int) -> list[str]:
+    """n loopback addresses from 127.0.0.2 on, skipping x.x.x.0 and x.x.x.255 (Linux routes
+    all of 127.0.0.0/8 to lo): a host each, for benches whose inboxes live on many hosts."""
+    out = []
+    value = int(ipaddress.IPv4Address("127.0.0.2"))
+    while len(out) < n:
+        if value & 0xFF not in (0, 255):
+            out.append(str(ipaddress.IPv4Address(value)))
+        value += 1
+    return out
+
+
 # -- the sink: every inbox of a fan-out, verifying, in its own process --------------------
 
-def run_sink(port: int, public_pem: str) -> None:
+def run_sink(port: int, public_pem: str, hosts: int = 1) -> None:
     """Serve POST /inbox/{n}: verify the HTTP signature (401 if it fails) and count. It also
     counts inboxes delivered twice, and twice *at the same time* (a request for an inbox
-    arriving while another for it is still being answered): the scale-out proof."""
+    arriving while another for it is still being answered): the scale-out proof. With
+    `hosts` > 1 the inboxes are also served on that many loopback addresses (`Sink.url`)."""
     from bridge.signatures import HttpRequest, verify
 
     counts: dict[str, float] = {"verified": 0, "refused": 0, "repeated": 0, "concurrent": 0, "last_at": 0.0,
@@ -113,26 +127,32 @@ def run_sink(port: int, public_pem: str) -> None:
     app.router.add_post("/inbox/{n}", inbox)
     app.router.add_get("/count", count)
     app.router.add_post("/reset", reset)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    host_list = ["127.0.0.1", *addresses(hosts)] if hosts > 1 else "127.0.0.1"
+    web.run_app(app, host=host_list, port=port, print=None, access_log=None, backlog=1024)
 
 
 class Sink:
     """A client of the sink process: its counts, a reset, a wait."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, hosts: int = 1) -> None:
         self.port = port
         self.inbox = f"http://127.0.0.1:{port}/inbox/{{n}}"
+        self.hosts = addresses(hosts) if hosts > 1 else ["127.0.0.1"]
+
+    def url(self, n: int) -> str:
+        """Inbox n, on host n mod hosts."""
+        return f"http://{self.hosts[n % len(self.hosts)]}:{self.port}/inbox/{n}"
 
     @staticmethod
-    def start(public_pem: str) -> tuple[subprocess.Popen[bytes], Sink]:
+    def start(public_pem: str, hosts: int = 1) -> tuple[subprocess.Popen[bytes], Sink]:
         """The sink process, verifying with `public_pem`, and a client of it."""
         port = free_port()
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--sink", str(port)],
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--sink", str(port), str(hosts)],
                                 stdin=subprocess.PIPE)
         assert proc.stdin is not None
         proc.stdin.write(public_pem.encode())
         proc.stdin.close()
-        return proc, Sink(port)
+        return proc, Sink(port, hosts)
 
     async def counts(self, session: aiohttp.ClientSession) -> dict[str, Any]:
         async with session.get(f"http://127.0.0.1:{self.port}/count") as response:
@@ -180,22 +200,26 @@ async def empty_postgres(url: str) -> None:
         await conn.close()
 
 
-def write_config(directory: Path, database_url: str, *, concurrency: int, level: str = "warning",
+def write_config(directory: Path, database_url: str, *, concurrency: int | None, level: str = "warning",
                  port: int = 0, blogs: Sequence[str] = ("blog",), blog_url: str = "https://{name}.example/") -> Path:
-    """A bridge config for benches: private addresses allowed (the sink is on 127.0.0.1),
-    every inbox on one host, so the per-host limit is the global one."""
+    """A bridge config for benches: private addresses allowed (the sink is on 127.0.0.1).
+    With a `concurrency`, every inbox is on one host, so the per-host limit is the global
+    one; with None, every queue, delivery and log setting is the shipped default."""
     path = directory / "config.toml"
     blog_tables = "".join(f'[[blogs]]\nname = "{name}"\nurl = "{blog_url.format(name=name)}"\n' for name in blogs)
-    path.write_text(f"""[server]\nbase_url = "https://bridge.example"\nlisten = "127.0.0.1:{port or 8080}"\n
-[database]\nurl = "{database_url}"\n[security]\nallow_private_addresses = true\n[log]\nlevel = "{level}"\n
+    tuned = "" if concurrency is None else f"""[log]\nlevel = "{level}"\n
 [queue]\nconcurrency = {concurrency}\npoll_seconds = 0.05\n
-[delivery]\nconcurrency = {concurrency}\nper_host_concurrency = {concurrency}\n
+[delivery]\nconcurrency = {concurrency}\nper_host_concurrency = {concurrency}\n"""
+    path.write_text(f"""[server]\nbase_url = "https://bridge.example"\nlisten = "127.0.0.1:{port or 8080}"\n
+[database]\nurl = "{database_url}"\n[security]\nallow_private_addresses = true\n{tuned}
 {blog_tables}""")
     return path
 
 
-async def add_followers(blog: str, followers: int, inboxes: int, inbox_url: str) -> None:
-    """`followers` accepted followers of `blog`, spread over `inboxes` shared inboxes."""
+async def add_followers(blog: str, followers: int, inboxes: int, inbox_url: str | Callable[[int], str]) -> None:
+    """`followers` accepted followers of `blog`, spread over `inboxes` shared inboxes (a
+    format string with {n}, or a function of n)."""
+    shared = inbox_url.format if isinstance(inbox_url, str) else (lambda n: inbox_url(n))
     from tortoise import connections
 
     from bridge.core.clock import utcnow
@@ -208,7 +232,7 @@ async def add_followers(blog: str, followers: int, inboxes: int, inbox_url: str)
     now = utcnow()
     for start in range(0, followers, 5000):
         rows = [[blog, f"https://h{n % inboxes}.example/users/u{n}", f"https://h{n % inboxes}.example/users/u{n}/inbox",
-                 inbox_url.format(n=n % inboxes), "accepted", now, now]
+                 shared(n=n % inboxes), "accepted", now, now]
                 for n in range(start, min(followers, start + 5000))]
         await conn.execute_many(sql, rows)
     if postgres:
@@ -242,5 +266,5 @@ def print_json_line(label: str, data: dict[str, Any]) -> None:
     print(f"@{label} " + json.dumps(data), flush=True)
 
 
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--sink":
-    run_sink(int(sys.argv[2]), sys.stdin.read())
+if __name__ == "__main__" and len(sys.argv) in (3, 4) and sys.argv[1] == "--sink":
+    run_sink(int(sys.argv[2]), sys.stdin.read(), int(sys.argv[3]) if len(sys.argv) == 4 else 1)

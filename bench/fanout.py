@@ -14,11 +14,17 @@ For each size (10,000 followers on 1,000 shared inboxes; 100,000 on 10,000):
 - ceiling: the same signed POSTs (same key, same body, signed as they leave in a pool of
   SIGNING_THREADS threads) from a bare aiohttp client at the same concurrency, no queue,
   no database.
-All inboxes are on one host here, so `delivery.per_host_concurrency` is the global
-`delivery.concurrency` (with real followers they spread over many hosts).
+Two configs (--config):
+- defaults (the default): the bridge's config holds only what is required, so the queue,
+  delivery and log settings are the shipped defaults (256 in flight, 8 per host, log level
+  info, its lines to a file), and the inboxes live on many hosts as a real blog's followers
+  do: the sink serves them on min(inboxes, HOSTS) loopback addresses (127.0.0.2, …), inbox
+  n on host n mod that. The ceiling sends at delivery.concurrency's default (256).
+- tuned: the earlier bench's config (queue and delivery concurrency 64, per host 64, a
+  0.05 s poll, log level warning), every inbox on one host, the ceiling at 64.
 
 Run: python bench/fanout.py [--database postgres://postgres@127.0.0.1:5432/bench_perf]
-     [--sizes 10000:1000,100000:10000] [--runs 3]
+     [--sizes 10000:1000,100000:10000] [--runs 3] [--config defaults|tuned]
 Also printed: the CPU of the event loop's thread beside the ceiling's, the CPU the local
 PostgreSQL server spent during the bridge's run, and when the first delivery arrived.
 Profiles of the bridge process: BENCH_PROFILE=out.txt (pyinstrument), BENCH_PYSPY=out.txt
@@ -56,7 +62,8 @@ from benchlib import (  # noqa: E402
     write_config,
 )
 
-CONCURRENCY = 64
+TUNED_CONCURRENCY = 64  # --config tuned
+HOSTS = 1000  # --config defaults: the inboxes' hosts at most (loopback addresses in the sink)
 
 
 # -- the bridge side, in its own process --------------------------------------------------
@@ -68,6 +75,7 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
 
         logging.basicConfig(level=logging.INFO, format="%(relativeCreated)d %(message)s")
     from bridge import db
+    from bridge.core.logs import setup_logging
     from bridge.app import BUILTIN_HANDLERS, new_http_session
     from bridge.config import load_config
     from bridge.jobs.kinds import ActorUpdate
@@ -76,6 +84,8 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
     from bridge.publish.delivery import warm_signing_keys
 
     config = load_config(Path(config_path), env={})
+    if not os.environ.get("BENCH_LOG"):
+        setup_logging(config.log.level)  # as the daemon (its stderr goes to a file): its lines cost what they cost
     await db.open_db(config.database)
     session = new_http_session(config)
     worker = Worker(config.queue, BUILTIN_HANDLERS, context=JobContext(config=config, http=session))
@@ -101,7 +111,8 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
 
 # -- one measured run ---------------------------------------------------------------------
 
-async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int) -> tuple[float, float, float]:
+async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int,
+                  concurrency: int = TUNED_CONCURRENCY) -> tuple[float, float, float]:
     """Seconds, CPU seconds of this process and of its event loop's thread, for `n` signed
     POSTs from a bare aiohttp client, signing in a thread pool."""
     from bridge.signatures import HttpRequest, Scheme, sign_request
@@ -109,10 +120,10 @@ async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int) -> tu
     pool = ThreadPoolExecutor(max_workers=threads)
     loop = asyncio.get_running_loop()
     todo = iter(range(n))
-    async with aiohttp.ClientSession() as bare:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as bare:
         async def sender() -> None:
             for i in todo:
-                target = sink.inbox.format(n=i)
+                target = sink.url(i)
                 request = HttpRequest.of("POST", target, {"Content-Type": "application/activity+json"}, body)
                 headers = await loop.run_in_executor(
                     pool, lambda: sign_request(request, key, datetime.now(UTC), Scheme.CAVAGE))
@@ -122,7 +133,7 @@ async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int) -> tu
         cpu = time.process_time()
         main_cpu = time.thread_time()
         started = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu
         main_cpu = time.thread_time() - main_cpu
@@ -130,7 +141,7 @@ async def ceiling(sink: Sink, key: Any, body: bytes, n: int, threads: int) -> tu
     return seconds, cpu, main_cpu
 
 
-async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]:
+async def one_run(database: str, followers: int, inboxes: int, defaults: bool) -> dict[str, Any]:
     from bridge import db
     from bridge.config import load_config
     from bridge.keys import INSTANCE_ACTOR, active_key, ensure_keys, signing_key
@@ -143,12 +154,14 @@ async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]
     url = database if database != "sqlite" else f"sqlite://{tmp / 'bench.db'}"
     if url.startswith("postgres"):
         await empty_postgres(url)
-    path = write_config(tmp, url, concurrency=CONCURRENCY)
+    path = write_config(tmp, url, concurrency=None if defaults else TUNED_CONCURRENCY)
     config = load_config(path, env={})
+    hosts = min(inboxes, HOSTS) if defaults else 1
+    top_concurrency = config.delivery.concurrency
     await db.migrate(config.database)
     await ensure_keys(["blog", INSTANCE_ACTOR])
-    sink_proc, sink = Sink.start((await active_key("blog")).public_pem)
-    await add_followers("blog", followers, inboxes, sink.inbox)
+    sink_proc, sink = Sink.start((await active_key("blog")).public_pem, hosts)
+    await add_followers("blog", followers, inboxes, sink.url)
     try:
         async with aiohttp.ClientSession() as probe:
             await sink.ready(probe)
@@ -158,14 +171,15 @@ async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]
             probe_body = activity_body({"@context": doc["@context"], "id": doc["id"] + "#updates/bench", "type": "Update",
                                         "actor": doc["id"], "object": {k: v for k, v in doc.items() if k != "@context"}})
             # The ceiling before and after the bridge: the load of a shared machine drifts.
-            before = await ceiling(sink, key, probe_body, inboxes, SIGNING_THREADS)
+            before = await ceiling(sink, key, probe_body, inboxes, SIGNING_THREADS, top_concurrency)
             await sink.reset(probe)
             command = [sys.executable, __file__, "--bridge", str(path), str(sink.port), str(inboxes)]
             if os.environ.get("BENCH_PYSPY"):  # py-spy's collapsed stacks of the bridge process (low overhead)
                 command = ["py-spy", "record", "--nonblocking", "--threads", "-r", "500", "-f", "raw", "-o",
                            os.environ["BENCH_PYSPY"], "--", *command]
             db_cpu = postgres_cpu_seconds()
-            bridge = subprocess.run(command, stdout=subprocess.PIPE, check=True, text=True)
+            with open(tmp / "bridge.log", "w") as log:  # noqa: ASYNC230 (before the measured run)
+                bridge = subprocess.run(command, stdout=subprocess.PIPE, stderr=log, check=True, text=True)
             measured = json.loads(bridge.stdout.strip().splitlines()[-1])
             db_cpu = postgres_cpu_seconds() - db_cpu if url.startswith("postgres") else 0.0
             await asyncio.sleep(0.5)  # stragglers (a delivery sent twice) would show now
@@ -175,7 +189,7 @@ async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]
             row = await OutboundActivity.first()
             assert row is not None
             body = activity_body(row.body)
-            after = await ceiling(sink, key, body, inboxes, SIGNING_THREADS)
+            after = await ceiling(sink, key, body, inboxes, SIGNING_THREADS, top_concurrency)
             assert (await sink.counts(probe))["verified"] == inboxes
     finally:
         stop(sink_proc)
@@ -187,21 +201,26 @@ async def one_run(database: str, followers: int, inboxes: int) -> dict[str, Any]
             "loop_cpu_ms": measured["main_cpu_seconds"] * 1000 / inboxes,
             "ceiling_loop_cpu_ms": (before[2] + after[2]) * 1000 / 2 / inboxes,
             "db_cpu_ms": db_cpu * 1000 / inboxes, "first_ms": (counted["first_at"] - measured["started"]) * 1000,
-            "followers": followers, "inboxes": inboxes, "jobs": jobs, "verified": counted["verified"],
+            "followers": followers, "inboxes": inboxes, "hosts": hosts, "jobs": jobs, "verified": counted["verified"],
             "refused": counted["refused"], "repeated": counted["repeated"], "seconds": measured["seconds"],
             "rate": rate, "ceiling_seconds": ceiling_s, "ceiling": top, "ratio": rate / top,
             "peak_rss_mb": measured["peak_rss_mb"]}
 
 
-async def main(database: str, sizes: list[tuple[int, int]], runs: int) -> None:
+async def main(database: str, sizes: list[tuple[int, int]], runs: int, defaults: bool) -> None:
     kind = "sqlite" if database == "sqlite" else "postgres"
     print(f"machine: {machine()} (shared with other work: absolute figures wobble, ratios less)")
-    print(f"database: {kind}, concurrency {CONCURRENCY}; the ceiling is measured before and after the bridge "
-          f"(mean of both)")
+    from bridge.config import DeliveryConfig, QueueConfig
+
+    settings = (f"the default config (queue.concurrency {QueueConfig().concurrency}, delivery.concurrency "
+                f"{DeliveryConfig().concurrency}, per host {DeliveryConfig().per_host_concurrency}, log level info), "
+                f"inboxes on up to {HOSTS} hosts" if defaults else
+                f"tuned: concurrency {TUNED_CONCURRENCY}, every inbox on one host")
+    print(f"database: {kind}, {settings}; the ceiling is measured before and after the bridge (mean of both)")
     for followers, inboxes in sizes:
         results = []
         for run in range(runs):
-            r = await one_run(database, followers, inboxes)
+            r = await one_run(database, followers, inboxes, defaults)
             results.append(r)
             print(f"  run {run + 1}: {followers} followers, {inboxes} inboxes, jobs {r['jobs']}, verified "
                   f"{r['verified']}, refused {r['refused']}, repeated {r['repeated']}: bridge {r['seconds']:.2f} s "
@@ -221,7 +240,8 @@ async def main(database: str, sizes: list[tuple[int, int]], runs: int) -> None:
         print(f"  ratio:   {spread(col('ratio'))}")
         print(f"  CPU per delivery in the sending process: bridge {spread(col('cpu_ms'))} ms, "
               f"ceiling {spread(col('ceiling_cpu_ms'))} ms")
-        print_json_line("fanout", {"database": kind, "followers": followers, "inboxes": inboxes,
+        print_json_line("fanout", {"database": kind, "config": "defaults" if defaults else "tuned",
+                                   "followers": followers, "inboxes": inboxes, "hosts": results[0]["hosts"],
                                    "rate": statistics.median(col("rate")), "rates": col("rate"),
                                    "seconds": statistics.median(col("seconds")), "ceiling": statistics.median(col("ceiling")),
                                    "ceilings": col("ceiling"), "ratio": statistics.median(col("ratio")),
@@ -255,6 +275,8 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", type=sizes_arg, default=sizes_arg("10000:1000,100000:10000"),
                         help="followers:inboxes,… (default 10000:1000,100000:10000)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--config", choices=["defaults", "tuned"], default="defaults",
+                        help="defaults (the shipped config, inboxes on many hosts) or tuned (concurrency 64, one host)")
     args = parser.parse_args()
     os.environ.pop("BRIDGE_CONFIG", None)
-    asyncio.run(main(args.database, args.sizes, args.runs))
+    asyncio.run(main(args.database, args.sizes, args.runs, args.config == "defaults"))

@@ -34,7 +34,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import aiohttp  # noqa: E402
 from benchlib import ROOT, Sink, free_port, machine, print_json_line, spread, stop, write_config  # noqa: E402
-from fanout import CONCURRENCY, ceiling  # noqa: E402
+from fanout import TUNED_CONCURRENCY as CONCURRENCY  # noqa: E402
+from fanout import ceiling  # noqa: E402
 
 
 async def prepare(url: str, tmp: Path, followers: int, inboxes: int) -> None:

@@ -9,10 +9,11 @@ The world (other processes, on loopback):
 - N servers, each on its own address (127.0.0.2, 127.0.0.3, …: Linux routes all of
   127.0.0.0/8 to lo) and one port, hosted by a few world processes (--world-procs, aiohttp,
   many listening sites each). Follower n lives on server n mod N as
-  http://ADDR:PORT/users/u{n} with the personal inbox /users/u{n}/inbox and the server's
-  shared inbox /inbox; both senders are told both and prefer the shared inbox, so a delivery
-  to a server is ONE request carrying the activity for all its followers there:
-  "deliveries" below are unique inbox requests (inboxes that answered 2xx), not followers.
+  http://ADDR:PORT/users/u{n} with its own inbox /users/u{n}/inbox (--inboxes personal, the
+  default: one request per follower, as the issue's first measurement). With --inboxes shared
+  the followers also name the server's shared inbox /inbox, which both senders prefer, so a
+  delivery to a server is ONE request carrying the activity for all its followers there.
+  "deliveries" below are unique inboxes that answered 2xx.
 - Every answer comes after a latency drawn from a lognormal distribution (median 150 ms,
   p99 2 s, capped at 20 s so that a live server never looks dead), seeded per server and
   per request number: the k-th request a sender makes to a server waits the same time for
@@ -41,10 +42,14 @@ answers reset in between):
   its log goes to a file at the configured level). The bridge fetches nothing from the
   world; its actor document (its public key) is served by this driver at base_url.
 - fedify: tests/peers/fedify-sender.mjs, a Fedify 2.3.6 federation with MemoryKvStore and
-  InProcessMessageQueue, otherwise Fedify's defaults (its retry policy, its concurrency:
-  that queue handles one message at a time); one actor whose one-shot followers dispatcher
-  lists the same followers; on "go" it sends Create(Note) to "followers" with
-  preferSharedInbox. Its actor (key) is served by its own HTTP server.
+  its InProcessMessageQueue wrapped in a ParallelMessageQueue of --fedify-parallel workers
+  (default 512: as many requests in flight as the bridge's default allows), otherwise
+  Fedify's defaults (its retry policy; no per-host limit). Fedify's bare in-process queue
+  handles one message at a time: with one inbox per follower it reached 390 of 1,000 in
+  120 s (--fedify-parallel 0 shows it), so a Fedify server with thousands of followers runs
+  a parallel queue, and that is the peer to measure against. One actor whose one-shot
+  followers dispatcher lists the same followers; on "go" it sends Create(Note) to
+  "followers" with preferSharedInbox. Its actor (key) is served by its own HTTP server.
 
 What limits each figure:
 - times: from the sender's own reading of the clock just before it enqueues; an arrival is
@@ -71,8 +76,8 @@ What limits each figure:
 
 Run: python bench/world.py [--size 1000:20] [--dead 0,0.1] [--runs 1] [--bound SECONDS]
      [--database postgres://postgres@127.0.0.1:5432/bench_world] [--world-procs 2]
-     [--seed 1] [--fedify-parallel N]   (N > 0 wraps Fedify's queue in a ParallelMessageQueue:
-                                         not a default, for comparison only)
+     [--seed 1] [--inboxes personal|shared] [--fedify-parallel 512]  (0: Fedify's bare
+                                         in-process queue, one message at a time)
 Default: 1000 followers on 20 servers, dead 0 and 0.1, one run (well under 5 minutes).
 `--senders bridge` (or fedify) runs one sender only; BENCH_CPROFILE=out.txt writes a cProfile
 of the bridge's event loop thread from "go" on (the 60 functions with most own time; the
@@ -136,7 +141,7 @@ def addresses(n: int) -> list[str]:
 
 
 def make_plan(followers: int, servers: int, dead: float, p503: float, p429: float, seed: int,
-              port: int) -> dict[str, Any]:
+              port: int, inboxes: str = "personal") -> dict[str, Any]:
     """Who lives where, which servers are dead (refusing or holding), which answer their
     first request 503 or 429: all from `seed`."""
     rng = random.Random(f"world/{seed}")
@@ -158,19 +163,24 @@ def make_plan(followers: int, servers: int, dead: float, p503: float, p429: floa
     for i in live_order[n503:n503 + n429]:
         first[i] = 429
     addrs = addresses(servers)
-    return {"followers": followers, "servers": servers, "port": port, "seed": seed, "dead": dead,
+    return {"inboxes": inboxes, "followers": followers, "servers": servers, "port": port, "seed": seed, "dead": dead,
             "p503": p503, "p429": p429, "n503": n503, "n429": n429, "n_refuse": n_dead - n_hang, "n_hang": n_hang,
             "addresses": addrs, "fate": fate, "first": first}
 
 
-def follower_urls(plan: dict[str, Any], n: int) -> tuple[str, str, str]:
-    """(actor id, personal inbox, shared inbox) of follower n."""
+def follower_urls(plan: dict[str, Any], n: int) -> tuple[str, str, str | None]:
+    """(actor id, personal inbox, shared inbox or None) of follower n."""
     base = f"http://{plan['addresses'][n % plan['servers']]}:{plan['port']}"
-    return f"{base}/users/u{n}", f"{base}/users/u{n}/inbox", f"{base}/inbox"
+    return f"{base}/users/u{n}", f"{base}/users/u{n}/inbox", f"{base}/inbox" if plan["inboxes"] == "shared" else None
 
 
 def live_followers(plan: dict[str, Any]) -> int:
     return sum(1 for n in range(plan["followers"]) if plan["fate"][n % plan["servers"]] == "live")
+
+
+def live_inboxes(plan: dict[str, Any]) -> int:
+    """Inboxes to reach: one per live follower, or one per live server with shared inboxes."""
+    return live_servers(plan) if plan["inboxes"] == "shared" else live_followers(plan)
 
 
 def live_servers(plan: dict[str, Any]) -> int:
@@ -265,7 +275,8 @@ def run_world(plan_path: str, index: int, count: int, control_port: int) -> None
         if server is None:
             return web.Response(status=404)
         round_ = state  # a reset between senders starts a new Round: this request belongs to its own
-        record: list[Any] = [time.monotonic(), None, server.index, None, ""]
+        path = request.path
+        record: list[Any] = [time.monotonic(), None, server.index, None, "", path]  # path: which inbox
         round_.requests.append(record)
         round_.inflight += 1
         round_.max_inflight = max(round_.max_inflight, round_.inflight)
@@ -312,7 +323,6 @@ def run_world(plan_path: str, index: int, count: int, control_port: int) -> None
             round_.types[kind] += 1
             round_.schemes[str(verdict.scheme)] += 1
             now = time.monotonic()
-            path = request.path
             covered = server.followers if path == "/inbox" else [int(path.split("/")[2][1:])]
             for n in covered:
                 round_.arrivals.setdefault(n, now)
@@ -414,6 +424,11 @@ async def bridge_side(config_path: str, post_id: int) -> None:
     print(json.dumps({"started": started}), flush=True)
     await loop.run_in_executor(None, sys.stdin.read)  # until the driver is done with us
     running.cancel()
+    from bridge.core import metrics
+
+    runs = {f"deliver.{outcome}": int(metrics.JOBS.value(kind="deliver", outcome=outcome))
+            for outcome in ("done", "retry", "dead", "deferred")}
+    print("bench.jobs " + json.dumps(runs), file=sys.stderr, flush=True)  # for the driver, in the log
     if profile is not None:
         import pstats
 
@@ -618,7 +633,7 @@ def figures(plan: dict[str, Any], sender: Sender, seen: dict[str, Any], started:
         return times[need - 1] if len(times) >= need else None
 
     requests = sorted(seen["requests"], key=lambda r: r[0])
-    inboxes_ok: set[int] = {r[2] for r in requests if r[3] == 202}
+    inboxes_ok: set[tuple[int, str]] = {(r[2], r[5]) for r in requests if r[3] == 202}
     delivered = len(inboxes_ok)
     last = times[-1] if times else None
     # Concurrency at the world: the most requests open at once (all processes merged).
@@ -636,10 +651,10 @@ def figures(plan: dict[str, Any], sender: Sender, seen: dict[str, Any], started:
 
     mean_open = mean_open_until(at(1.0) or (ended - started))
     mean_open_99 = mean_open_until(at(0.99) or (ended - started))
-    # Retries: from a failed answer to the sender's next request to that server.
-    by_server: dict[int, list[list[Any]]] = defaultdict(list)
+    # Retries: from a failed answer to the sender's next request to that inbox.
+    by_server: dict[tuple[int, str], list[list[Any]]] = defaultdict(list)
     for r in requests:
-        by_server[r[2]].append(r)
+        by_server[r[2], r[5]].append(r)
     waits: dict[str, list[float]] = defaultdict(list)
     unanswered: dict[str, int] = defaultdict(int)  # failed answers the sender did not try again in time
     held: list[float] = []
@@ -655,10 +670,12 @@ def figures(plan: dict[str, Any], sender: Sender, seen: dict[str, Any], started:
     for r in requests:
         statuses[str(r[3])] += 1
     first_request = (requests[0][0] - started) if requests else None
+    # What set the 100 % mark: when the request that reached the last live inbox started.
+    last_ok = max((r for r in requests if r[3] == 202 and plan["fate"][r[2]] == "live"), key=lambda r: r[1], default=None)
     return {
         "sender": sender.name, "live_followers": live, "reached": len(times), "complete": len(times) >= live,
         "died": died, "bound": bound, "t50": at(0.5), "t99": at(0.99), "t100": at(1.0), "last": last,
-        "delivered_inboxes": delivered, "live_inboxes": live_servers(plan),
+        "delivered_inboxes": delivered, "live_inboxes": live_inboxes(plan),
         # Incomplete: over the whole measured time (it was still at it), not up to its last success.
         "rate": delivered / (last if len(times) >= live else ended - started) if last else 0.0, "peak_mb": peak, "cpu_s": cpu,
         "cpu_ms": cpu * 1000 / delivered if delivered else float("nan"), "requests": len(requests),
@@ -667,6 +684,7 @@ def figures(plan: dict[str, Any], sender: Sender, seen: dict[str, Any], started:
         "mean_inflight_99": mean_open_99,
         "max_inflight_per_server": seen["max_inflight_per_server"], "waits": {k: sorted(v) for k, v in waits.items()},
         "not_retried": dict(unanswered),
+        "last_request": [last_ok[0] - started, last_ok[1] - last_ok[0]] if last_ok else None,
         "held_s": sorted(held), "first_request_ms": first_request * 1000 if first_request is not None else None,
         "measured_s": ended - started, "info": sender.info,
         "events": [(round(t - started, 3), e) for t, e in sender.events][:40],
@@ -684,6 +702,15 @@ def bridge_retries(log: Path) -> dict[str, list[float]]:
                  "timeout" if "timeout" in line else "refused" if "Connect call failed" in line else "other")
         out[cause].append(delay)
     return dict(out)
+
+
+def bridge_job_runs(log: Path) -> dict[str, int]:
+    """How the bridge's delivery jobs' runs ended (done, retry, dead, deferred), from the
+    counts it writes to its log as it ends."""
+    for line in log.read_text(errors="replace").splitlines() if log.exists() else ():
+        if line.startswith("bench.jobs "):
+            return json.loads(line.removeprefix("bench.jobs "))  # type: ignore[no-any-return]
+    return {}
 
 
 async def serve_actor(document: dict[str, Any], port: int) -> web.AppRunner:
@@ -762,7 +789,9 @@ async def run_bridge(world: World, tmp: Path, database: str, bound: float) -> di
                            stderr=tmp / "bridge.log")
         ready = await line_of(proc, "ready")
         result = await measure(world, Sender("bridge (defaults)", proc, ready["settings"]), bound)
+        await finish(proc)  # it writes its job counts as it ends
         result["retries"] = bridge_retries(tmp / "bridge.log")
+        result["job_runs"] = bridge_job_runs(tmp / "bridge.log")
         return result
     finally:
         await runner.cleanup()
@@ -797,7 +826,8 @@ def ratio(a: float | None, b: float | None, bound: float | None = None) -> str:
 
 
 def world_line(plan: dict[str, Any]) -> str:
-    return (f"world: {plan['followers']:,} followers on {plan['servers']:,} servers, latency median "
+    return (f"world: {plan['followers']:,} followers on {plan['servers']:,} servers ({plan['inboxes']} inboxes), "
+            f"latency median "
             f"{LATENCY_MEDIAN * 1000:.0f} ms p99 {LATENCY_P99:g} s, dead {plan['dead'] * 100:g} % "
             f"({plan['n_refuse']} refusing, {plan['n_hang']} holding), {plan['p503'] * 100:g} % 503 "
             f"({plan['n503']} server{'s' * (plan['n503'] != 1)}), {plan['p429'] * 100:g} % 429 (Retry-After "
@@ -807,7 +837,8 @@ def world_line(plan: dict[str, Any]) -> str:
 def table(plan: dict[str, Any], rows: list[dict[str, Any]], bound: float) -> list[str]:
     out = [world_line(plan),
            (f"  live: {live_followers(plan):,} followers on {live_servers(plan):,} servers; deliveries = unique inbox "
-            "requests answered 2xx (one per server: its shared inbox)"),
+            "requests answered 2xx " + ("(one per server: its shared inbox)" if plan["inboxes"] == "shared"
+                                        else "(one per follower: its own inbox)")),
            f"{'':20}{'50 %':>10}{'99 %':>10}{'100 % live':>12}{'deliveries/s':>14}{'peak MB':>10}{'CPU ms/delivery':>17}"]
     for r in rows:
         out.append(f"{r['sender']:20}{secs(r['t50'], bound):>10}{secs(r['t99'], bound):>10}"
@@ -847,6 +878,9 @@ def details(r: dict[str, Any]) -> str:
         parts.append(f"{len(held)} held request{'s' * (len(held) != 1)} (dead servers that accept) lasted "
                      f"median {statistics.median(held):.1f} s, max {max(held):.1f} s (those cut by the end included), "
                      f"{sum(held):.0f} request-seconds in all")
+    if r.get("last_request"):
+        start, took = r["last_request"]
+        parts.append(f"the last live inbox's request started at {start:.2f} s and took {took:.2f} s")
     if not r["complete"]:
         parts.append(f"deliveries/s over the whole {r['measured_s']:.0f} s")
     parts.append(f"CPU {r['cpu_s']:.2f} s in {r['measured_s']:.1f} s measured")
@@ -861,6 +895,8 @@ def details(r: dict[str, Any]) -> str:
         parts.append("its queue: " + ", ".join(f"{k} at {v:.2f} s" for k, v in said.items()))
     if errors:
         parts.append(f"{errors} delivery error{'s' * (errors != 1)} reported by it")
+    if r.get("job_runs"):
+        parts.append("its delivery jobs' runs: " + ", ".join(f"{k.split('.')[1]} {v}" for k, v in r["job_runs"].items()))
     if r.get("retries"):
         parts.append("its log: retries scheduled " + ", ".join(f"{k} in {', '.join(f'{x:g}' for x in v[:6])} s"
                                                              for k, v in sorted(r["retries"].items())))
@@ -879,8 +915,9 @@ def settings_line(info: dict[str, Any]) -> str:
                       if k not in ("concurrency", "per_host_concurrency", "timeout_seconds")))
 
 
-FEDIFY_DEFAULTS = ("Fedify 2.3.6's defaults (read from its source): InProcessMessageQueue handles one message at a "
-                   "time (fan-out, then each inbox in turn); retries: exponential backoff from 1 s ×2 per attempt, "
+FEDIFY_DEFAULTS = ("Fedify 2.3.6 (read from its source): its InProcessMessageQueue handles one message at a "
+                   "time (fan-out, then each inbox in turn), so it runs here in a ParallelMessageQueue (--fedify-parallel);"
+                   " its defaults otherwise: no per-host limit; retries: exponential backoff from 1 s ×2 per attempt, "
                    "jitter +0–100 %, max 12 h, 10 attempts, a Retry-After honoured; no request timeout of its own "
                    "(Node's fetch gives up waiting for headers after 300 s); it double-knocks (RFC 9421 first, "
                    "draft-cavage again at once) on 400, 401 and any status above 401, 429 and 503 included")
@@ -891,7 +928,8 @@ FEDIFY_DEFAULTS = ("Fedify 2.3.6's defaults (read from its source): InProcessMes
 async def one_world(args: argparse.Namespace, followers: int, servers: int, dead: float, run: int,
                     bound: float) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-world-"))
-    plan = make_plan(followers, servers, dead, args.p503, args.p429, args.seed, free_port())
+    plan = make_plan(followers, servers, dead, args.p503, args.p429, args.seed, free_port(),
+                     args.inboxes)
     print(f"-- run {run + 1}: {followers:,} followers on {servers:,} servers, dead {dead:g} (files: {tmp})", flush=True)
     took = time.monotonic()
     world = await World.start(plan, tmp, args.world_procs)
@@ -960,6 +998,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--dead", type=lambda t: [float(x) for x in t.split(",")], default=[0.0, 0.1],
                         help="fractions of dead servers, comma-separated (default 0,0.1)")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--inboxes", choices=["personal", "shared"], default="personal",
+                        help="personal (default): each follower its own inbox; shared: one per server, preferred")
     parser.add_argument("--bound", type=float, default=None,
                         help="seconds a sender gets to reach every live follower (default 120, 600 above 2000 followers)")
     parser.add_argument("--database", default="sqlite", help="sqlite (a file) or postgres://… (emptied first)")
@@ -969,8 +1009,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--p429", type=float, default=0.01)
     parser.add_argument("--senders", type=lambda t: t.split(","), default=["bridge", "fedify"],
                         help="bridge,fedify (default both; one alone for profiling or iterating)")
-    parser.add_argument("--fedify-parallel", type=int, default=0,
-                        help="wrap Fedify's queue in a ParallelMessageQueue of N workers (not a default)")
+    parser.add_argument("--fedify-parallel", type=int, default=512,
+                        help="Fedify's queue in a ParallelMessageQueue of N workers (default 512; 0: one at a time)")
     return parser.parse_args(argv)
 
 

@@ -9,15 +9,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import signal
 
 from aiohttp import web
 
 from bridge.app import make_app
 from bridge.config import Config
+from bridge.config.advice import slow_settings
 from bridge.core.logs import ACCESS_LOG_FORMAT
 
 log = logging.getLogger("bridge.daemon")
+
+# Beside the deliveries' sockets (delivery.concurrency + 64, bridge/app.py): the fediverse's
+# requests to the inbox, the database, logs. Many systems start a process with a soft limit
+# of 1024 open files; the hard limit is usually far higher, and raising to it needs no rights.
+OTHER_FILES = 512
+
+
+def raise_open_files_limit(config: Config) -> None:
+    """Raise the soft limit on open files (up to the hard one) to what the delivery settings
+    need; say so when even the hard limit is lower."""
+    want = config.delivery.concurrency + 64 + OTHER_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        log.info("daemon.open_files soft_limit=%d was=%d", new, soft)
+        if new < want:
+            log.warning("daemon.open_files soft_limit=%d below %d (delivery.concurrency + %d): raise LimitNOFILE "
+                        "(systemd) or lower delivery.concurrency", new, want, 64 + OTHER_FILES)
 
 
 async def run_daemon(config: Config, *, http: bool = True, workers: bool = True) -> None:
@@ -34,7 +55,10 @@ async def run_daemon(config: Config, *, http: bool = True, workers: bool = True)
         handle_signals=False,
         shutdown_timeout=config.queue.shutdown_grace_seconds,
     )
+    raise_open_files_limit(config)
     await runner.setup()  # opens the database, the HTTP client and the workers
+    for advice in slow_settings(config) if workers else ():
+        log.warning("config.slow %s", advice)
     try:
         if http:
             site = web.TCPSite(runner, config.server.listen_host, config.server.listen_port, reuse_address=True)

@@ -40,8 +40,8 @@ async def bridge(write_config: Callable[..., Path], free_port: int) -> AsyncIter
     """Start the bridge's app on its public URL (http://127.0.0.1:PORT) with a given config."""
     servers: list[TestServer] = []
 
-    async def start(extra: str = "", *, serve: bool = True, blog_url: str = BLOG) -> Path:
-        path = write_config(extra, blog_url=blog_url, base_url=f"http://127.0.0.1:{free_port}")
+    async def start(extra: str = "", *, serve: bool = True, blog_url: str = BLOG, queue: str = "") -> Path:
+        path = write_config(extra, blog_url=blog_url, base_url=f"http://127.0.0.1:{free_port}", queue=queue)
         if serve:
             server = TestServer(make_app(load_config(path, env={}), workers=False), host="127.0.0.1", port=free_port)
             await server.start_server()
@@ -74,7 +74,8 @@ async def test_recorded_wordpress_blog_passes_the_required_points(bridge: Any, b
         await blog.stop()
     assert code == 0, out
     for point in ("blog reachable", "feed found", "recent post readable", "author name and avatar",
-                  "webmention endpoint on posts", "bridge's public URL serves the actor", "keys present", "clock sane"):
+                  "webmention endpoint on posts", "bridge's public URL serves the actor", "keys present", "clock sane",
+                  "delivery settings"):
         assert marks[point] == "✓", out
     # WordPress as installed has none of the optional pieces.
     for point in ("@name@blog-domain handle", "rel=alternate ActivityPub link on posts", "fediverse:creator meta tag"):
@@ -154,6 +155,23 @@ async def test_unreachable_blog(bridge: Any, bridge_cmd: list[str], bridge_env: 
     assert marks["blog reachable"] == "✗"
     assert f"fix: check blogs.url ({blog_url})" in out
     assert marks["bridge's public URL serves the actor"] == "✓" and marks["keys present"] == "✓"
+
+
+async def test_delivery_settings_copied_from_an_old_example_are_named_not_failed(
+        bridge: Any, bridge_cmd: list[str], bridge_env: dict[str, str]) -> None:
+    blog = await BlogServer.wordpress("twentytwentyone").start()
+    try:
+        path = await bridge("[delivery]\nper_host_concurrency = 1\n", queue="concurrency = 8")
+        code, out, marks = await run_check(bridge_cmd, bridge_env, path)
+    finally:
+        await blog.stop()
+    assert code == 0, out  # an optional point: a gentle bridge is the operator's choice
+    assert marks["delivery settings"] == "✗", out
+    assert "✗ delivery settings (optional): queue.concurrency = 8: at most 8 deliveries run at once" in out
+    assert "older copies of config.example.toml set 8" in out
+    assert "delivery.per_host_concurrency = 1" in out
+    assert "fix: remove those lines from the config" in out
+    assert "4 optional point(s) missing" in out
 
 
 async def test_check_says_which_post_fields_are_missing_and_where_it_looked(

@@ -40,8 +40,8 @@ def test_minimal_config_gets_documented_defaults() -> None:
     assert config.queue.max_attempts == 21  # about two days of retries (tests/test_retry.py)
     # Issue 19: a fan-out to many servers is not capped at a handful of requests in flight;
     # a dead server is given up on in seconds.
-    assert (config.queue.concurrency, config.queue.heavy_concurrency) == (256, 8)
-    assert (config.delivery.concurrency, config.delivery.per_host_concurrency) == (256, 8)
+    assert (config.queue.concurrency, config.queue.heavy_concurrency) == (512, 8)
+    assert (config.delivery.concurrency, config.delivery.per_host_concurrency) == (512, 8)
     assert (config.delivery.timeout_seconds, config.delivery.connect_timeout_seconds) == (30.0, 5.0)
     assert config.blogs[0].name == "blog" and config.blogs[0].feed is None and config.blogs[0].poll_interval == 300
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -238,3 +238,19 @@ def test_the_connect_timeout_is_never_longer_than_the_whole_delivery() -> None:
     assert parse(GOOD + "[delivery]\ntimeout_seconds = 1\n").delivery.connect_timeout_seconds == 1.0
     assert parse(GOOD + "[delivery]\ntimeout_seconds = 8\n").delivery.connect_timeout_seconds == 5.0
     assert parse(GOOD + "[delivery]\ntimeout_seconds = 8\nconnect_timeout_seconds = 8\n").delivery.connect_timeout_seconds == 8.0
+
+
+def test_settings_that_hold_deliveries_back_are_named_and_the_defaults_are_not() -> None:
+    from bridge.config.advice import slow_settings
+
+    assert slow_settings(parse(GOOD)) == []  # the defaults
+    # What config.example.toml said until 0.2: every limit it set is named, with its cost.
+    old = slow_settings(parse(GOOD + "[queue]\nconcurrency = 8\n[delivery]\nconcurrency = 16\nper_host_concurrency = 1\n"))
+    assert [line.split(" = ")[0] for line in old] == ["queue.concurrency", "delivery.concurrency",
+                                                     "delivery.per_host_concurrency"]
+    assert old[0].startswith("queue.concurrency = 8: at most 8 deliveries run at once (the default, 512,")
+    # Fast enough on its own, but the queue caps the deliveries below what delivery allows.
+    capped = slow_settings(parse(GOOD + "[queue]\nconcurrency = 200\n[delivery]\nconcurrency = 400\n"))
+    assert capped == ["queue.concurrency = 200 is below delivery.concurrency = 400: deliveries are jobs, "
+                      "so only 200 are in flight"]
+    assert slow_settings(parse(GOOD + "[queue]\nconcurrency = 128\n[delivery]\nconcurrency = 128\nper_host_concurrency = 2\n")) == []

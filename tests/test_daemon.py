@@ -122,3 +122,31 @@ async def _refresh(job: Job) -> None:
     await job.refresh_from_db()
 
 
+
+
+def test_the_daemon_raises_its_open_files_limit_to_what_the_deliveries_need(tmp_path: Path) -> None:
+    """512 deliveries in flight need more than the 1024 open files many systems start a
+    process with: the daemon raises its soft limit (up to the hard one) and says so."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import logging, resource, sys
+        from pathlib import Path
+        from bridge.config import parse_config
+        from bridge.daemon import raise_open_files_limit
+        logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        config = parse_config({"server": {"base_url": "https://bridge.example"},
+                               "blogs": [{"name": "blog", "url": "https://blog.example/"}]}, path=Path("/tmp/c.toml"), env={})
+        raise_open_files_limit(config)
+        print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    *logged, last = out.strip().splitlines()
+    soft, hard = (int(x) for x in last.split())
+    want = 512 + 64 + 512  # delivery.concurrency's default + its fetches + everything else
+    assert soft == (want if hard < 0 or hard >= want else hard), out
+    assert logged[0] == f"daemon.open_files soft_limit={soft} was=256", out

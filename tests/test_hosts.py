@@ -1,6 +1,6 @@
 """Delivery slots per host (bridge/net/hosts.py `Limits`): in memory, a fake clock, no server.
-A host earns its share by answering; one that fails or never answers holds one slot; a 429
-halves its share for a while."""
+A host earns its share by answering; one that fails or never answers holds one slot, and
+after a failure none for a while (cooling down); a 429 halves its share for a while."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import pytest
 from bridge.config import DeliveryConfig
 from bridge.net.hosts import (
     BUSY_RETRY_SECONDS,
+    COOL_AFTER_5XX,
+    COOL_MAX_SECONDS,
+    COOL_SECONDS,
     FAILING_RETRY_SECONDS,
     SLOW_DOWN_MAX_SECONDS,
     SLOW_DOWN_SECONDS,
@@ -54,21 +57,37 @@ def test_a_host_not_heard_from_gets_one_slot_until_it_answers() -> None:
     assert lim.busy == {} and lim.total == 0
 
 
-@pytest.mark.parametrize("status", [None, 500, 502, 503])
-def test_a_failing_host_drops_to_one_slot_until_it_answers_again(status: int | None) -> None:
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_5xx_drops_a_host_to_one_slot_until_it_answers_again(status: int) -> None:
     lim, _ = limits()
     lim.answered("h.example", 202)
     assert take(lim, "h.example") == 8
-    lim.answered("h.example", status)  # no answer (timeout, refused, reset) or a 5xx
-    assert lim.failing("h.example") and take(lim, "h.example") == 1
+    lim.answered("h.example", status)  # one 5xx is usually a moment's (a restart): no cooling down
+    assert lim.failing("h.example") and lim.cooling("h.example") == 0 and take(lim, "h.example") == 1
     assert lim.defer_seconds("h.example") == FAILING_RETRY_SECONDS
     lim.answered("h.example", 202)
     assert not lim.failing("h.example") and take(lim, "h.example") == 8
     assert lim.defer_seconds("h.example") == BUSY_RETRY_SECONDS
 
 
+def test_a_host_that_did_not_answer_cools_down_then_gets_one_slot_until_it_answers_again() -> None:
+    lim, clock = limits()
+    lim.answered("h.example", 202)
+    assert take(lim, "h.example") == 8
+    lim.answered("h.example", None)  # no answer: a timeout, a refused or reset connection
+    # "A host that just failed doesn't get the next slot" (issue 19): none while it cools down.
+    assert lim.failing("h.example") and take(lim, "h.example") == 0
+    assert lim.cooling("h.example") == COOL_SECONDS and lim.defer_seconds("h.example") == COOL_SECONDS
+    clock.now += COOL_SECONDS
+    assert lim.cooling("h.example") == 0 and take(lim, "h.example") == 1  # then one: the probe
+    assert lim.defer_seconds("h.example") == COOL_SECONDS  # while the probe runs, the others wait a step
+    lim.answered("h.example", 202)
+    assert not lim.failing("h.example") and take(lim, "h.example") == 8
+    assert lim.defer_seconds("h.example") == BUSY_RETRY_SECONDS
+
+
 def test_slots_already_held_by_a_host_that_starts_failing_drain_to_one() -> None:
-    lim, _ = limits()
+    lim, _clock = limits()
     lim.answered("h.example", 202)
     for _ in range(8):
         assert lim.try_acquire("h.example")
@@ -77,7 +96,33 @@ def test_slots_already_held_by_a_host_that_starts_failing_drain_to_one() -> None
         assert not lim.try_acquire("h.example")
         lim.release("h.example")
     lim.release("h.example")
+    _clock.now += COOL_SECONDS
     assert lim.try_acquire("h.example") and not lim.try_acquire("h.example")
+
+
+def test_failures_in_a_row_cool_a_host_down_longer_and_an_answer_ends_it() -> None:
+    lim, clock = limits()
+    steps = []
+    for _ in range(9):
+        lim.answered("dead.example", None)
+        steps.append(lim.cooling("dead.example"))
+        clock.now += steps[-1]
+    assert steps == [5, 10, 20, 40, 80, 160, 300, 300, 300]
+    assert steps[-1] == COOL_MAX_SECONDS
+    lim.answered("dead.example", 202)
+    # 5xx: from the third in a row (one 503 is weather), then doubling as well.
+    seen = []
+    for _ in range(COOL_AFTER_5XX + 1):
+        lim.answered("dead.example", 503)
+        seen.append(lim.cooling("dead.example"))
+        clock.now += seen[-1]
+    assert seen == [0, 0, 5, 10]
+    lim.answered("dead.example", 404)  # any answer but a 5xx: it is up
+    assert lim.cooling("dead.example") == 0 and not lim.failing("dead.example")
+    lim.answered("dead.example", None)  # and the count starts again
+    assert lim.cooling("dead.example") == COOL_SECONDS
+    # Other hosts are not touched.
+    assert lim.cooling("other.example") == 0 and lim.try_acquire("other.example")
 
 
 def test_a_4xx_is_an_answer_and_a_429_halves_the_share_for_a_while() -> None:
@@ -143,19 +188,22 @@ async def test_deliveries_to_a_new_host_wait_for_its_first_answer_then_share_its
 
 
 async def test_a_first_answer_that_is_a_failure_sends_the_waiting_deliveries_away_at_once() -> None:
-    lim, _ = limits()
+    lim, clock = limits()
     assert await lim.acquire("dead.example")
     waiting = [asyncio.create_task(lim.acquire("dead.example", patience=5)) for _ in range(3)]
     await asyncio.sleep(0.01)
     started = time.monotonic()
     lim.answered("dead.example", None)  # its first request timed out
     lim.release("dead.example")
-    # The first in line takes the one slot a failing host gets; the others go at once.
-    assert await asyncio.gather(*waiting) == [True, False, False]
+    # It just failed: nobody takes its slot, they all go at once, to come back when it has cooled.
+    assert await asyncio.gather(*waiting) == [False, False, False]
     assert time.monotonic() - started < 0.5
-    assert lim.busy == {"dead.example": 1}
-    assert not await lim.acquire("dead.example")  # no waiting for a failing host: deferred…
-    assert lim.defer_seconds("dead.example") == FAILING_RETRY_SECONDS  # …for a little longer
+    assert lim.busy == {}
+    assert not await lim.acquire("dead.example")  # no waiting for a failing host
+    assert lim.defer_seconds("dead.example") == COOL_SECONDS
+    clock.now += COOL_SECONDS
+    assert await lim.acquire("dead.example") and not lim.try_acquire("dead.example")  # one probe
+    assert lim.defer_seconds("dead.example") >= FAILING_RETRY_SECONDS
 
 
 async def test_waiting_is_bounded_by_patience_and_by_host() -> None:

@@ -62,8 +62,9 @@ class SecurityConfig:
 @dataclass(frozen=True, slots=True)
 class QueueConfig:
     # Jobs one process runs at once. Most are deliveries, webmentions and inbox activities,
-    # which wait on the network, not the CPU (issue 19: 8 capped a fan-out at 8 requests).
-    concurrency: int = 256
+    # which wait on the network, not the CPU (issue 19: 8 capped a fan-out at 8 requests;
+    # 512 leaves room for the requests dead servers hold until their timeout).
+    concurrency: int = 512
     # Of those, jobs that read and parse pages or fan a post out (polls, pings, publishes,
     # actor updates, plugins' kinds: bridge/jobs/kinds.py `HEAVY`) at most this many.
     heavy_concurrency: int = 8
@@ -84,7 +85,7 @@ class QueueConfig:
 class DeliveryConfig:
     """Sending activities to inboxes (bridge/publish/delivery.py, bridge/publish/fanout.py)."""
 
-    concurrency: int = 256  # deliveries in flight at once in one process
+    concurrency: int = 512  # deliveries in flight at once in one process
     # Of which to one host at most: a host that has not answered yet, or whose last
     # attempt failed (no answer, 5xx), gets one at a time; a 429 halves it for a while.
     per_host_concurrency: int = 8

@@ -130,7 +130,8 @@ INBOX = Counter("bridge_inbox_activities_total", "Activities posted to our inbox
                 "(accepted, duplicate, or the rejection reason).", ("type", "outcome"))
 WEBMENTIONS = Counter("bridge_webmentions_total", "Webmentions sent by outcome (done, retry, dead).",
                       ("outcome",))
-JOBS = Counter("bridge_jobs_finished_total", "Job runs by kind and outcome (done, retry, dead).",
+JOBS = Counter("bridge_jobs_finished_total", "Job runs by kind and outcome (done, retry, dead; deferred: put back "
+               "without an attempt, its host having no free slot).",
                ("kind", "outcome"))
 BUGS = Counter("bridge_job_bugs_total", "Jobs that died of a bug in the bridge (its traceback is in the log), "
                "by kind and exception.", ("kind", "error"))

@@ -25,6 +25,7 @@ from typing import Any
 from tortoise.expressions import F
 
 from bridge.config import QueueConfig
+from bridge.core import metrics
 from bridge.core.clock import Clock, utcnow
 from bridge.db import in_own_task
 from bridge.jobs import outcomes
@@ -248,6 +249,7 @@ class Worker:
         except Deferred as exc:
             # Not a failure (e.g. its host has all its slots busy): back later, attempt not counted.
             await self._release(job, after=exc.after)
+            metrics.JOBS.inc(kind=job.kind, outcome="deferred")
         except Exception as exc:
             await self._failed(job, exc, time.monotonic() - started)
         else:

@@ -8,6 +8,12 @@ inbox; nothing here lives in a module global, so two apps in one process share n
   has not answered yet (a host that never answers holds one slot, not its whole share) or
   whose last attempt had no answer or a 5xx (until it answers again); a 429 halves the
   host's share (down to one) for SLOW_DOWN_SECONDS, or its Retry-After if longer.
+- Cooling down (a circuit breaker, as Mastodon's Stoplight): after an attempt with no
+  answer (refused, reset, timed out), or after COOL_AFTER_5XX 5xx in a row (one 503 is
+  usually a moment's), no new request goes to the host for COOL_SECONDS, doubling with
+  each further failure up to COOL_MAX_SECONDS: its other deliveries do not each try it in
+  turn, they fail at once and come back when it has cooled (bridge/publish/delivery.py);
+  the first one then is the probe. An answer other than a 5xx ends it.
   `acquire` waits up to SLOT_PATIENCE_SECONDS for a busy host's slot (a host's first
   answer, or a slot freed), WAITERS_PER_SLOT times the host's share at most (enough to
   keep its slots busy, not enough to keep the worker from other hosts for long); the
@@ -40,7 +46,10 @@ log = logging.getLogger("bridge.delivery")  # the events operators know: host.un
 SLOT_PATIENCE_SECONDS = 2.0  # a delivery waits this long for a busy host's slot, then is deferred
 WAITERS_PER_SLOT = 4  # deliveries waiting for a host: at most this many per slot of its share
 BUSY_RETRY_SECONDS = 1.0  # a deferred delivery (no free slot for its host) comes back after this
-FAILING_RETRY_SECONDS = 2.0  # … and this, when the host's last attempt failed
+FAILING_RETRY_SECONDS = 2.0  # … and at least this, when the host's last attempt failed
+COOL_AFTER_5XX = 3  # 5xx answers in a row that cool a host down (no answer at all: the first does)
+COOL_SECONDS = 5.0  # then no new request to the host for this long (the retries' first step)…
+COOL_MAX_SECONDS = 300.0  # …doubling with each failure in a row, up to this
 SLOW_DOWN_SECONDS = 60.0  # a 429 halves the host's share for at least this long
 SLOW_DOWN_MAX_SECONDS = 3600.0  # and at most this long, whatever its Retry-After says
 HEALTHY_SECONDS = 30.0  # a host that answered 2xx this recently needs no record read or reset
@@ -68,6 +77,7 @@ class Limits:
         self._answering: set[str] = set()  # hosts whose last attempt got an answer (not a 5xx)
         self._failing: set[str] = set()  # hosts whose last attempt got no answer or a 5xx
         self._slowed: dict[str, tuple[int, float]] = {}  # host → (its share after a 429, until clock())
+        self._cool: dict[str, tuple[int, float, float]] = {}  # host → (failures in a row, cool until clock(), step)
         self._waiters: dict[str, collections.deque[asyncio.Future[None]]] = {}  # woken in order
 
     def limit(self, host: str) -> int:
@@ -80,8 +90,14 @@ class Limits:
             del self._slowed[host]
         return share
 
+    def cooling(self, host: str) -> float:
+        """Seconds before a new request may go to `host` (0: now): it failed just now."""
+        cool = self._cool.get(host)
+        return max(0.0, cool[1] - self.clock()) if cool is not None else 0.0
+
     def try_acquire(self, host: str) -> bool:
-        if self.total >= self.settings.concurrency or self.busy.get(host, 0) >= self.limit(host):
+        if self.total >= self.settings.concurrency or self.busy.get(host, 0) >= self.limit(host) \
+                or (host in self._failing and self.cooling(host) > 0):
             return False
         self.busy[host] = self.busy.get(host, 0) + 1
         self.total += 1
@@ -150,8 +166,12 @@ class Limits:
                 del self._waiters[host]
 
     def defer_seconds(self, host: str) -> float:
-        """How long a delivery that found no free slot for `host` waits before trying again."""
-        return FAILING_RETRY_SECONDS if host in self._failing else BUSY_RETRY_SECONDS
+        """How long a delivery that found no free slot for `host` waits before trying again:
+        a failing host's cooling down, or while its probe runs, the step it last cooled for."""
+        if host not in self._failing:
+            return BUSY_RETRY_SECONDS
+        cool = self._cool.get(host)
+        return max(FAILING_RETRY_SECONDS, self.cooling(host) or (cool[2] if cool else 0.0))
 
     def failing(self, host: str) -> bool:
         return host in self._failing
@@ -162,9 +182,17 @@ class Limits:
         if status is None or status >= 500:
             self._answering.discard(host)
             self._failing.add(host)
+            fails = self._cool[host][0] + 1 if host in self._cool else 1
+            until = step = 0.0
+            if status is None or fails >= COOL_AFTER_5XX:
+                doublings = fails - 1 if status is None else fails - COOL_AFTER_5XX
+                step = min(COOL_MAX_SECONDS, COOL_SECONDS * 2 ** min(doublings, 16))
+                until = self.clock() + step
+            self._cool[host] = (fails, until, step)
             self._wake(host, len(self._waiters.get(host, ())))  # those waiting give up now
             return
         self._failing.discard(host)
+        self._cool.pop(host, None)
         self._answering.add(host)  # 2xx, or a 4xx: the server is up and speaking
         if status == 429:
             seconds = min(SLOW_DOWN_MAX_SECONDS, max(SLOW_DOWN_SECONDS, retry_after or 0.0))

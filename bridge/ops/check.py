@@ -7,7 +7,7 @@ an avatar, a feed is found, posts declare a webmention endpoint, the bridge's pu
 serves the blog's actor, the blog's keys exist, the clocks agree. Optional points: the
 `@name@blog-domain` handle (a WebFinger redirect on the blog; required when
 `handle_domain` is configured), the `rel=alternate` ActivityPub link on posts, the
-`fediverse:creator` meta tag.
+`fediverse:creator` meta tag, delivery settings far below the defaults (config/advice.py).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bridge.as2.vocab import AP_ACCEPT
 from bridge.blog.gaps import gaps
 from bridge.blog.report import inspect_json
 from bridge.config import BlogConfig, Config
+from bridge.config.advice import slow_settings
 from bridge.core import urls
 from bridge.core.clock import utcnow
 from bridge.core.urls import actor_id
@@ -281,4 +282,8 @@ async def _bridge_points(config: Config, blog: BlogConfig, session: aiohttp.Clie
         points.append(Point("clock sane", ok, f"{len(skews)} servers' clocks within {abs(worst):.0f} s of ours"
                             if ok else f"{urlsplit(url).netloc} is {worst:+.0f} s off this machine's clock",
                             "run NTP (systemd-timesyncd or chrony) on both machines"))
+    slow = slow_settings(config)
+    points.append(Point("delivery settings", not slow, "the defaults' speed (or faster)" if not slow else
+                        "; ".join(slow), "remove those lines from the config (config.example.toml explains them)",
+                        required=False))
     return points

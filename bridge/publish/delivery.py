@@ -165,6 +165,9 @@ async def deliver_job(spec: Deliver, job: Job, ctx: JobContext) -> None:
             and utcnow() - known.last_failure_at < PROBE_EVERY:
         log.info("deliver.skipped inbox=%s reason=host unavailable since %s", inbox, known.unavailable_since)
         return
+    cooling = hosts.limits.cooling(host)
+    if cooling and hosts.limits.failing(host):  # it failed just now: not tried, back when it has cooled
+        raise RetryLater(f"{host} failed moments ago; not tried (a new request in {cooling:.0f} s)", after=cooling)
     if not await hosts.limits.acquire(host):
         raise Deferred(f"{host} has no free delivery slot", after=hosts.limits.defer_seconds(host))
     try:

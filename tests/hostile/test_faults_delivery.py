@@ -7,6 +7,7 @@ the servers heal (and the backoff has passed), every queued delivery is done."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from bridge.jobs.store import JobContext, enqueue
 from bridge.jobs.worker import Worker
 from bridge.keys import ensure_keys
 from bridge.models import Job, JobState
+from bridge.net.hosts import HostHealth
 from tests.fedi import Peer
 
 ACTIVITY = {"@context": "https://www.w3.org/ns/activitystreams", "id": "https://bridge.example/users/blog/posts/1/create",
@@ -142,7 +144,8 @@ async def test_every_failure_is_kept_and_done_once_the_inboxes_heal(write_config
             raw.healed = True
         # A host whose last attempt failed gets one delivery at a time until it answers (issue
         # 19): the first delivery to it after healing is its probe; the ones deferred
-        # meanwhile follow in the next rounds.
+        # meanwhile follow in the next rounds. The backoff passes for its cooling down too.
+        worker.context.state(HostHealth).limits.clock = lambda: time.monotonic() + 3600
         for _ in range(4):
             await Job.filter(state=JobState.QUEUED).update(run_after=utcnow() - timedelta(seconds=1))
             await worker.run_once()

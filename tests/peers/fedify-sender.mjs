@@ -4,7 +4,8 @@
 //   TASK.json: {"followers": [[actorId, inbox, sharedInbox|null], …], "parallel": 0}
 // A Fedify (@fedify/fedify) federation with Fedify's defaults but for what a server must
 // choose: an in-memory KV store (MemoryKvStore) and Fedify's InProcessMessageQueue (with
-// "parallel" > 0, wrapped in a ParallelMessageQueue of that many workers: not a default).
+// "parallel" > 0, wrapped in a ParallelMessageQueue of that many workers, as bench/world.py
+// runs it by default: the bare queue handles one message at a time).
 // One actor, "blog" (an RSA key, as the bridge's), whose followers dispatcher lists the
 // followers given (one-shot, with their inboxes and shared inboxes). Served over HTTP on
 // 127.0.0.1 (a port of its own) so receivers can fetch the actor's key.
