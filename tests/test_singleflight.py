@@ -152,3 +152,27 @@ async def test_memo_forget_during_a_read_keeps_the_fresh_value_not_the_stale_one
     gate.set()
     assert await stale == "old key"
     assert await memo.get("k", 30, load) == "rotated key"
+
+
+async def test_keys_asked_for_in_the_same_moment_are_read_in_one_round() -> None:
+    from bridge.core.singleflight import Batched
+
+    rounds: list[list[str]] = []
+
+    async def load_many(keys: list[str]) -> dict[str, int]:
+        rounds.append(sorted(keys))
+        await asyncio.sleep(0.01)
+        return {k: len(k) for k in keys if k != "none"}
+
+    batched: Batched[str, int | None] = Batched(load_many, None)
+    got = await asyncio.gather(*(batched.get(k) for k in ["a", "bb", "a", "none", "ccc"]))
+    assert got == [1, 2, 1, None, 3]  # one read each, a key asked twice once, a missing one as missing
+    assert rounds == [["a", "bb", "ccc", "none"]]
+    assert await batched.get("dddd") == 4 and rounds[-1] == ["dddd"]  # a later moment: a round of its own
+
+    async def broken(keys: list[str]) -> dict[str, int]:
+        raise OSError("database gone")
+
+    failing: Batched[str, int | None] = Batched(broken, None)
+    results = await asyncio.gather(failing.get("x"), failing.get("y"), return_exceptions=True)
+    assert [type(r) for r in results] == [OSError, OSError]  # every reader of the round hears it

@@ -97,6 +97,11 @@ class Memo:
         """Keep a value learned otherwise (the scheme a host just accepted), as of now."""
         self._values[key] = (time.monotonic(), value)
 
+    def setdefault(self, key: Hashable, value: Any) -> None:
+        """Keep `value` under `key` unless a value is kept already (a read of the same row)."""
+        if key not in self._values:
+            self.put(key, value)
+
     def forget(self, key: Hashable) -> None:
         """Drop what is kept under `key`; the next `get` reads afresh (a read under way is not kept)."""
         self._values.pop(key, None)
@@ -107,3 +112,43 @@ class Memo:
 
     def _keep(self, key: Hashable, started: float, value: Any) -> None:
         self._values[key] = (started, value)
+
+
+class Batched(Generic[K, T]):
+    """Reads of many keys asked for in the same moment, as one query: the first `get` of a
+    round waits one turn of the event loop, then `load_many` reads every key asked for
+    meanwhile (a fan-out's first deliveries to a thousand new hosts: one query, not a
+    thousand). Keys `load_many` does not return are read as `missing`."""
+
+    def __init__(self, load_many: Callable[[list[K]], Awaitable[dict[K, T]]], missing: T) -> None:
+        self._load_many = load_many
+        self._missing = missing
+        self._round: dict[K, asyncio.Future[T]] | None = None
+        self._reads: set[asyncio.Future[None]] = set()  # the rounds under way (the loop keeps weak references)
+
+    async def get(self, key: K) -> T:
+        if self._round is None:
+            self._round = {}
+            asyncio.get_running_loop().call_soon(self._start)
+        waiter = self._round.get(key)
+        if waiter is None:
+            waiter = self._round[key] = asyncio.get_running_loop().create_future()
+        return await asyncio.shield(waiter)
+
+    def _start(self) -> None:
+        round_, self._round = self._round or {}, None
+        task = asyncio.ensure_future(self._read(round_))
+        self._reads.add(task)
+        task.add_done_callback(self._reads.discard)
+
+    async def _read(self, round_: dict[K, asyncio.Future[T]]) -> None:
+        try:
+            found = await self._load_many(list(round_))
+        except Exception as exc:
+            for waiter in round_.values():
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        for key, waiter in round_.items():
+            if not waiter.done():
+                waiter.set_result(found.get(key, self._missing))

@@ -38,7 +38,7 @@ from typing import Any
 
 from bridge.config import Config, DeliveryConfig
 from bridge.core.clock import utcnow
-from bridge.core.singleflight import Memo
+from bridge.core.singleflight import Batched, Memo
 from bridge.models import RemoteHost
 
 log = logging.getLogger("bridge.delivery")  # the events operators know: host.unavailable
@@ -54,6 +54,14 @@ SLOW_DOWN_SECONDS = 60.0  # a 429 halves the host's share for at least this long
 SLOW_DOWN_MAX_SECONDS = 3600.0  # and at most this long, whatever its Retry-After says
 HEALTHY_SECONDS = 30.0  # a host that answered 2xx this recently needs no record read or reset
 RECORD_TTL = 1.0  # seconds a host's record, read for a delivery, serves the next ones of the burst
+CHUNK = 500  # hosts whose records one query reads
+
+
+class Unread:
+    """`HostHealth.succeeded` was not told what the host's record said."""
+
+
+UNREAD = Unread()
 
 
 def failure_days(failures: int, last_failure_at: datetime | None, now: datetime) -> int:
@@ -200,6 +208,16 @@ class Limits:
         self._wake(host, self.limit(host) - self.busy.get(host, 0))  # a first answer opens its share
 
 
+async def _rows_of(hosts: list[str]) -> dict[str, RemoteHost | None]:
+    """The records of `hosts`, by host (a host with none is left out), in one query per
+    CHUNK of hosts."""
+    out: dict[str, RemoteHost | None] = {}
+    for start in range(0, len(hosts), CHUNK):
+        for row in await RemoteHost.filter(host__in=hosts[start:start + CHUNK]):
+            out[row.host] = row
+    return out
+
+
 class HostHealth:
     """One app's view of remote hosts (see the module docstring)."""
 
@@ -209,26 +227,34 @@ class HostHealth:
         self._healthy: dict[str, float] = {}  # host → when it last answered 2xx (monotonic)
         self._answered: dict[str, float] = {}  # host → when its signed request last reset its record
         self._records = Memo()
+        self._rows: Batched[str, RemoteHost | None] = Batched(_rows_of, None)
+        self._failed_here: set[str] = set()  # hosts whose failure this app wrote: a success clears it
 
     def healthy(self, host: str) -> bool:
         return time.monotonic() - self._healthy.get(host, float("-inf")) < HEALTHY_SECONDS
 
     async def record(self, host: str) -> RemoteHost | None:
         """The host's failure record, read once for a burst of deliveries (None: never failed)."""
-        row = await self._records.get(host, RECORD_TTL, lambda: RemoteHost.get_or_none(host=host))
+        row = await self._records.get(host, RECORD_TTL, lambda: self._rows.get(host))
         if row is not None and row.unavailable_since is not None:
             self._records.forget(host)  # an unavailable host's daily try is decided on a fresh read
         return row  # type: ignore[no-any-return]
 
-    async def succeeded(self, host: str) -> None:
-        """The host answered 2xx: its failure record is cleared (once per HEALTHY_SECONDS)."""
-        if not self.healthy(host):
+    async def succeeded(self, host: str, known: RemoteHost | None | Unread = UNREAD) -> None:
+        """The host answered 2xx: its failure record is cleared (once per HEALTHY_SECONDS). No
+        write when `known`, the record read for this delivery, showed no failure and none was
+        written here since: a fan-out's first contact with a thousand hosts writes nothing."""
+        clean = not isinstance(known, Unread) and host not in self._failed_here \
+            and (known is None or (known.failures == 0 and known.unavailable_since is None))
+        if not self.healthy(host) and not clean:
             await RemoteHost.filter(host=host).exclude(failures=0, unavailable_since=None).update(
                 failures=0, unavailable_since=None, last_failure_at=None, last_error=None)
+        self._failed_here.discard(host)
         self._healthy[host] = time.monotonic()
 
     async def failed(self, host: str, error: str) -> None:
         """Count a failure day for the host; past the limit it becomes unavailable."""
+        self._failed_here.add(host)
         self._healthy.pop(host, None)
         self._answered.pop(host, None)
         self._records.forget(host)  # the next delivery reads what is written here

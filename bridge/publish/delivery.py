@@ -40,17 +40,18 @@ from bridge.jobs.kinds import Deliver
 from bridge.jobs.retry import Deferred, PermanentError, RetryLater, Weather
 from bridge.jobs.store import JobContext
 from bridge.keys import signing_key
-from bridge.models import Job, OutboundActivity
+from bridge.models import Job, OutboundActivity, RemoteHost
 from bridge.net.fetch import AddressRefused, FetchError
-from bridge.net.hosts import HostHealth
+from bridge.net.hosts import UNREAD, HostHealth, Unread
 from bridge.net.remote import forget_actor
 from bridge.net.signed import (
+    DEFAULT_SCHEME,
     PostResult,
     remember_scheme,
     remembered_scheme,
     signed_post,
 )
-from bridge.signatures import SigningKey
+from bridge.signatures import Scheme, SigningKey
 
 log = logging.getLogger("bridge.delivery")
 
@@ -160,8 +161,11 @@ async def deliver_job(spec: Deliver, job: Job, ctx: JobContext) -> None:
     host = host_of(inbox)
     hosts = ctx.state(HostHealth)
     # Read once for a burst (a fan-out starts dozens of deliveries to a new host at once).
-    known = None if hosts.healthy(host) else await hosts.record(host)
-    if known is not None and known.unavailable_since is not None and known.last_failure_at is not None \
+    known: RemoteHost | None | Unread = UNREAD
+    if not hosts.healthy(host):
+        known = await hosts.record(host)
+        ctx.memo.setdefault(("scheme", host), _scheme_of(known))  # the row tells the scheme too: no second read
+    if isinstance(known, RemoteHost) and known.unavailable_since is not None and known.last_failure_at is not None \
             and utcnow() - known.last_failure_at < PROBE_EVERY:
         log.info("deliver.skipped inbox=%s reason=host unavailable since %s", inbox, known.unavailable_since)
         return
@@ -190,13 +194,19 @@ async def deliver_job(spec: Deliver, job: Job, ctx: JobContext) -> None:
             raise
         outcome = classify(result.status, result.headers.get("Retry-After"), utcnow())
         hosts.limits.answered(host, result.status, outcome.after if outcome.verdict is Verdict.RETRY_AFTER else None)
-        if result.ok and result.scheme is not ctx.memo.peek(("scheme", host), known_scheme):
-            ctx.memo.put(("scheme", host), result.scheme)  # the first of a burst records it, not all
+        if result.ok and result.scheme is not (ctx.memo.peek(("scheme", host), known_scheme) or DEFAULT_SCHEME):
+            # Learned something (not the scheme tried first anyway): the first of a burst records it.
+            ctx.memo.put(("scheme", host), result.scheme)
             await remember_scheme(host, result.scheme)
         metrics.DELIVERY_SECONDS.observe(time.monotonic() - started)
     finally:
         hosts.limits.release(host)
-    await _settle(spec, result, outcome, hosts, activity.get("type"))
+    await _settle(spec, result, outcome, hosts, activity.get("type"), known)
+
+
+def _scheme_of(row: RemoteHost | None) -> Scheme | None:
+    value = row.signature_scheme if row is not None else None
+    return Scheme(value) if value in (Scheme.CAVAGE.value, Scheme.RFC9421.value) else None
 
 
 async def _activity(ctx: JobContext, spec: Deliver) -> tuple[Mapping[str, Any], bytes]:
@@ -215,12 +225,13 @@ async def _activity(ctx: JobContext, spec: Deliver) -> tuple[Mapping[str, Any], 
     return await ctx.memo.get(("activity", ref), ACTIVITY_TTL, load)  # type: ignore[no-any-return]
 
 
-async def _settle(spec: Deliver, result: PostResult, outcome: Classified, hosts: HostHealth, kind: str | None) -> None:
+async def _settle(spec: Deliver, result: PostResult, outcome: Classified, hosts: HostHealth, kind: str | None,
+                  known: RemoteHost | None | Unread) -> None:
     inbox = result.url
     host = host_of(inbox)
     metrics.DELIVERIES.inc(outcome=outcome.verdict.value)
     if outcome.verdict is Verdict.DONE:
-        await hosts.succeeded(host)
+        await hosts.succeeded(host, known)
         log.info("deliver.done inbox=%s status=%d type=%s", inbox, result.status, kind)
         return
     error = DeliveryFailed(inbox, result.status, result.body)
