@@ -105,7 +105,12 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
     await running
     await session.close()
     await db.close_db()
-    print(json.dumps({"started": started, "seconds": ended - started, "cpu_seconds": cpu,
+    from bridge.core import metrics
+
+    runs = {outcome: int(metrics.JOBS.value(kind="deliver.actor_update" if outcome == "fanout" else "deliver",
+                                            outcome="done" if outcome == "fanout" else outcome))
+            for outcome in ("done", "retry", "deferred")}
+    print(json.dumps({"started": started, "seconds": ended - started, "cpu_seconds": cpu, "job_runs": runs,
                       "main_cpu_seconds": main_cpu, "peak_rss_mb": peak_rss_mb()}), flush=True)
 
 
@@ -204,7 +209,7 @@ async def one_run(database: str, followers: int, inboxes: int, defaults: bool) -
             "followers": followers, "inboxes": inboxes, "hosts": hosts, "jobs": jobs, "verified": counted["verified"],
             "refused": counted["refused"], "repeated": counted["repeated"], "seconds": measured["seconds"],
             "rate": rate, "ceiling_seconds": ceiling_s, "ceiling": top, "ratio": rate / top,
-            "peak_rss_mb": measured["peak_rss_mb"]}
+            "peak_rss_mb": measured["peak_rss_mb"], "job_runs": measured["job_runs"]}
 
 
 async def main(database: str, sizes: list[tuple[int, int]], runs: int, defaults: bool) -> None:
@@ -228,7 +233,8 @@ async def main(database: str, sizes: list[tuple[int, int]], runs: int, defaults:
                   f"{r['ceiling']:.0f}/s; ratio {r['ratio']:.2f}; CPU per delivery {r['cpu_ms']:.2f} ms "
                   f"(ceiling {r['ceiling_cpu_ms']:.2f} ms), of which the event loop's thread {r['loop_cpu_ms']:.2f} ms "
                   f"(ceiling {r['ceiling_loop_cpu_ms']:.2f} ms)" + (f", PostgreSQL {r['db_cpu_ms']:.2f} ms" if kind == "postgres" else "")
-                  + f"; first delivery after {r['first_ms']:.0f} ms", flush=True)
+                  + f"; first delivery after {r['first_ms']:.0f} ms; delivery jobs' runs: "
+                  + ", ".join(f"{k} {v}" for k, v in r["job_runs"].items() if k != "fanout"), flush=True)
 
         def col(name: str) -> list[float]:
             return [r[name] for r in results]
