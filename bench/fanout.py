@@ -81,6 +81,7 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
     from bridge.jobs.kinds import ActorUpdate
     from bridge.jobs.store import JobContext, enqueue
     from bridge.jobs.worker import Worker
+    from bridge.daemon import tune_gc
     from bridge.publish.delivery import warm_signing_keys
 
     config = load_config(Path(config_path), env={})
@@ -91,6 +92,7 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
     worker = Worker(config.queue, BUILTIN_HANDLERS, context=JobContext(config=config, http=session))
     running = asyncio.create_task(worker.run())
     await warm_signing_keys(worker.context)  # as the app does when its worker starts
+    tune_gc()  # as the daemon does once it has started
     sink = Sink(sink_port)
     async with aiohttp.ClientSession() as probe:
         await asyncio.sleep(0.2)  # the worker is polling

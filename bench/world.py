@@ -397,6 +397,7 @@ async def bridge_side(config_path: str, post_id: int) -> None:
     from bridge.jobs.retry import RetryPolicy
     from bridge.jobs.store import JobContext, enqueue
     from bridge.jobs.worker import Worker
+    from bridge.daemon import tune_gc
     from bridge.publish.delivery import warm_signing_keys
 
     config = load_config(Path(config_path), env={})
@@ -406,6 +407,7 @@ async def bridge_side(config_path: str, post_id: int) -> None:
     worker = Worker(config.queue, BUILTIN_HANDLERS, context=JobContext(config=config, http=session))
     running = asyncio.create_task(worker.run())
     await warm_signing_keys(worker.context)  # as the app does when its worker starts
+    tune_gc()  # as the daemon does once it has started
     policy = worker.policy
     settings = {"queue": dataclasses.asdict(config.queue), "delivery": dataclasses.asdict(config.delivery),
                 "log": dataclasses.asdict(config.log),

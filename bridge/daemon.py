@@ -8,6 +8,7 @@ queue for another process), closes everything and returns normally.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import resource
 import signal
@@ -25,6 +26,22 @@ log = logging.getLogger("bridge.daemon")
 # requests to the inbox, the database, logs. Many systems start a process with a soft limit
 # of 1024 open files; the hard limit is usually far higher, and raising to it needs no rights.
 OTHER_FILES = 512
+
+
+# The collector's thresholds for a process that holds a few hundred jobs, tasks and
+# connections at once: CPython's default (700 allocations) runs the young generation's
+# collection every few deliveries and the full one ever more often as the heap grows;
+# measured in bench/fanout.py (100,000 followers), 10,000/50/100 takes a third less CPU
+# per delivery at the same peak memory.
+GC_THRESHOLDS = (10_000, 50, 100)
+
+
+def tune_gc() -> None:
+    """Move what is alive after start-up (modules, models, config) out of the collector's
+    sight (`gc.freeze`) and collect less often: the daemon's garbage is short-lived."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def raise_open_files_limit(config: Config) -> None:
@@ -57,6 +74,7 @@ async def run_daemon(config: Config, *, http: bool = True, workers: bool = True)
     )
     raise_open_files_limit(config)
     await runner.setup()  # opens the database, the HTTP client and the workers
+    tune_gc()
     for advice in slow_settings(config) if workers else ():
         log.warning("config.slow %s", advice)
     try:

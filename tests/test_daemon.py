@@ -124,7 +124,7 @@ async def _refresh(job: Job) -> None:
 
 
 
-def test_the_daemon_raises_its_open_files_limit_to_what_the_deliveries_need(tmp_path: Path) -> None:
+def test_the_daemon_raises_its_open_files_limit_and_tunes_the_collector(tmp_path: Path) -> None:
     """512 deliveries in flight need more than the 1024 open files many systems start a
     process with: the daemon raises its soft limit (up to the hard one) and says so."""
     import subprocess
@@ -142,10 +142,15 @@ def test_the_daemon_raises_its_open_files_limit_to_what_the_deliveries_need(tmp_
         config = parse_config({"server": {"base_url": "https://bridge.example"},
                                "blogs": [{"name": "blog", "url": "https://blog.example/"}]}, path=Path("/tmp/c.toml"), env={})
         raise_open_files_limit(config)
+        from bridge.daemon import GC_THRESHOLDS, tune_gc
+        import gc
+        tune_gc()
+        print("gc", gc.get_threshold() == GC_THRESHOLDS, gc.get_freeze_count() > 1000)
         print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard)
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    *logged, last = out.strip().splitlines()
+    *logged, collector, last = out.strip().splitlines()
+    assert collector == "gc True True", out  # start-up objects frozen, collections less often
     soft, hard = (int(x) for x in last.split())
     want = 512 + 64 + 512  # delivery.concurrency's default + its fetches + everything else
     assert soft == (want if hard < 0 or hard >= want else hard), out

@@ -8,17 +8,17 @@ inbox; nothing here lives in a module global, so two apps in one process share n
   has not answered yet (a host that never answers holds one slot, not its whole share) or
   whose last attempt had no answer or a 5xx (until it answers again); a 429 halves the
   host's share (down to one) for SLOW_DOWN_SECONDS, or its Retry-After if longer.
+  `acquire` waits up to SLOT_PATIENCE_SECONDS for a busy host's slot (a host's first
+  answer, or a slot freed), WAITERS_PER_SLOT times the host's share at most (enough to
+  keep its slots busy, not enough to keep the worker from other hosts for long); the
+  others, and those of a failing host (no waiting for it), are deferred for
+  `defer_seconds`: the job goes back to the queue and does not sit in a worker slot.
 - Cooling down (a circuit breaker, as Mastodon's Stoplight): after an attempt with no
   answer (refused, reset, timed out), or after COOL_AFTER_5XX 5xx in a row (one 503 is
   usually a moment's), no new request goes to the host for COOL_SECONDS, doubling with
   each further failure up to COOL_MAX_SECONDS: its other deliveries do not each try it in
   turn, they fail at once and come back when it has cooled (bridge/publish/delivery.py);
   the first one then is the probe. An answer other than a 5xx ends it.
-  `acquire` waits up to SLOT_PATIENCE_SECONDS for a busy host's slot (a host's first
-  answer, or a slot freed), WAITERS_PER_SLOT times the host's share at most (enough to
-  keep its slots busy, not enough to keep the worker from other hosts for long); the
-  others, and those of a failing host (no waiting for it), are deferred for
-  `defer_seconds`: the job goes back to the queue and does not sit in a worker slot.
 - A host that answered 2xx in the last HEALTHY_SECONDS is healthy: its record is neither
   read nor reset for each delivery of a fan-out.
 - A failure counts a failure day (`failure_days`); `unavailable_after_days` separate days

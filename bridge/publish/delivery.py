@@ -14,7 +14,10 @@ The POST connects within `delivery.connect_timeout_seconds` and is answered with
 `delivery.concurrency` requests in all and `delivery.per_host_concurrency` to a host that
 answers; one at a time to a host not heard from yet or whose last attempt failed (no
 answer, 5xx), fewer for a while after a 429. A job whose host has no free slot is deferred
-without counting an attempt, so a hanging host never holds the slots of the others. A host that failed on `unavailable_after_days` separate days without one success is
+without counting an attempt, so a hanging host never holds the slots of the others. A host
+that did not answer (or answered 5xx three times in a row) cools down: while it does, its
+deliveries are not sent; each counts an attempt and comes back when it has cooled (a
+circuit breaker, as Mastodon's). A host that failed on `unavailable_after_days` separate days without one success is
 marked unavailable (RemoteHost.unavailable_since): its deliveries are dropped, except one
 try a day, until it answers or sends us a signed request (bridge/inbox/routes.py).
 """
