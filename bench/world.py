@@ -92,7 +92,6 @@ import argparse
 import asyncio
 import atexit
 import dataclasses
-import ipaddress
 import json
 import math
 import os
@@ -111,7 +110,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
-from benchlib import ROOT, empty_postgres, free_port, machine, print_json_line, spread  # noqa: E402
+from benchlib import ROOT, addresses, empty_postgres, free_port, machine, print_json_line, spread  # noqa: E402
 
 PEERS = ROOT / "tests" / "peers"
 NODE = PEERS / "node_modules" / ".bin" / "node"
@@ -128,17 +127,6 @@ POLL_SECONDS = 0.2  # how often the driver asks the world how many followers hav
 
 
 # -- the plan of a world ------------------------------------------------------------------
-
-def addresses(n: int) -> list[str]:
-    """n loopback addresses from 127.0.0.2 on, skipping x.x.x.0 and x.x.x.255."""
-    out = []
-    value = int(ipaddress.IPv4Address("127.0.0.2"))
-    while len(out) < n:
-        if value & 0xFF not in (0, 255):
-            out.append(str(ipaddress.IPv4Address(value)))
-        value += 1
-    return out
-
 
 def make_plan(followers: int, servers: int, dead: float, p503: float, p429: float, seed: int,
               port: int, inboxes: str = "personal") -> dict[str, Any]:
