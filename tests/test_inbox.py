@@ -354,6 +354,15 @@ async def test_attack_object_attributed_to_someone_else(w: World) -> None:
     await refused(w, 401, "foreign_id", activity=w.activity(type="Update", object=note))
 
 
+@pytest.mark.parametrize("authors", [None, [], [None]])
+async def test_an_object_with_a_null_author_is_a_400_with_its_reason(w: World, authors: Any) -> None:
+    """Issue 20 (9): a correctly signed activity whose object names no author was a 401
+    foreign_id, as if it were someone else's; it is malformed, and the answer says how."""
+    note = {"id": f"{w.alice}/statuses/9", "type": "Note", "attributedTo": authors, "content": "x"}
+    answer = await refused(w, 400, "invalid_activity", activity=w.activity(object=note))
+    assert "attributedTo is empty" in answer["detail"]
+
+
 async def test_attack_key_id_at_a_private_address(config: Config) -> None:
     resolver = FakeResolver({"internal.example": ["10.0.0.5"]})
     async with world(config, strict=True, resolver=resolver) as w:

@@ -130,6 +130,51 @@ async def test_reply_like_boost_update_delete_undo(write_config: Callable[..., P
         assert (await Interaction.get(object_id=f"{ALICE}#likes/1")).state is InteractionState.DELETED
 
 
+async def test_awkward_but_real_shapes_of_replies(write_config: Callable[..., Path]) -> None:
+    """Issue 20 (9): shapes real servers send, each of which was lost or misfiled before."""
+    post = f"{BASE}/users/blog/posts/1"
+    async with world(write_config) as config:
+        # attributedTo as a list of one id, or of one object (refused as "not the signer's").
+        await arrive(config, create({**note(1), "attributedTo": [ALICE]}) | {"actor": ALICE})
+        await arrive(config, create({**note(2), "attributedTo": [{"id": ALICE, "type": "Person"}]}) | {"actor": ALICE})
+        # inReplyTo as a list of one (it answered nothing of ours).
+        await arrive(config, create(note(3, in_reply_to=[post])))  # type: ignore[arg-type]
+        for n in (1, 2, 3):
+            row = await Interaction.get(object_id=f"{ALICE}/statuses/{n}")
+            assert (row.kind.value, row.target_url, row.post_id) == ("reply", TARGET, 1), n
+
+        # An Article reply keeps its content warning and its title.
+        article = {**note(4), "type": "Article", "name": "On your post", "summary": "spoilers"}
+        await arrive(config, create(article))
+        row = await Interaction.get(object_id=f"{ALICE}/statuses/4")
+        assert row.summary == "spoilers" and (row.data or {}).get("name") == "On your post"
+        # Media and events are statuses on Mastodon: comments here.
+        for n, kind in ((5, "Video"), (6, "Audio"), (7, "Image"), (8, "Document"), (9, "Event")):
+            await arrive(config, create({**note(n), "type": kind, "name": f"a {kind}"}))
+            assert (await Interaction.get(object_id=f"{ALICE}/statuses/{n}")).kind.value == "reply", kind
+        # An attachment whose url is a Link with its own mediaType (PeerTube, Funkwhale).
+        linked = note(10, attachment=[{"type": "Document", "name": "clip", "url": [
+            {"type": "Link", "mediaType": "video/mp4", "href": "https://social.example/media/clip.mp4"}]}])
+        await arrive(config, create(linked))
+        row = await Interaction.get(object_id=f"{ALICE}/statuses/10")
+        assert (row.data or {}).get("attachments") == [
+            {"url": "https://social.example/media/clip.mp4", "media_type": "video/mp4", "name": "clip"}]
+        # The comment links the post's page only on the author's own server.
+        await arrive(config, create(note(11, url="https://evil.example/phish")))
+        await arrive(config, create(note(12, url="https://social.example/@alice/12")))
+        assert (await Interaction.get(object_id=f"{ALICE}/statuses/11")).url == f"{ALICE}/statuses/11"
+        assert (await Interaction.get(object_id=f"{ALICE}/statuses/12")).url == "https://social.example/@alice/12"
+
+        app = make_app(config, workers=False)
+        async with TestClient(TestServer(app)) as client:
+            rows = {n: await Interaction.get(object_id=f"{ALICE}/statuses/{n}") for n in (4, 10)}
+            page = await (await client.get(f"/interactions/{rows[4].id}")).text()
+            entry = mf2py.parse(doc=page)["items"][0]
+            assert entry["properties"]["name"] == ["On your post"] and entry["properties"]["summary"] == ["spoilers"]
+            page = await (await client.get(f"/interactions/{rows[10].id}")).text()
+            assert 'href="https://social.example/media/clip.mp4"' in page
+
+
 async def test_an_actor_deleting_itself_withdraws_its_interactions(write_config: Callable[..., Path]) -> None:
     async with world(write_config) as config:
         await arrive(config, create(note(1)))

@@ -15,12 +15,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bridge.as2.ids import id_of
+from bridge.as2.ids import first_id, id_of
 from bridge.blog.post import parse_datetime
-from bridge.core.links import is_http_url
+from bridge.core.links import host_of, is_http_url
 
 PUBLIC_ADDRESSES = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
-REPLY_TYPES = frozenset({"Note", "Article", "Question", "Page"})
+# What Mastodon shows as a status (ActivityPub::Activity::Create: Note, Article, Question,
+# Page, and media and events): a reply of any of these becomes a comment.
+REPLY_TYPES = frozenset({"Note", "Article", "Question", "Page", "Audio", "Video", "Image", "Document", "Event"})
 REACTION_KINDS = {"Like": "like", "EmojiReact": "like", "Announce": "repost"}
 
 
@@ -42,6 +44,7 @@ class Interaction:
     url: str | None = None  # the post's page for people
     content_html: str | None = None  # as received: sanitised when rendered
     summary: str | None = None  # a content warning
+    name: str | None = None  # an Article's or Page's title
     published: datetime | None = None
     updated: datetime | None = None
     mentions: tuple[str, ...] = ()  # the `href`s of its Mention tags
@@ -55,7 +58,7 @@ class Interaction:
         """What the database keeps beside its columns (JSON-ready)."""
         return {"mentions": list(self.mentions), "hashtags": list(self.hashtags),
                 "attachments": [asdict(a) for a in self.attachments], "emoji": self.emoji,
-                "language": self.language}
+                "language": self.language, "name": self.name}
 
 
 def _list(value: object) -> list[Any]:
@@ -105,15 +108,25 @@ def _attachments(value: object) -> tuple[Attachment, ...]:
     for item in _list(value):
         if not isinstance(item, Mapping):
             continue
-        url = _url(item.get("url")) or (item.get("href") if is_http_url(item.get("href")) else None)
-        if url is None and isinstance(item.get("url"), list):
-            url = next((u.get("href") for u in item["url"] if isinstance(u, Mapping) and is_http_url(u.get("href"))),
-                       None)
+        url, media = _media_link(item.get("url"))
+        if url is None and is_http_url(item.get("href")):
+            url = str(item["href"])
         if url:
-            media = item.get("mediaType")
-            out.append(Attachment(url=url, media_type=media if isinstance(media, str) else None,
-                                  name=_text(item.get("name"))))
+            media = item.get("mediaType") if isinstance(item.get("mediaType"), str) else media
+            out.append(Attachment(url=url, media_type=media, name=_text(item.get("name"))))
     return tuple(out)
+
+
+def _media_link(value: object) -> tuple[str | None, str | None]:
+    """A media attachment's `url`: a string, or a `Link` (PeerTube, Funkwhale: with its own
+    `mediaType`), or a list of them: the first one that is an http(s) URL, and its type."""
+    for item in _list(value):
+        if isinstance(item, str) and is_http_url(item):
+            return item, None
+        if isinstance(item, Mapping) and is_http_url(item.get("href")):
+            media = item.get("mediaType")
+            return str(item["href"]), media if isinstance(media, str) else None
+    return None, None
 
 
 def _tags(value: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -137,12 +150,16 @@ def reply_from_as2(obj: Mapping[str, Any], actor: str, activity: Mapping[str, An
     language = None
     if isinstance(obj.get("contentMap"), Mapping) and obj["contentMap"]:
         language = next(iter(obj["contentMap"]))
+    # The link people follow: the post's page, if it is on the author's own server (a `url`
+    # elsewhere could send readers anywhere), else the object itself.
+    page = _url(obj.get("url"))
     return Interaction(
-        kind="reply", object_id=str(obj["id"]), actor=actor, in_reply_to=id_of(obj.get("inReplyTo")),
+        kind="reply", object_id=str(obj["id"]), actor=actor, in_reply_to=first_id(obj.get("inReplyTo")),
         visibility=visibility_of(obj, actor), activity_id=id_of(activity) if activity else None,
-        url=_url(obj.get("url")) or str(obj["id"]),
+        url=page if page and host_of(page) == host_of(actor) else str(obj["id"]),
         content_html=_text(obj.get("content")) or _text(obj.get("contentMap")),
-        summary=_text(obj.get("summary")) if obj.get("type") == "Note" else None,
+        summary=_text(obj.get("summary")) or _text(obj.get("summaryMap")),
+        name=_text(obj.get("name")) or _text(obj.get("nameMap")) if obj["type"] != "Note" else None,
         published=parse_datetime(obj.get("published")), updated=parse_datetime(obj.get("updated")),
         mentions=mentions, hashtags=hashtags, attachments=_attachments(obj.get("attachment")),
         language=language, addressed=_ids(obj.get("to")) + _ids(obj.get("cc")),
@@ -172,4 +189,5 @@ def interaction_from_row_values(kind: str, object_id: str, actor: str, in_reply_
     atts = tuple(Attachment(**a) for a in extras.get("attachments", []) if isinstance(a, Mapping))
     return Interaction(kind=kind, object_id=object_id, actor=actor, in_reply_to=in_reply_to,
                        mentions=tuple(extras.get("mentions", ())), hashtags=tuple(extras.get("hashtags", ())),
-                       attachments=atts, emoji=extras.get("emoji"), language=extras.get("language"), **values)
+                       attachments=atts, emoji=extras.get("emoji"), language=extras.get("language"),
+                       name=extras.get("name"), **values)

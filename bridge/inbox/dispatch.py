@@ -12,7 +12,7 @@ chosen by one table from the activity's type and what its object is (after Masto
 | Undo | a Like, EmojiReact or Announce | interactions.undo |
 | Undo | a bare id | undo_reference: the interaction, else the follow it names |
 | Block | any | follows.block |
-| Create / Update | a Note, Article, Question, Page | interactions.new_reply / edited_reply |
+| Create / Update | a Note, Article, Question, Page, Audio, Video, Image, Document, Event | interactions.new_reply / edited_reply |
 | Update | the actor itself | interactions.refresh_author |
 | Delete | the actor itself | actor_deleted: its interactions withdrawn, it follows no more |
 | Delete | anything else | interactions.deleted |

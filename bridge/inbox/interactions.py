@@ -1,7 +1,7 @@
 """Replies, likes and boosts from the fediverse → interactions → webmentions to the blog.
 
 A flow, run by the `inbox.process` job (bridge/inbox/dispatch.py chooses the handler):
-- `Create` of a Note/Article/Question/Page that answers one of our posts (its object id or
+- `Create` of a Note/Article/Question/Page (or media, an Event: as2/interaction.REPLY_TYPES) that answers one of our posts (its object id or
   its permalink), answers an interaction we keep (a thread: its parent), answers a post
   whose thread leads to one of ours (followed up to MAX_THREAD_DEPTH fetches), or
   mentions a blog's actor (then the target is the blog's home page) → a reply (a Note
@@ -27,7 +27,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from bridge.as2.ids import id_of
+from bridge.as2.ids import first_id
 from bridge.as2.interaction import REACTION_KINDS, reaction_from_as2, reply_from_as2
 from bridge.as2.interaction import Interaction as Seen
 from bridge.config import BlogConfig, Config
@@ -38,7 +38,14 @@ from bridge.core.urls import actor_id
 from bridge.inbox.arrival import Arrival
 from bridge.inbox.moderation import rate_limited
 from bridge.jobs.store import JobContext
-from bridge.models import BlogPost, Interaction, InteractionKind, InteractionState, PostState, Visibility
+from bridge.models import (
+    BlogPost,
+    Interaction,
+    InteractionKind,
+    InteractionState,
+    PostState,
+    Visibility,
+)
 from bridge.net.fetch import FetchError
 from bridge.net.remote import ActorGone, RemoteActors
 from bridge.webmention.send import queue_webmention
@@ -111,7 +118,7 @@ async def _thread_target(ctx: JobContext, ref: str | None) -> Target | None:
         except FetchError as exc:
             log.info("interaction.thread_unreachable url=%s error=%s", ref, exc)
             return None
-        ref = id_of(doc.get("inReplyTo"))
+        ref = first_id(doc.get("inReplyTo"))
         found = await resolve_target(ctx.config, ref)
         if found is not None:
             return Target(blog=found.blog, url=found.url, post_id=found.post_id)  # not a parent we show
@@ -138,7 +145,7 @@ async def _reply_target(ctx: JobContext, seen: Seen) -> Target | None:
 # -- recording -----------------------------------------------------------------------------
 
 async def new_reply(ctx: JobContext, arrival: Arrival) -> None:
-    """`Create` of a Note (Article, Question, Page): a reply, if it answers something of ours."""
+    """`Create` of a Note (Article, Question, Page, media, Event): a reply, if it answers something of ours."""
     await _reply(ctx, arrival, update=False)
 
 
@@ -150,7 +157,7 @@ async def edited_reply(ctx: JobContext, arrival: Arrival) -> None:
 async def _reply(ctx: JobContext, arrival: Arrival, *, update: bool) -> None:
     row, obj = arrival.row, arrival.object
     # Authorise: the reply is the signer's own, and lives on the signer's host (Mastodon's rule).
-    author = id_of(obj.get("attributedTo"))
+    author = first_id(obj.get("attributedTo"))
     if author != row.actor or host_of(str(obj.get("id", ""))) != host_of(row.actor):
         log.info("interaction.refused id=%s reason=the object is not the signer's", row.activity_id)
         return

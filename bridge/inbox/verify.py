@@ -22,7 +22,14 @@ from bridge.as2.ids import id_of
 from bridge.as2.remote_actor import ResolvedKey
 from bridge.core.clock import Clock
 from bridge.core.links import host_of
-from bridge.signatures import HttpRequest, Reason, Rejection, Scheme, check_signature, inspect_signature
+from bridge.signatures import (
+    HttpRequest,
+    Reason,
+    Rejection,
+    Scheme,
+    check_signature,
+    inspect_signature,
+)
 
 # Activities whose object the actor makes or changes: the object must be the actor's own.
 OWN_OBJECT_TYPES = frozenset({"Create", "Update", "Delete"})
@@ -89,6 +96,8 @@ def authorise(activity: Mapping[str, Any], signer: str, key_id: str) -> Rejectio
             return Rejection(Reason.FOREIGN_ID, f"the object id {object_id} is not on {home}", key_id)
         if kind != "Delete" and isinstance(obj, Mapping) and "attributedTo" in obj:
             authors = obj["attributedTo"] if isinstance(obj["attributedTo"], list) else [obj["attributedTo"]]
+            if not [a for a in authors if a is not None]:
+                return Rejection(Reason.INVALID_ACTIVITY, "the object's attributedTo is empty: it names no author", key_id)
             if any(id_of(a) != signer for a in authors):
                 return Rejection(Reason.FOREIGN_ID, f"the object is attributed to someone else than {signer}", key_id)
     return None

@@ -80,6 +80,8 @@ def render_interaction(interaction: Interaction, author: Author, *, page_url: st
     name = author.name or author.handle or author.url
     verb = _VERB[interaction.kind]
     parts = [f'<p class="context">{escape(name)} {verb} {_links(prop, targets, title)}</p>', _author(author)]
+    if interaction.name and interaction.kind == "reply":  # an Article's or Page's title
+        parts.append(f'<p class="p-name">{escape(interaction.name)}</p>')
     if interaction.summary:
         parts.append(f'<p class="p-summary">{escape(interaction.summary)}</p>')
     if interaction.kind == "reply":
