@@ -82,12 +82,15 @@ def test_gone_page_has_no_entry() -> None:
     assert mf2py.parse(doc=render_gone(ENDPOINT))["items"] == []
 
 
-@pytest.mark.parametrize(("kind", "prop"), [("reply", "in-reply-to"), ("like", "like-of"), ("repost", "repost-of")])
-def test_a_tombstone_links_every_target_and_names_nobody(kind: str, prop: str) -> None:
-    """What a receiver that ignores 410 (WordPress) takes as the comment's edit."""
+@pytest.mark.parametrize(("kind", "emoji", "prop"), [("reply", None, "in-reply-to"), ("like", None, "like-of"),
+                                                    ("repost", None, "repost-of"), ("like", "🔥", "in-reply-to")])
+def test_a_tombstone_links_every_target_and_names_nobody(kind: str, emoji: str | None, prop: str) -> None:
+    """What a receiver that ignores 410 (WordPress) takes as the comment's edit: linked as
+    the page it replaces was (an emoji reaction as a reply, issue 20)."""
     thread = (TARGET, "https://bridge.example/interactions/6", f"{TARGET}?replytocom=12")
     grey = "https://bridge.example/avatars/withdrawn.svg"
-    html = render_tombstone(kind, page_url=PAGE, targets=thread, endpoint=ENDPOINT, why="deleted", photo=grey)
+    html = render_tombstone(kind, page_url=PAGE, targets=thread, endpoint=ENDPOINT, why="deleted", photo=grey,
+                            emoji=emoji)
     [entry] = mf2py.parse(doc=html, url=PAGE)["items"]
     props = entry["properties"]
     assert props[prop] == list(thread) and props["url"] == [PAGE]

@@ -175,6 +175,29 @@ async def test_awkward_but_real_shapes_of_replies(write_config: Callable[..., Pa
             assert 'href="https://social.example/media/clip.mp4"' in page
 
 
+async def test_an_emoji_reaction_is_a_reacji_not_a_like_that_loses_its_emoji(write_config: Callable[..., Path]) -> None:
+    """Issue 20 (6): an `EmojiReact` (or a `Like` with `content`, Misskey's) is sent to the blog
+    as what it is: a reply whose whole content is the one emoji. A plain like stays a like."""
+    async with world(write_config) as config:
+        await arrive(config, {"id": f"{ALICE}/reactions/1", "type": "EmojiReact", "actor": ALICE, "object": TARGET,
+                              "content": "🔥"})
+        await arrive(config, {"id": f"{ALICE}/likes/2", "type": "Like", "actor": ALICE, "object": TARGET,
+                              "_misskey_reaction": "👍"})
+        await arrive(config, {"id": f"{ALICE}#likes/3", "type": "Like", "actor": ALICE, "object": TARGET})
+        rows = {r.object_id: r for r in await Interaction.all()}
+        app = make_app(config, workers=False)
+        async with TestClient(TestServer(app)) as client:
+            entries = {}
+            for object_id, row in rows.items():
+                page = await (await client.get(f"/interactions/{row.id}")).text()
+                entries[object_id] = mf2py.parse(doc=page)["items"][0]["properties"]
+        fire, thumbs, plain = entries[f"{ALICE}/reactions/1"], entries[f"{ALICE}/likes/2"], entries[f"{ALICE}#likes/3"]
+        assert fire["in-reply-to"] == [TARGET] and "like-of" not in fire
+        assert [c["value"] for c in fire["content"]] == ["🔥"]
+        assert thumbs["in-reply-to"] == [TARGET] and [c["value"] for c in thumbs["content"]] == ["👍"]
+        assert plain["like-of"] == [TARGET] and "in-reply-to" not in plain and "content" not in plain
+
+
 async def test_an_actor_deleting_itself_withdraws_its_interactions(write_config: Callable[..., Path]) -> None:
     async with world(write_config) as config:
         await arrive(config, create(note(1)))

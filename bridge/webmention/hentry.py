@@ -35,6 +35,13 @@ _PROPERTY = {"reply": "u-in-reply-to", "like": "u-like-of", "repost": "u-repost-
 _VERB = {"reply": "replied to", "like": "liked", "repost": "reposted"}
 
 
+def link_property(kind: str, emoji: str | None) -> str:
+    """How the page links the post. An emoji reaction is a reply whose whole content is the
+    one emoji (the IndieWeb "reacji": receivers that know it show a reaction, the others a
+    one-emoji comment), not a like that loses its emoji."""
+    return _PROPERTY["reply"] if kind == "like" and emoji else _PROPERTY[kind]
+
+
 @dataclass(frozen=True, slots=True)
 class Author:
     url: str  # the profile page (or the actor id)
@@ -76,9 +83,9 @@ def _attachments(interaction: Interaction) -> str:
 def render_interaction(interaction: Interaction, author: Author, *, page_url: str, targets: Sequence[str],
                        endpoint: str, title: str | None = None) -> str:
     """The page. `targets[0]` is the blog post; more (a reply's parent interaction pages) follow."""
-    prop = _PROPERTY[interaction.kind]
+    prop = link_property(interaction.kind, interaction.emoji)
     name = author.name or author.handle or author.url
-    verb = _VERB[interaction.kind]
+    verb = f"reacted {interaction.emoji} to" if interaction.kind == "like" and interaction.emoji else _VERB[interaction.kind]
     parts = [f'<p class="context">{escape(name)} {verb} {_links(prop, targets, title)}</p>', _author(author)]
     if interaction.name and interaction.kind == "reply":  # an Article's or Page's title
         parts.append(f'<p class="p-name">{escape(interaction.name)}</p>')
@@ -87,8 +94,8 @@ def render_interaction(interaction: Interaction, author: Author, *, page_url: st
     if interaction.kind == "reply":
         parts.append(f'<div class="e-content">{clean_comment_html(interaction.content_html or "")}</div>')
         parts.append(_attachments(interaction))
-    elif interaction.emoji:
-        parts.append(f'<p class="p-content">{escape(interaction.emoji)}</p>')
+    elif interaction.emoji:  # a reacji: the content is the emoji, nothing else
+        parts.append(f'<div class="e-content">{escape(interaction.emoji)}</div>')
     meta = [f'<a class="u-url" href="{_attr(page_url)}">permalink</a>']
     original = interaction.url if interaction.kind == "reply" and is_http_url(interaction.url) else None
     if original:
@@ -117,13 +124,13 @@ _WITHDRAWN = {
 
 
 def render_tombstone(kind: str, *, page_url: str, targets: Sequence[str], endpoint: str, why: str,
-                     photo: str) -> str:
+                     photo: str, emoji: str | None = None) -> str:
     """A withdrawn interaction's page, served with 200 to receivers that ignore a 410
     (the WordPress plugin): they take it as an edit of the comment, which then loses its
     author's name, profile link and words, and its picture for `photo` (a neutral one: a
     receiver keeps the old picture when the edit has none). It still links to every
     target, or the receiver would refuse the edit. `why` is "deleted", "removed" or "private"."""
-    prop = _PROPERTY[kind]
+    prop = link_property(kind, emoji)  # as the page it replaces linked the post
     words = _WITHDRAWN[why]
     body = (f'<article class="h-entry">\n<p class="context">{_links(prop, targets, None)}</p>\n'
             f'<div class="p-author h-card"><img class="u-photo" src="{_attr(photo)}" alt="" width="48" height="48"> '

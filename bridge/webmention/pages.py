@@ -87,7 +87,7 @@ async def interaction_view(request: web.Request) -> web.Response:
         if row.webmentions_sent > 0 and is_plugin_endpoint(row.webmention_endpoint):
             html = render_tombstone(str(row.kind), page_url=interaction_page(base, row.id),
                                     targets=await _targets(base, row), endpoint=urls.ping_endpoint(base), why=why,
-                                    photo=urls.withdrawn_avatar(base))
+                                    photo=urls.withdrawn_avatar(base), emoji=(row.data or {}).get("emoji"))
             return web.Response(text=html, content_type=_HTML, charset="utf-8", headers=headers)
         return web.Response(status=410, text=render_gone(urls.ping_endpoint(base)), content_type=_HTML, headers=headers)
     if row is None or row.state is not InteractionState.PUBLISHED or row.visibility not in _PUBLIC:
