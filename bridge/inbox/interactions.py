@@ -1,12 +1,14 @@
 """Replies, likes and boosts from the fediverse → interactions → webmentions to the blog.
 
 A flow, run by the `inbox.process` job (bridge/inbox/dispatch.py chooses the handler):
-- `Create` of a Note/Article/Question/Page (or media, an Event: as2/interaction.REPLY_TYPES) that answers one of our posts (its object id or
-  its permalink), answers an interaction we keep (a thread: its parent), answers a post
-  whose thread leads to one of ours (followed up to MAX_THREAD_DEPTH fetches), or
-  mentions a blog's actor (then the target is the blog's home page) → a reply (a Note
-  sent by reference only, on the sender's host, is fetched);
-  `Like` / `EmojiReact` → a like; `Announce` → a repost. Anything else is not ours.
+- `Create` of a Note/Article/Question/Page (or media, an Event: as2/interaction.REPLY_TYPES)
+  that answers one of our posts (its object id or its permalink), answers an interaction
+  we keep (a thread: its parent), answers a post whose thread leads to one of ours
+  (followed up to MAX_THREAD_DEPTH fetches), or mentions a blog's actor (then the target
+  is the blog's home page) → a reply (a Note sent by reference only, on the sender's
+  host, is fetched); `Like` → a like, `EmojiReact` (or a `Like` with an emoji) → a like
+  that carries its emoji, sent as a reacji (bridge/webmention/hentry.py); `Announce` →
+  a repost. Anything else is not ours.
 - `Update` of a reply → re-rendered and its webmention sent again; `Delete` (of the
   reply, or of the whole actor) and `Undo` (of a like or boost) → withdrawn: the page
   answers 410 and the webmention is sent again so the blog drops the comment.
