@@ -261,6 +261,26 @@ def postgres_cpu_seconds() -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+async def start_worker(config: Any) -> tuple[Any, asyncio.Task[None], aiohttp.ClientSession]:
+    """The daemon's queue Worker with the app's handlers and HTTP client, started as the
+    daemon starts it (database open, signing keys warmed, the collector tuned): for the
+    benches that run the bridge's side in their own process. (worker, its task, session)."""
+    from bridge import db
+    from bridge.app import BUILTIN_HANDLERS, new_http_session
+    from bridge.daemon import tune_gc
+    from bridge.jobs.store import JobContext
+    from bridge.jobs.worker import Worker
+    from bridge.publish.delivery import warm_signing_keys
+
+    await db.open_db(config.database)
+    session = new_http_session(config)
+    worker = Worker(config.queue, BUILTIN_HANDLERS, context=JobContext(config=config, http=session))
+    running = asyncio.create_task(worker.run())
+    await warm_signing_keys(worker.context)  # as the app does when its worker starts
+    tune_gc()  # as the daemon does once it has started
+    return worker, running, session
+
+
 def print_json_line(label: str, data: dict[str, Any]) -> None:
     """A machine-readable line for bench/all.py (after the human-readable ones)."""
     print(f"@{label} " + json.dumps(data), flush=True)

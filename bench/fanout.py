@@ -58,6 +58,7 @@ from benchlib import (  # noqa: E402
     postgres_cpu_seconds,
     print_json_line,
     spread,
+    start_worker,
     stop,
     write_config,
 )
@@ -76,23 +77,14 @@ async def bridge_side(config_path: str, sink_port: int, expect: int) -> None:
         logging.basicConfig(level=logging.INFO, format="%(relativeCreated)d %(message)s")
     from bridge import db
     from bridge.core.logs import setup_logging
-    from bridge.app import BUILTIN_HANDLERS, new_http_session
     from bridge.config import load_config
     from bridge.jobs.kinds import ActorUpdate
-    from bridge.jobs.store import JobContext, enqueue
-    from bridge.jobs.worker import Worker
-    from bridge.daemon import tune_gc
-    from bridge.publish.delivery import warm_signing_keys
+    from bridge.jobs.store import enqueue
 
     config = load_config(Path(config_path), env={})
     if not os.environ.get("BENCH_LOG"):
         setup_logging(config.log.level)  # as the daemon (its stderr goes to a file): its lines cost what they cost
-    await db.open_db(config.database)
-    session = new_http_session(config)
-    worker = Worker(config.queue, BUILTIN_HANDLERS, context=JobContext(config=config, http=session))
-    running = asyncio.create_task(worker.run())
-    await warm_signing_keys(worker.context)  # as the app does when its worker starts
-    tune_gc()  # as the daemon does once it has started
+    worker, running, session = await start_worker(config)
     sink = Sink(sink_port)
     async with aiohttp.ClientSession() as probe:
         await asyncio.sleep(0.2)  # the worker is polling

@@ -110,7 +110,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
-from benchlib import ROOT, addresses, empty_postgres, free_port, machine, print_json_line, spread  # noqa: E402
+from benchlib import ROOT, addresses, empty_postgres, free_port, machine, print_json_line, spread, start_worker  # noqa: E402
 
 PEERS = ROOT / "tests" / "peers"
 NODE = PEERS / "node_modules" / ".bin" / "node"
@@ -377,25 +377,15 @@ def run_world(plan_path: str, index: int, count: int, control_port: int) -> None
 async def bridge_side(config_path: str, post_id: int) -> None:
     """The daemon's queue Worker with the app's handlers and HTTP client; on "go", the post's
     `publish` job is enqueued. Runs until stdin closes."""
-    from bridge import db
-    from bridge.app import BUILTIN_HANDLERS, new_http_session
     from bridge.config import load_config
     from bridge.core.logs import setup_logging
     from bridge.jobs.kinds import Publish
     from bridge.jobs.retry import RetryPolicy
-    from bridge.jobs.store import JobContext, enqueue
-    from bridge.jobs.worker import Worker
-    from bridge.daemon import tune_gc
-    from bridge.publish.delivery import warm_signing_keys
+    from bridge.jobs.store import enqueue
 
     config = load_config(Path(config_path), env={})
     setup_logging(config.log.level)  # as the daemon: its log lines cost what they cost there
-    await db.open_db(config.database)
-    session = new_http_session(config)
-    worker = Worker(config.queue, BUILTIN_HANDLERS, context=JobContext(config=config, http=session))
-    running = asyncio.create_task(worker.run())
-    await warm_signing_keys(worker.context)  # as the app does when its worker starts
-    tune_gc()  # as the daemon does once it has started
+    worker, running, _session = await start_worker(config)
     policy = worker.policy
     settings = {"queue": dataclasses.asdict(config.queue), "delivery": dataclasses.asdict(config.delivery),
                 "log": dataclasses.asdict(config.log),
