@@ -28,6 +28,10 @@ both schemes must share one set of rules:
 
 The code is split for size: bridge/signatures/base.py (shared types, keys, digests, time),
 bridge/signatures/cavage.py, bridge/signatures/rfc9421.py. Import from here.
+
+Object Integrity Proofs (FEP-8b32, `eddsa-jcs-2022`) sign the JSON itself rather than the
+request: bridge/signatures/proofs.py (`sign_object`, `proofs_of`, `verify_proof`), over
+bridge/signatures/jcs.py (RFC 8785) and bridge/signatures/multikey.py (FEP-521a keys).
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ from bridge.signatures.base import (
     load_public_key,
 )
 from bridge.signatures.cavage import inspect_cavage, parse_signature_header, sign_cavage
+from bridge.signatures.multikey import MultikeyError, multikey_document, public_key_of_multikey
+from bridge.signatures.proofs import Proof, ProofError, proofs_of, sign_object, verify_proof
 from bridge.signatures.rfc9421 import AcceptSignature, inspect_rfc9421, parse_accept_signature, sign_rfc9421
 
 __all__ = [
@@ -58,6 +64,9 @@ __all__ = [
     "Verified", "authority_of", "check_signature", "content_digest_header", "digest_header", "http_date",
     "inspect_signature", "load_public_key", "parse_accept_signature", "parse_signature_header", "sign_request",
     "verify",
+    # Object Integrity Proofs
+    "MultikeyError", "Proof", "ProofError", "multikey_document", "proofs_of", "public_key_of_multikey",
+    "sign_object", "verify_proof",
 ]
 
 

@@ -1,4 +1,4 @@
-// Independent HTTP signature implementations for the bridge's tests.
+// Independent HTTP signature and Object Integrity Proof implementations for the bridge's tests.
 //
 // Two ways to run it:
 //   node sig-peers.mjs          a JSON array of tasks on stdin, a JSON array of results on stdout;
@@ -11,15 +11,32 @@
 //                                                 -> {verified: true, keyId} | {verified: false, reason}
 //   hms-cavage-sign   {url, method, headers, privateKeyPem, keyId, fields}           -> {headers}
 //   hms-cavage-verify {url, method, headers, publicKeyPem}                           -> {verified}
+//   fedify-send-signed   {activity, keyId}             -> {body, publicKeyMultibase}
+//                        Fedify's own outbox (Context.sendActivity, immediate) with an Ed25519 key pair
+//                        it generates: it adds an Object Integrity Proof (FEP-8b32, eddsa-jcs-2022) and
+//                        POSTs to an inbox this process serves on 127.0.0.1; `body` is what arrived there.
+//   fedify-verify-proofs {document, keyDocuments}      -> {object, proofs}
+//                        `object`: verifyObject, the check Fedify's inbox runs (every proof valid, every
+//                        actor and attributedTo the controller of a proof's key): true, false, or
+//                        "threw: …"; `proofs`: verifyProof of each raw `proof` entry, which reads no
+//                        JSON-LD. Keys (Multikey documents) are served from `keyDocuments` by id.
+//   fedify-multikey      {publicKeyMultibase}          -> {x}  importMultibaseKey, then JWK `x` (raw key, base64url)
 // "fedify" is @fedify/fedify (sig/http.ts); "hms" is the npm http-message-signatures
 // package's draft-cavage module, which signs the covered headers in the order given
 // (Mastodon's order is `host date content-type digest (request-target)`), query included.
 // `now` is milliseconds since the epoch: the tests inject the clock on both sides.
+// Nothing here reaches the internet: JSON-LD contexts come only from Fedify's preloaded set.
 
-import { signRequest, verifyRequestDetailed } from "@fedify/fedify";
+import {
+  createFederation, exportJwk, generateCryptoKeyPair, MemoryKvStore, signRequest, verifyObject, verifyProof,
+  verifyRequestDetailed,
+} from "@fedify/fedify";
+import { decodeMultibase, exportMultibaseKey, importMultibaseKey, preloadedContexts } from "@fedify/fedify/runtime";
+import { Activity, DataIntegrityProof, Object as ASObject } from "@fedify/fedify/vocab";
 import { Temporal } from "@js-temporal/polyfill";
 import hms from "http-message-signatures";
 import { webcrypto } from "node:crypto";
+import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 
 const { cavage, createSigner, createVerifier } = hms;
@@ -88,11 +105,91 @@ async function hmsCavageVerify(task) {
   return { verified: verified === true };
 }
 
+// -- Object Integrity Proofs ----------------------------------------------------------------
+
+// Offline JSON-LD: the contexts Fedify preloads, and `documents` by URL; anything else throws.
+function offlineLoader(documents = {}) {
+  return async (url) => {
+    const document = documents[url] ?? preloadedContexts[url];
+    if (document == null) throw new Error(`offline: no document for ${url}`);
+    return { contextUrl: null, documentUrl: url, document };
+  };
+}
+
+async function fedifySendSigned(task) {
+  const bodies = [];
+  const inbox = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      bodies.push(Buffer.concat(chunks).toString("utf8"));
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise((resolve) => inbox.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = inbox.address().port;
+    const loader = offlineLoader();
+    const federation = createFederation({
+      kv: new MemoryKvStore(), documentLoaderFactory: () => loader, contextLoaderFactory: () => loader,
+    });
+    const ctx = federation.createContext(new URL(`http://127.0.0.1:${port}/`), undefined);
+    const { privateKey, publicKey } = await generateCryptoKeyPair("Ed25519");
+    const activity = await Activity.fromJsonLd(task.activity, { documentLoader: loader, contextLoader: loader });
+    const recipient = { id: new URL(`http://127.0.0.1:${port}/users/peer`), inboxId: new URL(`http://127.0.0.1:${port}/inbox`) };
+    await ctx.sendActivity([{ keyId: new URL(task.keyId), privateKey }], recipient, activity, { immediate: true });
+    if (bodies.length !== 1) throw new Error(`the inbox received ${bodies.length} requests`);
+    return { body: bodies[0], publicKeyMultibase: await exportMultibaseKey(publicKey) };
+  } finally {
+    inbox.close();
+  }
+}
+
+async function fedifyVerifyProofs(task) {
+  // A Multikey embedded in an actor has no @context of its own; served alone it needs one.
+  const keys = Object.fromEntries(task.keyDocuments.map((key) => [
+    key.id, { "@context": "https://w3id.org/security/multikey/v1", ...key },
+  ]));
+  const loader = offlineLoader(keys);
+  const options = { documentLoader: loader, contextLoader: loader };
+  let object;
+  try {
+    object = (await verifyObject(ASObject, task.document, options)) != null;
+  } catch (error) {
+    object = `threw: ${error}`;
+  }
+  const entries = task.document.proof == null ? [] : [task.document.proof].flat();
+  const proofs = [];
+  for (const entry of entries) {
+    try {
+      const proof = new DataIntegrityProof({
+        cryptosuite: entry.cryptosuite,
+        verificationMethod: new URL(entry.verificationMethod),
+        proofPurpose: entry.proofPurpose,
+        proofValue: decodeMultibase(entry.proofValue),
+        created: Temporal.Instant.from(entry.created),
+      });
+      proofs.push((await verifyProof(task.document, proof, options)) != null);
+    } catch (error) {
+      proofs.push(`threw: ${error}`);
+    }
+  }
+  return { object, proofs };
+}
+
+async function fedifyMultikey(task) {
+  const key = await importMultibaseKey(task.publicKeyMultibase);
+  return { x: (await exportJwk(key)).x };
+}
+
 const ops = {
   "fedify-sign": fedifySign,
   "fedify-verify": fedifyVerify,
   "hms-cavage-sign": hmsCavageSign,
   "hms-cavage-verify": hmsCavageVerify,
+  "fedify-send-signed": fedifySendSigned,
+  "fedify-verify-proofs": fedifyVerifyProofs,
+  "fedify-multikey": fedifyMultikey,
 };
 
 async function run(task) {
