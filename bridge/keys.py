@@ -1,8 +1,8 @@
 """Our actors' signing keys: made once, stored in the database, never served or logged.
 
 Each blog actor and the instance actor has one active RSA-2048 key (what every
-fediverse server verifies) and may have an Ed25519 key (RFC 9421 `ed25519`,
-FEP-8b32 proofs). Only public halves leave this module's table, in actor documents.
+fediverse server verifies, on HTTP signatures) and one Ed25519 key (the FEP-8b32
+integrity proofs of what we send, published as a FEP-521a Multikey). Only public halves leave this module's table, in actor documents.
 
 Rotation (`bridge keys rotate`) makes a new pair, keeps the old one inactive (for
 the record; it is never used again), and enqueues an `Update` of the actor for its
@@ -65,8 +65,9 @@ async def _new_pair(algorithm: str) -> tuple[str, str]:
     raise ValueError(f"unknown key algorithm {algorithm!r}")
 
 
-async def ensure_keys(actors: Iterable[str], algorithms: Iterable[str] = (RSA,)) -> list[str]:
-    """Make a key pair of each algorithm for each actor that has no active one; return those actors."""
+async def ensure_keys(actors: Iterable[str], algorithms: Iterable[str] = (RSA, ED25519)) -> list[str]:
+    """Make a key pair of each algorithm for each actor that has no active one; return those actors.
+    Every actor has both: RSA signs requests, Ed25519 the integrity proofs of what we send."""
     made: list[str] = []
     wanted = tuple(algorithms)
     for actor in actors:

@@ -251,6 +251,7 @@ class InteractionKind(StrEnum):
     REPLY = "reply"
     LIKE = "like"
     REPOST = "repost"
+    QUOTE = "quote"  # a post quoting one of ours (FEP-044f, or Misskey's `_misskey_quote`): a mention for the blog
 
 
 class Visibility(StrEnum):

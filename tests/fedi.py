@@ -324,3 +324,18 @@ def craft_cavage(method: str, url: str, headers: dict[str, str], covered: list[s
     signature = base64.b64encode(key.sign("\n".join(lines).encode())).decode()
     return {**headers, "Signature": f'keyId="{key.key_id}",algorithm="rsa-sha256",'
                                     f'headers="{" ".join(covered)}",signature="{signature}"'}
+
+
+async def run_node(script: str, task: dict[str, Any], *, env: dict[str, str] | None = None,
+                   timeout: float = NODE_TIMEOUT) -> dict[str, Any]:
+    """Run one tests/peers script with `task` as its JSON argument; its stdout, one JSON document."""
+    proc = await asyncio.create_subprocess_exec(
+        str(NODE), str(PEERS / script), json.dumps(task), cwd=str(PEERS),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})})
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        raise
+    assert proc.returncode == 0, err.decode()
+    return json.loads(out)  # type: ignore[no-any-return]

@@ -178,3 +178,120 @@ def test_admin_config_keys_default_as_documented_and_name_the_key_when_wrong(wri
         assert info.value.key == key
     config = load_config(write_config('[admin]\nmetrics_listen = "127.0.0.1:9108"\n'), env={})
     assert (config.admin.metrics_host, config.admin.metrics_port) == ("127.0.0.1", 9108)
+
+
+# -- reactions and quotes: their own kinds, the emoji as text ----------------------------
+
+
+async def logged_in(client: TestClient) -> str:
+    """Log in; the session's CSRF token."""
+    csrf = await login_csrf(client)
+    response = await client.post("/admin/login", data={"token": TOKEN, "csrf": csrf}, allow_redirects=False)
+    assert response.status == 303
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', await (await client.get("/admin")).text())
+    assert match
+    return match.group(1)
+
+
+def listed(page: str) -> dict[int, str]:
+    """The interactions page's rows: id -> the row's HTML."""
+    parts = re.split(r'<li class="item interaction" id="interaction-(\d+)">', page)
+    return {int(parts[i]): parts[i + 1].split("</li>")[0] for i in range(1, len(parts), 2)}
+
+
+def badge(row: str) -> str:
+    match = re.search(r'<span class="badge [a-z]+ kind">([^<]*)</span>', row)
+    assert match, row
+    return match.group(1)
+
+
+async def test_reactions_and_quotes_show_as_their_own_kinds(client: TestClient) -> None:
+    from .admin_seed import seed_kinds
+
+    await logged_in(client)
+    ids = await seed_kinds()
+    page = await (await client.get("/admin/interactions")).text()
+    rows = listed(page)
+    assert set(rows) == set(ids.values())
+    assert {name: badge(rows[i]) for name, i in ids.items()} == {
+        "reply": "reply", "like": "like", "old_like": "like", "reaction": "reaction",
+        "hostile_reaction": "reaction", "repost": "repost", "quote": "quote"}
+    assert '<bdi class="reacji" title="the emoji it reacts with">🎉</bdi>' in rows[ids["reaction"]]
+    assert "reacji" not in rows[ids["like"]] and "reacji" not in rows[ids["old_like"]]
+    quote = rows[ids["quote"]]
+    assert "Worth reading" in quote and "quoting <a href=\"https://blog.example/2026/a-post/\">" in quote
+    # The kind tabs count what they select: a reaction is not counted as a like.
+    tabs = dict(re.findall(r'>(reply|like|reaction|repost|quote) <span class="count">(\d+)</span>', page))
+    assert tabs == {"reply": "1", "like": "2", "reaction": "2", "repost": "1", "quote": "1"}
+
+
+async def test_a_reaction_emoji_holding_markup_renders_inert(client: TestClient) -> None:
+    from .admin_seed import HOSTILE_EMOJI, seed_kinds
+
+    await logged_in(client)
+    ids = await seed_kinds()
+    for path in ("/admin/interactions", "/admin/interactions?kind=reaction", "/admin"):
+        page = await (await client.get(path)).text()
+        assert "<img src=x" not in page and "onerror=alert(1)>" not in page, path
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page, path
+    row = listed(await (await client.get("/admin/interactions")).text())[ids["hostile_reaction"]]
+    assert badge(row) == "reaction"
+    assert f'<bdi class="reacji" title="the emoji it reacts with">{HOSTILE_EMOJI.replace("<", "&lt;").replace(">", "&gt;")}</bdi>' in row
+
+
+@pytest.mark.parametrize("kind", ["reply", "like", "reaction", "repost", "quote"])
+async def test_the_kind_filter_selects_exactly_its_rows(client: TestClient, kind: str) -> None:
+    from .admin_seed import KIND_ROWS, seed_kinds
+
+    await logged_in(client)
+    ids = await seed_kinds()
+    await seed_kinds(blog="other", target="https://other.example/p/")  # the blog filter still holds
+    page = await (await client.get(f"/admin/interactions?kind={kind}&blog=blog")).text()
+    rows = listed(page)
+    assert set(rows) == {ids[name] for name in KIND_ROWS[kind]}
+    assert {badge(row) for row in rows.values()} == {kind}
+    assert re.search(rf'<a href="/admin/interactions\?kind={kind}&amp;blog=blog" aria-current="page">{kind} ', page)
+
+
+async def test_kind_and_held_together_and_back_after_an_action(client: TestClient) -> None:
+    from bridge.models import Interaction, InteractionState
+
+    from .admin_seed import seed_kinds
+
+    csrf = await logged_in(client)
+    ids = await seed_kinds()
+    await Interaction.filter(id__in=[ids["quote"], ids["reply"]]).update(state=InteractionState.HELD)
+    rows = listed(await (await client.get("/admin/interactions?held=1&kind=quote")).text())
+    assert list(rows) == [ids["quote"]]
+    assert '<input type="hidden" name="kind" value="quote">' in rows[ids["quote"]]
+    done = await client.post(f"/admin/interactions/{ids['quote']}/approve",
+                             data={"csrf": csrf, "held": "1", "kind": "quote"}, allow_redirects=False)
+    assert done.status == 303 and done.headers["Location"] == "/admin/interactions?done=approved&held=1&kind=quote"
+    page = await (await client.get(done.headers["Location"])).text()
+    assert listed(page) == {} and "Nothing of the kind “quote” is held." in page
+    assert (await Interaction.get(id=ids["quote"])).state is InteractionState.PUBLISHED
+    # A word that is no kind: refused, with the kinds named; nothing else is listed in its stead.
+    bad = await client.get("/admin/interactions?kind=%3Cscript%3E")
+    assert bad.status == 400 and "one of reply, like, reaction, repost, quote" in await bad.text()
+    assert "<script>" not in await bad.text()
+
+
+async def test_the_overview_counts_each_kind_with_the_reactions_emoji(client: TestClient) -> None:
+    from bridge.models import Interaction, InteractionKind
+
+    from .admin_seed import seed_kinds
+
+    await logged_in(client)
+    ids = await seed_kinds()
+    base = await Interaction.get(id=ids["reaction"])
+    for n in (2, 3):  # two more 🎉: the most frequent emoji first
+        await Interaction.create(blog="blog", kind=InteractionKind.LIKE, object_id=f"{base.object_id}-{n}",
+                                 actor_uri=f"{base.actor_uri}{n}", host=base.host, target_url=base.target_url,
+                                 data={"emoji": "🎉"})
+    page = await (await client.get("/admin")).text()
+    tally = re.search(r'<ul class="tally">(.*?)</ul>', page, re.DOTALL)
+    assert tally
+    chips = re.findall(r'kind=([a-z]+)">\1</a> <strong>(\d+)</strong>', tally.group(1))
+    assert chips == [("reply", "1"), ("like", "2"), ("reaction", "4"), ("repost", "1"), ("quote", "1")]
+    assert re.search(r'<bdi class="reacji">🎉</bdi>&#8239;3 · <bdi class="reacji">&lt;img src=x onerror=alert\(1\)&gt;'
+                     r'</bdi>&#8239;1', tally.group(1))

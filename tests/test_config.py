@@ -79,6 +79,7 @@ def test_account_keys_default_as_documented_and_parse() -> None:
     assert (blog.actor_type, blog.post_style, blog.manually_approves_followers, blog.discoverable, blog.indexable,
             blog.show_followers) == ("Person", "auto", False, True, True, True)
     assert (blog.also_known_as, blog.featured, blog.handle_domain, blog.tag_url) == ((), (), None, None)
+    assert (blog.quote_policy, blog.sensitive_labels) == ("public", ())  # Mastodon's default: anyone may quote
     blog = parse(GOOD + """\
 actor_type = "Organization"
 post_style = "article"
@@ -90,7 +91,10 @@ also_known_as = ["https://old.example/users/maya"]
 featured = ["https://blog.example/2019/06/12/post/"]
 handle_domain = "Blog.Example"
 tag_url = "https://blog.example/topics/{tag}/"
+quote_policy = "followers"
+sensitive_labels = [" NSFW ", "Spoilers"]
 """).blogs[0]
+    assert (blog.quote_policy, blog.sensitive_labels) == ("followers", ("NSFW", "Spoilers"))
     assert (blog.actor_type, blog.post_style, blog.manually_approves_followers, blog.discoverable, blog.indexable,
             blog.show_followers) == ("Organization", "article", True, False, False, False)
     assert blog.also_known_as == ("https://old.example/users/maya",)
@@ -152,6 +156,11 @@ BAD_CONFIGS = [
     ("actor type", GOOD + 'actor_type = "Robot"\n', "blogs[0].actor_type: must be one of Person, Service, Organization, Group, Application, got 'Robot'"),
     ("actor type lower case", GOOD + 'actor_type = "person"\n', "blogs[0].actor_type: must be one of"),
     ("post style", GOOD + 'post_style = "thread"\n', "blogs[0].post_style: must be one of auto, note, article, got 'thread'"),
+    # Issue 20: quotes and content warnings.
+    ("quote policy", GOOD + 'quote_policy = "friends"\n', "blogs[0].quote_policy: must be one of public, followers, nobody, got 'friends'"),
+    ("sensitive labels as a string", GOOD + 'sensitive_labels = "nsfw"\n', "blogs[0].sensitive_labels: expected an array, got a string"),
+    ("sensitive label empty", GOOD + 'sensitive_labels = ["nsfw", " "]\n', "blogs[0].sensitive_labels[1]: expected a category or tag name, got an empty string"),
+    ("sensitive label a number", GOOD + "sensitive_labels = [18]\n", "blogs[0].sensitive_labels[0]: expected a category or tag name, got an integer"),
     ("approval as string", GOOD + 'manually_approves_followers = "yes"\n', "blogs[0].manually_approves_followers: expected true or false, got a string"),
     ("discoverable as integer", GOOD + "discoverable = 1\n", "blogs[0].discoverable: expected true or false, got an integer"),
     ("indexable as string", GOOD + 'indexable = "no"\n', "blogs[0].indexable: expected true or false, got a string"),

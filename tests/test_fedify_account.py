@@ -5,11 +5,8 @@ app listening on 127.0.0.1 over TLS (acct: handles resolve over https)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ipaddress
-import json
-import os
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +26,7 @@ from bridge.models import ActorKey, BlogPost
 from bridge.publish.polling import poll_blog
 
 from .blogserver import BlogServer
-from .fedi import NODE, PEERS, require_node_peers
+from .fedi import require_node_peers, run_node
 
 BLOG = "http://127.0.0.1:8765/"
 IMAGE_POST = "http://127.0.0.1:8765/2019/06/28/a-wall-of-certificates/"
@@ -59,18 +56,7 @@ def self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
 
 
 async def fedify(task: dict[str, str], cert: Path) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(
-        str(NODE), str(PEERS / "fedify-lookup.mjs"), json.dumps(task), cwd=str(PEERS),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "NODE_EXTRA_CA_CERTS": str(cert)},
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-    except TimeoutError:
-        proc.kill()
-        raise
-    assert proc.returncode == 0, err.decode()
-    return json.loads(out)  # type: ignore[no-any-return]
+    return await run_node("fedify-lookup.mjs", task, env={"NODE_EXTRA_CA_CERTS": str(cert)})
 
 
 async def test_fedify_resolves_the_handle_and_reads_the_actor_and_a_post(
@@ -78,7 +64,9 @@ async def test_fedify_resolves_the_handle_and_reads_the_actor_and_a_post(
 ) -> None:
     require_node_peers()
     base = f"https://127.0.0.1:{free_port}"
-    config = load_config(write_config(base_url=base, blog_url=BLOG, name="fedify.toml"), env={})
+    # The image post is filed under "Learning": marked sensitive (issue 20, part 4).
+    config = load_config(write_config('sensitive_labels = ["LEARNING"]\n', base_url=base, blog_url=BLOG,
+                                      name="fedify.toml"), env={})
     blog = await BlogServer.wordpress("twentytwentyone").start()
     try:
         async with new_http_session(config) as session:
@@ -118,18 +106,31 @@ async def test_fedify_resolves_the_handle_and_reads_the_actor_and_a_post(
     post = seen["post"]
     assert post["kind"] == "Note" and post["id"] == urls.post_object_id(actor, image.id)
     assert post["url"] == IMAGE_POST and post["attributedTo"] == actor
-    assert "Printed them all out and pinned them up." in post["content"] and post["summary"] is None
+    assert "Printed them all out and pinned them up." in post["content"]
+    assert post["sensitive"] is True and post["summary"] == "Learning"  # the label, as the blog spells it
     assert "en" in post["languages"]  # contentMap (next to the plain content)
     assert post["to"] == ["https://www.w3.org/ns/activitystreams#Public"] and post["cc"] == [f"{actor}/followers"]
     assert post["attachments"] == [{
         "kind": "Image", "url": "http://127.0.0.1:8765/wp-content/uploads/2019/06/certificate-wall.jpg",
-        "mediaType": "image/jpeg", "name": "Five printed certificates pinned to a cork board"}]
+        "mediaType": "image/jpeg", "name": "Five printed certificates pinned to a cork board"}, {
+        # FEP-8967: the post itself as the link preview, with the publisher's own card.
+        "kind": "Link", "href": IMAGE_POST, "mediaType": "text/html", "name": "A wall of certificates",
+        "preview": {"kind": "Article", "name": "A wall of certificates",
+                    "summary": "Printed them all out and pinned them up. Slightly embarrassing, very motivating. "
+                               "Five courses, one cork board."}}]
+    assert post["quotePolicy"] == ["https://www.w3.org/ns/activitystreams#Public"]  # Mastodon's default: anyone
     assert post["tags"] == [{"kind": "Hashtag", "name": "#Learning", "href": "http://127.0.0.1:8765/category/learning/"}]
     assert post["published"] == "2019-06-28T22:30:00Z"
 
     article = seen["lookup"]  # through the URL the blog's <link rel="alternate"> would give
     assert article["kind"] == "Article" and article["name"] == "Binge-learning certificates"
     assert article["url"] == SEED and article["summary"] and "<a" not in article["summary"]
+    # FEP-b2b8: a short Note-like rendering for servers that show notes only; the article is
+    # sensitive too (filed under Learning): its preview carries the warning.
+    preview = article["preview"]
+    assert preview["kind"] == "Note" and preview["summary"] == "Learning" and preview["sensitive"] is True
+    assert "<strong>Binge-learning certificates</strong>" in preview["content"] and f'href="{SEED}"' in preview["content"]
+    assert article["summary"] in preview["content"] and article["sensitive"] is True
 
     assert seen["nodeinfo"]["software"] == {"name": "blog-fediverse-bridge", "version": __version__}
     assert seen["nodeinfo"]["protocols"] == ["activitypub"] and seen["nodeinfo"]["openRegistrations"] is False

@@ -18,7 +18,9 @@ import json
 import socket
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,14 @@ from bridge.config import Config, load_config
 from bridge.core import urls
 from bridge.jobs.kinds import Poll
 from bridge.jobs.store import JobContext
-from bridge.models import BlogPost, Interaction, InteractionState, Job, RemoteObject, WebmentionState
+from bridge.models import (
+    BlogPost,
+    Interaction,
+    InteractionState,
+    Job,
+    RemoteObject,
+    WebmentionState,
+)
 from bridge.publish.record import Change, publish_now
 
 from .blogserver import BlogServer
@@ -98,12 +107,27 @@ def mentions_of(recorded: dict[str, Any], source: str) -> list[dict[str, Any]]:
     return [m for m in recorded["webmentions"] if m["source"] == source]
 
 
-async def test_fedify_interactions_reach_a_django_wm_blog_and_the_blog_answers_back(
-    tmp_path: Path, write_config: Callable[..., Path], free_port: int, database: Config, bridge_cmd: list[str],
-    bridge_env: dict[str, str],
-) -> None:
+@dataclass
+class E2E:
+    """The bridge on 127.0.0.1 (workers on, polling off), the WordPress stand-in whose seed
+    post's webmention endpoint is django-wm, the seed post published, and Fedify following."""
+
+    config: Config
+    path: Path  # the config file
+    base: str
+    actor: str
+    object_id: str  # the seed post's
+    receiver: WmReceiver
+    blog: BlogServer
+    fedify: Commenter
+    origin: str  # Fedify's
+
+
+@asynccontextmanager
+async def e2e_world(tmp_path: Path, write_config: Callable[..., Path], port: int, *,
+                    follower: str = "alice") -> AsyncIterator[E2E]:
     require_node_peers()
-    base = f"http://127.0.0.1:{free_port}"
+    base = f"http://127.0.0.1:{port}"
     path = write_config("[delivery]\nmax_post_age_days = 100000.0\n", base_url=base, blog_url=BLOG, name="e2e.toml")
     config = load_config(path, env={})
     actor = urls.actor_id(base, "blog")
@@ -118,18 +142,33 @@ async def test_fedify_interactions_reach_a_django_wm_blog_and_the_blog_answers_b
     blog = await BlogServer.wordpress("twentytwentyone").start()
     # The blog's webmention endpoint is django-wm: the first Link header wins (Webmention §3.1.2).
     blog.routes[(SEED_PATH, ())].headers.insert(0, ("Link", f'<{receiver.endpoint}>; rel="webmention"'))
-    server = TestServer(make_app(config, handlers={Poll.KIND: no_poll}), port=free_port)
+    server = TestServer(make_app(config, handlers={Poll.KIND: no_poll}), port=port)
     await server.start_server()
     fedify: Commenter | None = None
     try:
         async with new_http_session(config) as session:
             assert await publish_now(session, config.blogs[0], SEED) is Change.NEW
         post = await BlogPost.get(url=SEED)
-        object_id = urls.post_object_id(actor, post.id)
         fedify, origin = await Commenter.start(actor)
-        bob, alice = f"{origin}/users/bob", f"{origin}/users/alice"
-        await fedify.do(do="follow", **{"as": "alice"})
+        await fedify.do(do="follow", **{"as": follower})
         await fedify.wait_for("Accept")
+        yield E2E(config, path, base, actor, urls.post_object_id(actor, post.id), receiver, blog, fedify, origin)
+    finally:
+        if fedify is not None:
+            await fedify.close()
+        await server.close()
+        await blog.stop()
+        receiver.stop()
+
+
+async def test_fedify_interactions_reach_a_django_wm_blog_and_the_blog_answers_back(
+    tmp_path: Path, write_config: Callable[..., Path], free_port: int, database: Config, bridge_cmd: list[str],
+    bridge_env: dict[str, str],
+) -> None:
+    async with e2e_world(tmp_path, write_config, free_port) as world:
+        config, path, base, actor, object_id = world.config, world.path, world.base, world.actor, world.object_id
+        receiver, blog, fedify, origin = world.receiver, world.blog, world.fedify, world.origin
+        bob, alice = f"{origin}/users/bob", f"{origin}/users/alice"
 
         # A reply: recorded, its page up, django-wm told and its own parse right.
         hostile = '<p>Great <em>post</em>!</p><script>alert(1)</script><a href="javascript:alert(2)">x</a>'
@@ -144,10 +183,9 @@ async def test_fedify_interactions_reach_a_django_wm_blog_and_the_blog_answers_b
         assert seen["target"] == SEED and seen["validated"] and seen["post_type"] == "reply"
         assert seen["hcard"] == {"name": "Bob Example", "avatar": f"{origin}/avatars/bob.png",
                                  "homepage": f"{origin}/@bob"}
-        async with aiohttp.ClientSession() as http:
-            async with http.get(page) as response:
-                assert response.status == 200
-                html = await response.text()
+        async with aiohttp.ClientSession() as http, http.get(page) as response:
+            assert response.status == 200
+            html = await response.text()
         [entry] = mf2py.parse(doc=html, url=page)["items"]
         assert entry["type"] == ["h-entry"] and entry["properties"]["in-reply-to"] == [SEED]
         content = entry["properties"]["content"][0]
@@ -235,12 +273,6 @@ async def test_fedify_interactions_reach_a_django_wm_blog_and_the_blog_answers_b
         pending = {p["source"] for p in (await receiver.recorded())["pending"]}
         assert {page, urls.interaction_page(base, like_row.id)} <= pending  # "source not accessible": 410
         assert not [x for x in fedify.lines if "error" in x], fedify.lines
-    finally:
-        if fedify is not None:
-            await fedify.close()
-        await server.close()
-        await blog.stop()
-        receiver.stop()
 
 
 def comment_page(url: str, in_reply_to: str, text: str) -> bytes:

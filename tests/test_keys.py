@@ -73,7 +73,7 @@ def test_keys_rotate_on_the_command_line(write_config, capsys: pytest.CaptureFix
     path: Path = write_config()
     assert cli.run(["-c", str(path), "keys", "rotate", "--blog", "blog"]) == 0
     out = capsys.readouterr().out
-    assert "blog: new rsa key; an Update of the actor is queued for its followers" in out
+    assert "blog: new rsa and ed25519 keys; an Update of the actor is queued for its followers" in out
 
     async def state() -> tuple[int, int, int]:
         await db.open_db(load_config(path, env={}).database)
@@ -84,7 +84,7 @@ def test_keys_rotate_on_the_command_line(write_config, capsys: pytest.CaptureFix
         finally:
             await db.close_db()
 
-    assert asyncio.run(state()) == (1, 1, 1)  # init's key retired, one new, one Update queued
+    assert asyncio.run(state()) == (2, 2, 1)  # init's two keys retired, two new, one Update queued
     assert cli.run(["-c", str(path), "keys", "rotate"]) == 0  # every blog and the instance actor
-    assert f"{INSTANCE_ACTOR}: new rsa key\n" in capsys.readouterr().out
+    assert f"{INSTANCE_ACTOR}: new rsa and ed25519 keys\n" in capsys.readouterr().out
     assert cli.run(["-c", str(path), "keys", "rotate", "--blog", "nosuch"]) == 2

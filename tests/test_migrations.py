@@ -71,11 +71,13 @@ def test_processes_starting_together_migrate_once(
     async def keys() -> list[str]:
         await db.open_db(load_config(path, env={}).database)
         try:
-            return sorted(await ActorKey.filter(active=True).values_list("actor", flat=True))
+            return sorted(await ActorKey.filter(active=True).values_list("actor", "algorithm"))
         finally:
             await db.close_db()
 
-    assert asyncio.run(keys()) == sorted(["blog", INSTANCE_ACTOR])  # one key each, not three
+    # One key of each algorithm each (RSA, Ed25519), not three.
+    assert asyncio.run(keys()) == sorted((actor, algorithm) for actor in ("blog", INSTANCE_ACTOR)
+                                         for algorithm in ("ed25519", "rsa"))
 
 
 async def test_sqlite_runs_with_durable_settings(database: Config, is_postgres: bool) -> None:

@@ -43,7 +43,7 @@ async def test_warming_without_keys_yet_logs_and_goes_on(config: Config, caplog:
 
 async def test_threads_that_miss_the_key_cache_together_parse_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
     await ensure_keys(["parsed-once"])
-    pem = (await ActorKey.get(actor="parsed-once")).private_pem
+    pem = (await ActorKey.get(actor="parsed-once", algorithm="rsa")).private_pem
     sigbase._load_private_key.cache_clear()
     calls: list[int] = []
     real = sigbase.serialization.load_pem_private_key

@@ -28,6 +28,10 @@ from bridge.config import BlogConfig
 from bridge.core.urls import actor_collection, actor_id, instance_actor_id, key_id, shared_inbox
 
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
+# The Ed25519 key of our integrity proofs is a FEP-521a Multikey in `assertionMethod`: these
+# two contexts define it and the proofs (Fedify preloads both; no processor need fetch them).
+DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v1"
+MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
 WEBFINGER_CONTEXT = "https://purl.archive.org/socialweb/webfinger"  # FEP-2c59
 # The extension terms we use, named as Mastodon names them (its own actor @context), so
 # that JSON-LD processors and Mastodon's plain-JSON reading agree.
@@ -42,8 +46,12 @@ ACTOR_TERMS: dict[str, Any] = {
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
     "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
+    # Where the Multikey sits (FEP-521a; the DID context's term, defined here so no processor
+    # needs the DID context).
+    "assertionMethod": {"@id": "https://w3id.org/security#assertionMethod", "@type": "@id", "@container": "@set"},
 }
-ACTOR_CONTEXT: list[Any] = [AS2_CONTEXT, SECURITY_CONTEXT, WEBFINGER_CONTEXT, ACTOR_TERMS]
+ACTOR_CONTEXT: list[Any] = [AS2_CONTEXT, SECURITY_CONTEXT, DATA_INTEGRITY_CONTEXT, MULTIKEY_CONTEXT, WEBFINGER_CONTEXT,
+                             ACTOR_TERMS]
 MAX_FIELDS = 4  # profile fields Mastodon shows (Account::DEFAULT_FIELDS_SIZE)
 LINK_REL = "me nofollow noopener noreferrer"
 SOFTWARE = "blog-fediverse-bridge"
@@ -124,8 +132,10 @@ def actor_to_as2(
     profile: Profile | None,
     public_key_pem: str,
     published: datetime | None = None,
+    multikey: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The blog's account document, served at urls.actor_id(base_url, blog.name)."""
+    """The blog's account document, served at urls.actor_id(base_url, blog.name).
+    `multikey`: the Ed25519 key that signs our integrity proofs (FEP-521a), if it has one."""
     me = actor_id(base_url, blog.name)
     seen = _profile(blog, profile)
     actor: dict[str, Any] = {
@@ -150,6 +160,7 @@ def actor_to_as2(
         "featured": actor_collection(me, "featured"),
         "endpoints": {"sharedInbox": shared_inbox(base_url)},
         "publicKey": {"id": key_id(me), "owner": me, "publicKeyPem": public_key_pem},
+        **({"assertionMethod": [multikey]} if multikey else {}),
         "manuallyApprovesFollowers": blog.manually_approves_followers,
         "discoverable": blog.discoverable,
         "indexable": blog.indexable,

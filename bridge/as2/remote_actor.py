@@ -95,6 +95,29 @@ def key_document(doc: Mapping[str, Any]) -> PublicKeyInfo | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class MultikeyInfo:
+    """An Ed25519 key an actor lists for its integrity proofs (FEP-521a, `assertionMethod`)."""
+
+    key_id: str
+    controller: str
+    multibase: str  # publicKeyMultibase
+
+
+def multikeys_in(doc: Mapping[str, Any]) -> tuple[MultikeyInfo, ...]:
+    """The Multikeys a document lists in `assertionMethod`, or the document itself if it is one;
+    by id only (a reference) they are not listed: the key must be in the controller's document."""
+    raw = doc.get("assertionMethod") if doc.get("type") != "Multikey" else doc
+    out = []
+    for entry in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(entry, Mapping) or entry.get("type") != "Multikey":
+            continue
+        key_id, controller, value = entry.get("id"), entry.get("controller", doc.get("id")), entry.get("publicKeyMultibase")
+        if isinstance(key_id, str) and is_http_url(controller) and isinstance(value, str):
+            out.append(MultikeyInfo(key_id, str(controller), value))
+    return tuple(out)
+
+
 def is_actor(doc: Mapping[str, Any]) -> bool:
     kind = doc.get("type")
     kinds = kind if isinstance(kind, list) else [kind]

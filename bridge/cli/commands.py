@@ -178,7 +178,8 @@ async def cmd_keys_rotate(args: argparse.Namespace, config: Config) -> int:
         for actor in actors:
             made = await rotate_keys(actor)
             announced = "" if actor == INSTANCE_ACTOR else "; an Update of the actor is queued for its followers"
-            print(f"{actor}: new {', '.join(key.algorithm for key in made)} key{announced}", flush=True)
+            kinds = sorted(key.algorithm for key in made)[::-1]  # "rsa and ed25519": the signing key first
+            print(f"{actor}: new {' and '.join(kinds)} key{'s' if len(kinds) > 1 else ''}{announced}", flush=True)
     except Exception as exc:
         raise CommandFailed(f"cannot rotate keys: {exc}") from exc
     finally:

@@ -1,4 +1,4 @@
-"""`bridge interactions [--held]`, `bridge interactions approve|reject|resend ID` and
+"""`bridge interactions [--held] [--kind KIND]`, `bridge interactions approve|reject|resend ID` and
 `bridge webmention send SOURCE TARGET`: the operator's commands for the fediverse → blog
 side, over bridge/ops/interactions.py and bridge/webmention/send.py. Registered by bridge/cli/main.py.
 """
@@ -16,13 +16,21 @@ LIST_LIMIT = 200
 
 
 def interaction_line(row: Interaction, base_url: str) -> str:
-    """id, blog, kind, state, webmention state (and status), author, target, page."""
+    """id, blog, kind, state, webmention state (and status), author, target, page.
+
+    The kind is `reply`, `like`, `repost`, `quote`, or `reaction` and its emoji (`reaction 🎉`):
+    the emoji comes last in its column, cleaned to one line (bridge/ops/interactions.py
+    `emoji_text`), so the tab after it moves on from wherever the terminal drew it, however
+    wide the terminal draws it (two columns, most often), and `cut -f3` still reads it."""
     from bridge.core.urls import interaction_page
+    from bridge.ops.interactions import emoji_text, kind_label
 
     webmention = row.webmention_state.value + (f" {row.webmention_status}" if row.webmention_status else "")
     author = f"@{row.author_handle}" if row.author_handle else row.actor_uri
     extra = f"\t{row.webmention_error}" if row.webmention_error else ""
-    return (f"{row.id}\t{row.blog}\t{row.kind.value}\t{row.state.value}\t{row.visibility.value}\t"
+    emoji = emoji_text(row)
+    kind = f"{kind_label(row)} {emoji}" if emoji else kind_label(row)
+    return (f"{row.id}\t{row.blog}\t{kind}\t{row.state.value}\t{row.visibility.value}\t"
             f"webmention {webmention}\t{author}\t{row.target_url}\t{interaction_page(base_url, row.id)}{extra}")
 
 
@@ -32,12 +40,19 @@ async def cmd_interactions(args: argparse.Namespace, config: Config) -> int:
     from bridge.ops import interactions as admin
 
     try:
+        kind = getattr(args, "kind", None)
+        if args.action is None and kind is not None and kind not in admin.KIND_FILTERS:
+            print(f"bridge interactions: --kind must be one of {', '.join(admin.KIND_FILTERS)}, got {kind!r}",
+                  file=sys.stderr)
+            return EXIT_USAGE
         await prepare_storage(config)
         if args.action is None:
-            rows = await admin.list_interactions(held=True if args.held else None, limit=LIST_LIMIT)
+            rows = await admin.list_interactions(held=True if args.held else None, limit=LIST_LIMIT, kind=kind)
             for row in rows:
                 print(interaction_line(row, config.server.base_url))
-            if not rows:
+            if not rows and kind:
+                print(f"no interactions of kind {kind}" + (" held for approval" if args.held else ""))
+            elif not rows:
                 print("no interactions held for approval" if args.held else "no interactions")
             return EXIT_OK
         try:

@@ -123,8 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
         a.add_argument("actor", metavar="ACTOR")
         a.add_argument("--blog", metavar="NAME")
 
-    p = command("interactions", cmd_interactions, "list replies, likes and boosts; approve, reject or resend one")
+    p = command("interactions", cmd_interactions,
+                "list replies, likes, reactions, boosts and quotes; approve, reject or resend one")
     p.add_argument("--held", action="store_true", help="only interactions held for approval")
+    # The kinds are bridge/ops/interactions.py's KIND_FILTERS, checked by the command: that
+    # module is not imported here, where every command pays for what the parser imports.
+    p.add_argument("--kind", metavar="KIND",
+                   help="only one kind: reply, like (without an emoji), reaction (a like with one), repost or quote")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     for action in ("approve", "reject", "resend"):
         a = actions.add_parser(action, parents=[common], help=f"{action} an interaction")

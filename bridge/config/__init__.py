@@ -6,6 +6,7 @@ from bridge.config.settings import (
     ENV_ADMIN_TOKEN,
     ENV_CONFIG,
     ENV_DATABASE_URL,
+    QUOTE_POLICIES,
     AdminConfig,
     BlogConfig,
     Config,
@@ -21,7 +22,7 @@ from bridge.config.settings import (
 )
 
 __all__ = [
-    "ENV_ADMIN_TOKEN", "ENV_CONFIG", "ENV_DATABASE_URL", "AdminConfig", "BlogConfig", "Config", "ConfigError",
+    "ENV_ADMIN_TOKEN", "ENV_CONFIG", "ENV_DATABASE_URL", "QUOTE_POLICIES", "AdminConfig", "BlogConfig", "Config", "ConfigError",
     "DatabaseConfig", "DeliveryConfig", "LogConfig", "ModerationConfig", "QueueConfig", "SecurityConfig",
     "ServerConfig", "config_path", "load_config", "parse_config", "starter_config",
 ]

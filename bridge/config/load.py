@@ -16,12 +16,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from bridge.config.settings import (
     ENV_ADMIN_TOKEN,
     ENV_DATABASE_URL,
+    QUOTE_POLICIES,
     AdminConfig,
     BlogConfig,
     Config,
@@ -33,6 +34,14 @@ from bridge.config.settings import (
     QueueConfig,
     SecurityConfig,
     ServerConfig,
+)
+from bridge.config.values import (
+    get_value,
+    http_url,
+    only_keys,
+    positive,
+    section,
+    toml_type,
 )
 from bridge.core.blocks import block_pattern
 from bridge.core.textguard import ascii_digits
@@ -68,34 +77,34 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
 
 def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str]) -> Config:
     """Check a decoded TOML document; `path` anchors relative SQLite paths."""
-    _only_keys("", data, {"server", "database", "security", "queue", "delivery", "log", "blogs", "admin",
+    only_keys("", data, {"server", "database", "security", "queue", "delivery", "log", "blogs", "admin",
                           "moderation"})
-    server = _section(data, "server", required=True)
-    _only_keys("server", server, {"base_url", "listen", "admin_token"})
-    base_url = _http_url("server.base_url", _get(server, "server.base_url", str, required=True))
+    server = section(data, "server", required=True)
+    only_keys("server", server, {"base_url", "listen", "admin_token"})
+    base_url = http_url("server.base_url", get_value(server, "server.base_url", str, required=True))
     if urlsplit(base_url).path not in ("", "/") or urlsplit(base_url).query:
         raise ConfigError("server.base_url", "must be an origin (scheme, host, optional port), without a path")
-    host, port = _listen("server.listen", _get(server, "server.listen", str, "127.0.0.1:8080"))
-    admin_token = _get(server, "server.admin_token", str, "")
+    host, port = _listen("server.listen", get_value(server, "server.listen", str, "127.0.0.1:8080"))
+    admin_token = get_value(server, "server.admin_token", str, "")
     if env.get(ENV_ADMIN_TOKEN):
         admin_token = env[ENV_ADMIN_TOKEN]
 
-    database = _section(data, "database")
-    _only_keys("database", database, {"url"})
-    db_key, db_url = "database.url", _get(database, "database.url", str, "sqlite://bridge.db")
+    database = section(data, "database")
+    only_keys("database", database, {"url"})
+    db_key, db_url = "database.url", get_value(database, "database.url", str, "sqlite://bridge.db")
     if env.get(ENV_DATABASE_URL):
         db_key, db_url = ENV_DATABASE_URL, env[ENV_DATABASE_URL]
     db_url = _database_url(db_key, db_url, path.parent)
 
-    security = _section(data, "security")
-    _only_keys("security", security, {"allow_private_addresses"})
+    security = section(data, "security")
+    only_keys("security", security, {"allow_private_addresses"})
 
     queue_values = _numbers(data, "queue", QueueConfig())
-    delivery_values = _connect_timeout(_section(data, "delivery"), _numbers(data, "delivery", DeliveryConfig()))
+    delivery_values = _connect_timeout(section(data, "delivery"), _numbers(data, "delivery", DeliveryConfig()))
 
-    log = _section(data, "log")
-    _only_keys("log", log, {"level"})
-    level = _get(log, "log.level", str, "info").lower()
+    log = section(data, "log")
+    only_keys("log", log, {"level"})
+    level = get_value(log, "log.level", str, "info").lower()
     if level not in LOG_LEVELS:
         raise ConfigError("log.level", f"must be one of {', '.join(LOG_LEVELS)}")
 
@@ -103,7 +112,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str])
         server=ServerConfig(base_url=base_url.rstrip("/"), listen_host=host, listen_port=port, admin_token=admin_token),
         database=DatabaseConfig(url=db_url),
         security=SecurityConfig(
-            allow_private_addresses=_get(security, "security.allow_private_addresses", bool, False)
+            allow_private_addresses=get_value(security, "security.allow_private_addresses", bool, False)
         ),
         queue=QueueConfig(**queue_values),
         delivery=DeliveryConfig(**delivery_values),
@@ -129,30 +138,30 @@ def _connect_timeout(table: Mapping[str, Any], values: dict[str, Any]) -> dict[s
 
 def _admin(data: Mapping[str, Any]) -> AdminConfig:
     """The [admin] section (issue 8)."""
-    table = _section(data, "admin")
-    _only_keys("admin", table, {"session_hours", "login_attempts", "login_window_minutes", "metrics_listen"})
-    session_hours = _positive("admin.session_hours", _get(table, "admin.session_hours", float, 12.0))
-    attempts = _get(table, "admin.login_attempts", int, 5)
+    table = section(data, "admin")
+    only_keys("admin", table, {"session_hours", "login_attempts", "login_window_minutes", "metrics_listen"})
+    session_hours = positive("admin.session_hours", get_value(table, "admin.session_hours", float, 12.0))
+    attempts = get_value(table, "admin.login_attempts", int, 5)
     if attempts <= 0:
         raise ConfigError("admin.login_attempts", "must be greater than 0")
-    window = _positive("admin.login_window_minutes", _get(table, "admin.login_window_minutes", float, 15.0))
-    metrics_listen = _get(table, "admin.metrics_listen", str, "")
+    window = positive("admin.login_window_minutes", get_value(table, "admin.login_window_minutes", float, 15.0))
+    metrics_listen = get_value(table, "admin.metrics_listen", str, "")
     host, port = _listen("admin.metrics_listen", metrics_listen) if metrics_listen else ("", 0)
     return AdminConfig(session_hours=session_hours, login_attempts=attempts, login_window_minutes=window,
                        metrics_listen=metrics_listen, metrics_host=host, metrics_port=port)
 
 
 def _moderation(data: Mapping[str, Any]) -> ModerationConfig:
-    table = _section(data, "moderation")
+    table = section(data, "moderation")
     defaults = ModerationConfig()
-    _only_keys("moderation", table, set(ModerationConfig.__slots__))
+    only_keys("moderation", table, set(ModerationConfig.__slots__))
     lists: dict[str, tuple[str, ...]] = {}
     for key in ("blocked_domains", "blocked_actors"):
-        values = _get(table, f"moderation.{key}", list, [])
+        values = get_value(table, f"moderation.{key}", list, [])
         out = []
         for i, item in enumerate(values):
             if not isinstance(item, str):
-                raise ConfigError(f"moderation.{key}[{i}]", f"expected a string, got {_toml_type(item)}")
+                raise ConfigError(f"moderation.{key}[{i}]", f"expected a string, got {toml_type(item)}")
             try:
                 pattern = block_pattern(item)
             except ValueError as exc:
@@ -164,11 +173,11 @@ def _moderation(data: Mapping[str, Any]) -> ModerationConfig:
         lists[key] = tuple(out)
     limits = {}
     for key in ("actor_hourly_limit", "host_hourly_limit"):
-        limits[key] = _get(table, f"moderation.{key}", int, getattr(defaults, key))
+        limits[key] = get_value(table, f"moderation.{key}", int, getattr(defaults, key))
         if limits[key] <= 0:
             raise ConfigError(f"moderation.{key}", "must be greater than 0")
     return ModerationConfig(blocked_domains=lists["blocked_domains"], blocked_actors=lists["blocked_actors"],
-                            hold_interactions=_get(table, "moderation.hold_interactions", bool, False),
+                            hold_interactions=get_value(table, "moderation.hold_interactions", bool, False),
                             actor_hourly_limit=limits["actor_hourly_limit"],
                             host_hourly_limit=limits["host_hourly_limit"])
 
@@ -184,8 +193,8 @@ def _blogs(raw: object) -> tuple[BlogConfig, ...]:
     seen: dict[str, int] = {}
     for i, table in enumerate(raw):
         key = f"blogs[{i}]"
-        _only_keys(key, table, _BLOG_KEYS)
-        name = _get(table, f"{key}.name", str, required=True)
+        only_keys(key, table, _BLOG_KEYS)
+        name = get_value(table, f"{key}.name", str, required=True)
         if not BLOG_NAME.fullmatch(name):
             raise ConfigError(
                 f"{key}.name",
@@ -195,15 +204,15 @@ def _blogs(raw: object) -> tuple[BlogConfig, ...]:
             raise ConfigError(f"{key}.name", f"duplicate blog name {name!r} (also blogs[{seen[name]}])")
         seen[name] = i
         urls: dict[str, str | None] = {
-            field: None if table.get(field) is None else _http_url(f"{key}.{field}", _get(table, f"{key}.{field}", str))
+            field: None if table.get(field) is None else http_url(f"{key}.{field}", get_value(table, f"{key}.{field}", str))
             for field in ("feed", "avatar", "header")
         }
         blog = BlogConfig(
             name=name,
-            url=_http_url(f"{key}.url", _get(table, f"{key}.url", str, required=True)),
-            poll_interval=_positive(f"{key}.poll_interval", _get(table, f"{key}.poll_interval", float, 300.0)),
-            display_name=_get(table, f"{key}.display_name", str) or None,
-            bio=_get(table, f"{key}.bio", str) or None,
+            url=http_url(f"{key}.url", get_value(table, f"{key}.url", str, required=True)),
+            poll_interval=positive(f"{key}.poll_interval", get_value(table, f"{key}.poll_interval", float, 300.0)),
+            display_name=get_value(table, f"{key}.display_name", str) or None,
+            bio=get_value(table, f"{key}.bio", str) or None,
             feed=urls["feed"],
             avatar=urls["avatar"],
             header=urls["header"],
@@ -215,118 +224,84 @@ def _blogs(raw: object) -> tuple[BlogConfig, ...]:
 _BLOG_KEYS = {
     "name", "url", "feed", "poll_interval", "display_name", "bio", "avatar", "header",
     "actor_type", "post_style", "manually_approves_followers", "discoverable", "indexable",
-    "also_known_as", "featured", "show_followers", "handle_domain", "tag_url",
+    "also_known_as", "featured", "show_followers", "handle_domain", "tag_url", "quote_policy", "sensitive_labels",
 }
 
 
 def _account(key: str, table: Mapping[str, Any], blog: BlogConfig) -> BlogConfig:
     """The keys that shape the blog's fediverse account (issue 4)."""
-    actor_type = _get(table, f"{key}.actor_type", str, "Person")
+    actor_type = get_value(table, f"{key}.actor_type", str, "Person")
     if actor_type not in ACTOR_TYPES:
         raise ConfigError(f"{key}.actor_type", f"must be one of {', '.join(ACTOR_TYPES)}, got {actor_type!r}")
-    post_style = _get(table, f"{key}.post_style", str, "auto")
+    post_style = get_value(table, f"{key}.post_style", str, "auto")
     if post_style not in POST_STYLES:
         raise ConfigError(f"{key}.post_style", f"must be one of {', '.join(POST_STYLES)}, got {post_style!r}")
     featured = _url_list(f"{key}.featured", table)
     for i, url in enumerate(featured):
         if not blog.owns(url):
             raise ConfigError(f"{key}.featured[{i}]", f"{url} is not a post of this blog ({blog.url})")
-    handle_domain = _get(table, f"{key}.handle_domain", str)
+    handle_domain = get_value(table, f"{key}.handle_domain", str)
     if handle_domain is not None:
         handle_domain = handle_domain.strip().lower()
         if not _DOMAIN_RE.match(handle_domain):
             raise ConfigError(f"{key}.handle_domain", f"expected a domain such as blog.example, got {handle_domain!r}")
-    tag_url = _get(table, f"{key}.tag_url", str)
+    tag_url = get_value(table, f"{key}.tag_url", str)
     if tag_url is not None:
         if "{tag}" not in tag_url:
             raise ConfigError(f"{key}.tag_url", "must contain {tag} where the tag's slug goes")
-        _http_url(f"{key}.tag_url", tag_url.replace("{tag}", "tag"))
+        http_url(f"{key}.tag_url", tag_url.replace("{tag}", "tag"))
+    quote_policy = get_value(table, f"{key}.quote_policy", str, "public")
+    if quote_policy not in QUOTE_POLICIES:
+        raise ConfigError(f"{key}.quote_policy", f"must be one of {', '.join(QUOTE_POLICIES)}, got {quote_policy!r}")
     return replace(
         blog,
         actor_type=actor_type,
         post_style=post_style,
-        manually_approves_followers=_get(table, f"{key}.manually_approves_followers", bool, False),
-        discoverable=_get(table, f"{key}.discoverable", bool, True),
-        indexable=_get(table, f"{key}.indexable", bool, True),
+        manually_approves_followers=get_value(table, f"{key}.manually_approves_followers", bool, False),
+        discoverable=get_value(table, f"{key}.discoverable", bool, True),
+        indexable=get_value(table, f"{key}.indexable", bool, True),
         also_known_as=_url_list(f"{key}.also_known_as", table),
         featured=featured,
-        show_followers=_get(table, f"{key}.show_followers", bool, True),
+        show_followers=get_value(table, f"{key}.show_followers", bool, True),
         handle_domain=handle_domain,
         tag_url=tag_url,
+        quote_policy=quote_policy,
+        sensitive_labels=_labels(f"{key}.sensitive_labels", table),
     )
+
+
+def _labels(key: str, table: Mapping[str, Any]) -> tuple[str, ...]:
+    """An optional array of category or tag names, kept as given (compared without case)."""
+    value = get_value(table, key, list, [])
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(f"{key}[{i}]", "expected a category or tag name, got "
+                              + (toml_type(item) if not isinstance(item, str) else "an empty string"))
+    return tuple(item.strip() for item in value)
 
 
 def _url_list(key: str, table: Mapping[str, Any]) -> tuple[str, ...]:
     """An optional array of absolute http(s) URLs."""
-    value = _get(table, key, list, [])
+    value = get_value(table, key, list, [])
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise ConfigError(f"{key}[{i}]", f"expected a string, got {_toml_type(item)}")
-    return tuple(_http_url(f"{key}[{i}]", item) for i, item in enumerate(value))
+            raise ConfigError(f"{key}[{i}]", f"expected a string, got {toml_type(item)}")
+    return tuple(http_url(f"{key}[{i}]", item) for i, item in enumerate(value))
 
 
-_T = TypeVar("_T")
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a table",
-               list: "an array"}
-
-
-def _numbers(data: Mapping[str, Any], section: str, defaults: Any) -> dict[str, Any]:
+def _numbers(data: Mapping[str, Any], name: str, defaults: Any) -> dict[str, Any]:
     """A section of positive numbers, each defaulting to its field in `defaults`."""
-    table = _section(data, section)
-    _only_keys(section, table, set(type(defaults).__slots__))
+    table = section(data, name)
+    only_keys(name, table, set(type(defaults).__slots__))
     values: dict[str, Any] = {}
-    for name in type(defaults).__slots__:
-        default = getattr(defaults, name)
+    for field in type(defaults).__slots__:
+        default = getattr(defaults, field)
         kind: type = int if isinstance(default, int) else float
-        value: float = _get(table, f"{section}.{name}", kind, default)
+        value: float = get_value(table, f"{name}.{field}", kind, default)
         if not math.isfinite(value) or value <= 0:  # TOML has nan and inf; a nan timeout never fires
-            raise ConfigError(f"{section}.{name}", "must be greater than 0 (and finite)")
-        values[name] = value
+            raise ConfigError(f"{name}.{field}", "must be greater than 0 (and finite)")
+        values[field] = value
     return values
-
-
-def _section(data: Mapping[str, Any], name: str, *, required: bool = False) -> Mapping[str, Any]:
-    if name not in data:
-        if required:
-            raise ConfigError(name, f"missing: add a [{name}] table")
-        return {}
-    value = data[name]
-    if not isinstance(value, dict):
-        raise ConfigError(name, f"must be a table ([{name}]), got {_toml_type(value)}")
-    return value
-
-
-def _get(table: Mapping[str, Any], key: str, kind: type[_T], default: Any = None, *, required: bool = False) -> _T:
-    name = key.rsplit(".", 1)[-1]
-    if name not in table:
-        if required:
-            raise ConfigError(key, "missing")
-        return default
-    value = table[name]
-    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        ok, value = True, float(value)
-    if not ok:
-        raise ConfigError(key, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {_toml_type(value)}")
-    return value  # type: ignore[no-any-return]
-
-
-def _only_keys(where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
-    for name in table:
-        if name not in allowed:
-            key = f"{where}.{name}" if where else name
-            raise ConfigError(key, f"unknown key (known here: {', '.join(sorted(allowed))})")
-
-
-def _http_url(key: str, value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-        raise ConfigError(key, "not an absolute http(s) URL")
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise ConfigError(key, "not an absolute http(s) URL (bad port)") from None
-    return value
 
 
 def _listen(key: str, value: str) -> tuple[str, int]:
@@ -347,27 +322,6 @@ def _database_url(key: str, value: str, base_dir: Path) -> str:
     if scheme in ("postgres", "postgresql") and sep and urlsplit(value).hostname:
         return value
     raise ConfigError(key, "expected sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DBNAME")
-
-
-def _positive(key: str, value: float) -> float:
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(key, "must be greater than 0 (and finite)")
-    return value
-
-
-def _toml_type(value: object) -> str:
-    checks: list[tuple[type, str]] = [
-        (bool, "a boolean"),
-        (int, "an integer"),
-        (float, "a number"),
-        (str, "a string"),
-        (list, "an array"),
-        (dict, "a table"),
-    ]
-    for kind, name in checks:
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
 
 
 def starter_config(base_url: str, name: str, blog_url: str) -> str:

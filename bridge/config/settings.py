@@ -129,6 +129,11 @@ class LogConfig:
     level: str = "info"
 
 
+# Who may quote a blog's posts without asking (FEP-044f, bridge/as2/quotes.py): anyone (Mastodon's
+# default), the blog's followers, or nobody.
+QUOTE_POLICIES = ("public", "followers", "nobody")
+
+
 @dataclass(frozen=True, slots=True)
 class BlogConfig:
     name: str
@@ -154,6 +159,10 @@ class BlogConfig:
     handle_domain: str | None = None
     # The blog's tag page, "{tag}" standing for the tag's slug; guessed when absent.
     tag_url: str | None = None
+    # Who may quote the blog's posts without asking: "public", "followers" or "nobody" (FEP-044f).
+    quote_policy: str = "public"
+    # Categories or tags (compared without case) that mark a post sensitive: a content warning.
+    sensitive_labels: tuple[str, ...] = ()
 
     def owns(self, url: str) -> bool:
         """Whether `url` is on this blog (same host and port, under its path)."""

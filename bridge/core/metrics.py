@@ -119,7 +119,7 @@ def gauge_lines(name: str, help_text: str, samples: Iterable[tuple[Labels, float
 # cannot grow the number of series by inventing types).
 ACTIVITY_TYPES = frozenset({
     "Create", "Update", "Delete", "Follow", "Accept", "Reject", "Undo", "Like", "Announce", "Block", "Move",
-    "Add", "Remove", "Flag", "EmojiReact", "Question",
+    "Add", "Remove", "Flag", "EmojiReact", "Question", "QuoteRequest",
 })
 
 # -- the bridge's metrics (one set per process) ------------------------------------------

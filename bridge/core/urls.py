@@ -9,7 +9,7 @@ Mastodon's `ActivityPub::TagManager#uri_to_local_id` do): a typed route, or None
 anything that is not exactly a URL we could have minted. Ids are what we mint: ASCII
 digits without a leading zero, within the BIGINT primary keys (`parse_id`); `²`, `١`,
 `01` or a 25-digit number is "not ours", never an exception and never another row.
-The HTTP routes (bridge/public/routes.py, bridge/inbox/routes.py,
+The HTTP routes (bridge/public/routes.py, bridge/public/replies.py, bridge/inbox/routes.py,
 bridge/webmention/pages.py) are registered from the patterns below.
 """
 
@@ -38,7 +38,9 @@ POSTS_ROUTE = "/users/{name}/posts"  # ?url=PERMALINK: `post_lookup`
 POST_ROUTE = "/users/{name}/posts/{id}"
 POST_ACTIVITY_ROUTE = "/users/{name}/posts/{id}/{verb:create|delete}"
 POST_UPDATE_ROUTE = "/users/{name}/posts/{id}/{verb:update}/{version:[0-9a-f]{12}}"
+POST_REPLIES_ROUTE = "/users/{name}/posts/{id}/replies"  # ?page=N: `post_replies_page`
 INTERACTION_ROUTE = "/interactions/{id}"
+QUOTE_AUTHORIZATION_ROUTE = "/users/{name}/quote_authorizations/{id}"
 
 # A blog's name, the NAME of @NAME@host: Mastodon's username rule (app/models/account.rb
 # USERNAME_RE), lower-cased, so the handle survives every server's WebFinger lookup.
@@ -85,6 +87,16 @@ def post_object_id(actor: str, post_id: int) -> str:
     return f"{actor}/posts/{post_id}"
 
 
+def post_replies(object_id: str) -> str:
+    """A post's `replies` collection (Mastodon's `…/statuses/ID/replies`; bridge/public/replies.py)."""
+    return f"{object_id}/replies"
+
+
+def post_replies_page(object_id: str, page: int) -> str:
+    """Page `page` (from 1) of a post's `replies`: offset pages, oldest first (bridge/as2/replies.py)."""
+    return f"{post_replies(object_id)}?page={page}"
+
+
 def post_lookup(actor: str, permalink: str) -> str:
     """Where a blog page's `<link rel="alternate" type="application/activity+json">`
     points: the post's AS2 object, found by its permalink (the blog knows no row id)."""
@@ -114,6 +126,12 @@ def actor_update_id(actor: str, serial: str) -> str:
 def interaction_page(base_url: str, interaction_id: int) -> str:
     """The h-entry page of a reply, like or boost: the webmention source."""
     return f"{base_url}/interactions/{interaction_id}"
+
+
+def quote_authorization(actor: str, interaction_id: int) -> str:
+    """The `QuoteAuthorization` that lets the quote kept as interaction `interaction_id`
+    quote one of the actor's posts (FEP-044f; Mastodon's `approval_uri`)."""
+    return f"{actor}/quote_authorizations/{interaction_id}"
 
 
 # -- reading back ------------------------------------------------------------------------
@@ -162,6 +180,13 @@ class PostActivity:
 
 
 @dataclass(frozen=True, slots=True)
+class PostReplies:
+    name: str
+    post_id: int
+    page: int | None  # None: the collection itself
+
+
+@dataclass(frozen=True, slots=True)
 class PostLookup:
     name: str
     permalink: str
@@ -169,6 +194,12 @@ class PostLookup:
 
 @dataclass(frozen=True, slots=True)
 class InteractionPage:
+    interaction_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteAuthorization:
+    name: str
     interaction_id: int
 
 
@@ -184,14 +215,15 @@ class Endpoint:
     path: str
 
 
-Route = Actor | Collection | PostObject | PostActivity | PostLookup | InteractionPage | InstanceActor | Endpoint
+Route = (Actor | Collection | PostObject | PostActivity | PostReplies | PostLookup | InteractionPage
+         | QuoteAuthorization | InstanceActor | Endpoint)
 
 
 def parse(base_url: str, url: str) -> Route | None:
     """What URL of ours `url` is, or None when it is none.
 
     The origin must be ours; the fragment is ignored (a key id is its actor), and so is
-    the query, but for a post lookup's `url`; the path is as we write it (no trailing
+    the query, but for a post lookup's `url` and a replies page's `page`; the path is as we write it (no trailing
     slash: `/interactions/5/` is served by nobody, so it is not ours). A blog name is parsed, not checked against
     the configuration: callers ask whether they serve that blog."""
     if not isinstance(url, str) or not is_ours(base_url, url):
@@ -213,6 +245,9 @@ def parse(base_url: str, url: str) -> Route | None:
         return Actor(name)
     if len(rest) == 1 and rest[0] in COLLECTIONS:
         return Collection(name, rest[0])
+    if len(rest) == 2 and rest[0] == "quote_authorizations":
+        interaction_id = parse_id(rest[1])
+        return QuoteAuthorization(name, interaction_id) if interaction_id is not None else None
     if rest[0] != "posts":
         return None
     if len(rest) == 1:
@@ -223,6 +258,10 @@ def parse(base_url: str, url: str) -> Route | None:
         return None
     if len(rest) == 2:
         return PostObject(name, post_id)
+    if len(rest) == 3 and rest[2] == "replies":
+        pages = parse_qs(parts.query, keep_blank_values=True).get("page")
+        page = parse_id(pages[0]) if pages else None
+        return PostReplies(name, post_id, page) if page is not None or not pages else None  # `?page=0`: not ours
     if len(rest) == 3 and rest[2] in ("create", "delete"):
         return PostActivity(name, post_id, rest[2], None)
     if len(rest) == 4 and rest[2] == "update" and _VERSION.fullmatch(rest[3]):

@@ -12,11 +12,14 @@ chosen by one table from the activity's type and what its object is (after Masto
 | Undo | a Like, EmojiReact or Announce | interactions.undo |
 | Undo | a bare id | undo_reference: the interaction, else the follow it names |
 | Block | any | follows.block |
+| Move | the actor itself | follows.moved: a follower moved to a new account (FEP-7628), carried over |
 | Create / Update | a Note, Article, Question, Page, Audio, Video, Image, Document, Event | interactions.new_reply / edited_reply |
 | Update | the actor itself | interactions.refresh_author |
 | Delete | the actor itself | actor_deleted: its interactions withdrawn, it follows no more |
 | Delete | anything else | interactions.deleted |
 | Like, EmojiReact, Announce | any | interactions.reaction |
+| QuoteRequest | any | quotes.quote_request: approved (Accept + QuoteAuthorization) or Reject |
+| Announce | a Create, Update, Delete, Like, EmojiReact or Undo | group_announce: a group relays a member's activity (FEP-1b12), checked with its author, then handled as the author's |
 
 Anything else is logged (`inbox.ignored`) and done: it will not get better by retrying.
 A `Create` whose object is only an id on the sender's host is fetched first (servers
@@ -33,7 +36,7 @@ from typing import Any
 from bridge.as2.ids import id_of
 from bridge.as2.interaction import REPLY_TYPES
 from bridge.core.links import host_of
-from bridge.inbox import follows, interactions
+from bridge.inbox import follows, groups, interactions, quotes
 from bridge.inbox.arrival import Arrival
 from bridge.inbox.moderation import BlockList
 from bridge.jobs.kinds import ProcessInbox
@@ -61,18 +64,46 @@ async def actor_deleted(ctx: JobContext, arrival: Arrival) -> None:
              arrival.actor, removed, withdrawn)
 
 
+async def group_announce(ctx: JobContext, arrival: Arrival) -> None:
+    """A group relays a member's activity (FEP-1b12): checked with its author (bridge/inbox/groups.py),
+    then handled as the author's own, by the handler the author's activity would have had."""
+    group, inner = arrival.actor, arrival.object
+    checked = await groups.authentic(ctx, group, inner)
+    if checked is None:
+        return
+    author = str(id_of(checked.get("actor")))
+    why = await ctx.state(BlockList).reason(author)
+    if why is not None:
+        log.info("inbox.dropped id=%s type=%s actor=%s reason=blocked by %s (relayed by %s)", checked["id"],
+                 checked["type"], author, why, group)
+        return
+    handler = handler_for(checked["type"], checked.get("object"), author)
+    if handler is None or handler is group_announce:
+        log.info("inbox.ignored type=%s id=%s actor=%s relayed_by=%s", checked["type"], checked["id"], author, group)
+        return
+    # The author's activity as if it had arrived alone: the same row, never saved.
+    row = InboxActivity(id=arrival.row.id, activity_id=str(checked["id"]), actor=author, type=checked["type"],
+                        key_id=arrival.row.key_id, signature_scheme=arrival.row.signature_scheme, body=checked,
+                        recipient=arrival.row.recipient)
+    log.info("group.unwrapped group=%s id=%s type=%s actor=%s", group, checked["id"], checked["type"], author)
+    await handler(ctx, Arrival(row, checked.get("object")))
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("Follow", ANY): follows.follow,
     ("Undo", "Follow"): follows.undo_follow,
     **{("Undo", kind): interactions.undo for kind in interactions.REACTION_TYPES},
     ("Undo", REFERENCE): undo_reference,
     ("Block", ANY): follows.block,
+    ("Move", SELF): follows.moved,
     **{("Create", kind): interactions.new_reply for kind in REPLY_TYPES},
     **{("Update", kind): interactions.edited_reply for kind in REPLY_TYPES},
     ("Update", SELF): interactions.refresh_author,
     ("Delete", SELF): actor_deleted,
     ("Delete", ANY): interactions.deleted,
     **{(kind, ANY): interactions.reaction for kind in interactions.REACTION_TYPES},
+    ("QuoteRequest", ANY): quotes.quote_request,
+    **{("Announce", kind): group_announce for kind in groups.RELAYED},
 }
 
 

@@ -9,6 +9,11 @@ A flow:
   waits as pending until `bridge followers approve|reject`.
 - `Undo(Follow)`, `Block` of our blog → removed (the deletion of the follower's own actor:
   bridge/inbox/dispatch.py `actor_deleted`).
+- `Move` of a follower to a new account (FEP-7628; Mastodon's account migration): the new
+  account, read from its server, must name the old one in `alsoKnownAs`; then each of the
+  old account's follows is carried over to the new one (its inboxes, same state and date;
+  merged if the new one already follows). The old account's server is not asked again:
+  the Move was signed by the old account itself.
 The operator's decisions (`bridge followers approve|reject|remove`) answer through
 `answer_follow` too (bridge/ops/followers.py).
 """
@@ -128,3 +133,35 @@ async def undo_follow(ctx: JobContext, arrival: Arrival) -> None:
         query = Follower.filter(actor_uri=row.actor, follow_id=id_of(inner))
     removed = await query.delete()
     log.info("follower.removed actor=%s reason=undo removed=%d", row.actor, removed)
+
+
+async def moved(ctx: JobContext, arrival: Arrival) -> None:
+    """`Move` of a follower to a new account: its follows of our blogs carried over."""
+    row, old = arrival.row, arrival.actor
+    new = id_of(row.body.get("target"))
+    if not new or new == old:
+        log.info("move.ignored id=%s actor=%s reason=no other account as target", row.activity_id, old)
+        return
+    try:
+        account = await RemoteActors(ctx.http, ctx.config.server.base_url).get(new, refresh=True)
+    except ActorGone:
+        log.info("move.ignored id=%s actor=%s target=%s reason=the new account is gone", row.activity_id, old, new)
+        return
+    aliases = account.data.get("alsoKnownAs") if isinstance(account.data, dict) else None
+    if old not in [id_of(a) for a in (aliases if isinstance(aliases, list) else [aliases])]:
+        log.info("move.refused id=%s actor=%s target=%s reason=the new account does not name the old one in "
+                 "alsoKnownAs", row.activity_id, old, new)
+        return
+    if not account.inbox:
+        log.info("move.ignored id=%s actor=%s target=%s reason=the new account has no inbox", row.activity_id, old, new)
+        return
+    moved_count = 0
+    async with in_transaction() as conn:
+        for follower in await Follower.filter(actor_uri=old).using_db(conn).select_for_update():
+            if await Follower.filter(blog=follower.blog, actor_uri=new).using_db(conn).exists():
+                await Follower.filter(id=follower.id).using_db(conn).delete()  # the new account follows already
+            else:
+                await Follower.filter(id=follower.id).using_db(conn).update(
+                    actor_uri=new, inbox=account.inbox, shared_inbox=account.shared_inbox)
+            moved_count += 1
+    log.info("follower.moved actor=%s target=%s handle=%s follows=%d", old, new, account.handle, moved_count)

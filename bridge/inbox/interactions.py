@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -32,6 +32,7 @@ from tortoise.transactions import in_transaction
 from bridge.as2.ids import first_id
 from bridge.as2.interaction import REACTION_KINDS, reaction_from_as2, reply_from_as2
 from bridge.as2.interaction import Interaction as Seen
+from bridge.as2.quotes import quoted_of
 from bridge.config import BlogConfig, Config
 from bridge.core import urls
 from bridge.core.clock import utcnow
@@ -171,7 +172,12 @@ async def _reply(ctx: JobContext, arrival: Arrival, *, update: bool) -> None:
     existing = await Interaction.get_or_none(object_id=seen.object_id)
     target: Target | None = Target(existing.blog, existing.target_url, existing.post_id) if existing else \
         await _reply_target(ctx, seen)
-    if target is None:
+    quoted = quoted_of(obj)
+    if (existing is None and target is None and quoted) or (existing and existing.kind is InteractionKind.QUOTE):
+        # Not a reply to us, but a quote of one of our posts (asked for or not): a mention for the blog.
+        target = target or await resolve_target(ctx.config, quoted)
+        seen = replace(seen, kind="quote", in_reply_to=quoted or (existing.in_reply_to if existing else None))
+    if target is None or (target.parent is not None and seen.kind == "quote"):
         log.info("interaction.ignored id=%s reason=not about one of our posts", row.activity_id)
         return
     await record(ctx, seen, target, update=update or existing is not None)
@@ -224,7 +230,8 @@ async def record(ctx: JobContext, seen: Seen, target: Target, *, update: bool) -
         "author_url": actor.profile_url or actor.uri, "author_handle": actor.handle,
         "content": seen.content_html, "summary": seen.summary, "visibility": Visibility(seen.visibility),
         "in_reply_to": seen.in_reply_to, "target_url": target.url, "post_id": target.post_id,
-        "parent_id": target.parent.id if target.parent else None, "data": seen.extras(),
+        "parent_id": target.parent.id if target.parent else None,
+        "data": {**(existing.data if existing else {}), **seen.extras()},  # keeps what the flows added (a quote's approval)
         "published": seen.published or utcnow(), "edited": seen.updated if update else None,
     }
     async with in_transaction() as conn:

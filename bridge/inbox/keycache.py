@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.as2.remote_actor import ResolvedKey
+from bridge.as2.remote_actor import MultikeyInfo, ResolvedKey
 from bridge.core.singleflight import SharedReads
 from bridge.inbox.verify import KeyResolver
 from bridge.signatures import Rejection
@@ -46,6 +46,10 @@ class KeyCache:
             if len(self._keys) > 10_000:
                 self._keys.clear()
             self._keys[key_id] = (started, key)
+
+    async def resolve_multikey(self, key_id: str, *, refresh: bool = False) -> MultikeyInfo | Rejection:
+        """Not cached here: proofs are rarer than signatures, and the actor's document is."""
+        return await self.inner.resolve_multikey(key_id, refresh=refresh)
 
     async def remember(self, key: ResolvedKey, *, using_db: Any = None) -> None:
         await self.inner.remember(key, using_db=using_db)

@@ -8,8 +8,13 @@
    owner must be the activity's `actor`; the activity's id must be on the actor's host,
    and so must the object's id when the activity creates, changes or deletes it, and a
    created or changed object's `attributedTo` must be the actor.
-LD signatures (`signature`) and `proof` fields in the body are tolerated and ignored:
-the HTTP signature is what authenticates; a forwarded activity (signer ≠ actor) is refused.
+4. an integrity proof in the body (FEP-8b32, `eddsa-jcs-2022`; `proven_author`) is verified
+   with the Multikey its `verificationMethod` names, when the actor controls it: one that
+   fails is refused (401 `bad_proof`) whoever delivered it; one that verifies makes a
+   forwarded activity (signer ≠ actor: inbox forwarding, a relay) the actor's own. Without
+   one, a forwarded activity is refused (`signer_not_actor`). LD signatures (`signature`),
+   proofs of other cryptosuites and proofs that prove nothing (malformed, an unknown key)
+   are tolerated and ignored.
 """
 
 from __future__ import annotations
@@ -19,16 +24,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bridge.as2.ids import id_of
-from bridge.as2.remote_actor import ResolvedKey
+from bridge.as2.remote_actor import MultikeyInfo, ResolvedKey
 from bridge.core.clock import Clock
 from bridge.core.links import host_of
 from bridge.signatures import (
     HttpRequest,
+    ProofError,
     Reason,
     Rejection,
     Scheme,
     check_signature,
     inspect_signature,
+    proofs_of,
+    verify_proof,
 )
 
 # Activities whose object the actor makes or changes: the object must be the actor's own.
@@ -39,6 +47,9 @@ class KeyResolver(Protocol):
     """Finds a signer's key (bridge/net/remote.py `RemoteActors`)."""
 
     async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | Rejection: ...
+
+    async def resolve_multikey(self, key_id: str, *, refresh: bool = False) -> MultikeyInfo | Rejection:
+        """The Ed25519 key an integrity proof names, listed by its controller."""
 
     async def remember(self, key: ResolvedKey, *, using_db: Any = None) -> None:
         """Store a freshly fetched key; called in the transaction that accepts the request."""
@@ -74,9 +85,37 @@ async def verify_request(
         verdict = check_signature(candidate, key.pem)
     if isinstance(verdict, Rejection):
         return verdict
-    if problem := authorise(activity, key.owner, key.key_id):
+    author = await proven_author(activity, key.owner, keys)
+    if isinstance(author, Rejection):
+        return author
+    if problem := authorise(activity, author, key.key_id):
         return problem
-    return Verified(verdict.key_id, verdict.scheme, key.owner, key)
+    return Verified(verdict.key_id, verdict.scheme, author, key)
+
+
+async def proven_author(activity: Mapping[str, Any], signer: str, keys: KeyResolver) -> str | Rejection:
+    """Who the activity is from: its signer, or, for an activity the signer forwards or relays,
+    its actor if an integrity proof by a key the actor controls verifies (FEP-8b32).
+
+    A proof of ours (`eddsa-jcs-2022`) by the actor's key that does not verify is refused,
+    whoever delivered it: the activity was changed after it was signed, or forged. A proof
+    that proves nothing either way (malformed, its key unknown or unreachable now, or someone
+    else's key) is skipped, and the HTTP signature decides, as before proofs. Proofs of other
+    kinds are left alone."""
+    actor = id_of(activity.get("actor"))
+    for proof in proofs_of(activity):
+        method = proof.verification_method
+        if not proof.supported or proof.problem or method is None:
+            continue
+        key = await keys.resolve_multikey(method)
+        if isinstance(key, Rejection) or key.controller != actor:
+            continue
+        try:
+            verify_proof(activity, proof, key.multibase)
+        except ProofError as exc:
+            return Rejection(Reason.BAD_PROOF, f"the integrity proof does not verify: {exc.reason}", method)
+        return key.controller
+    return signer
 
 
 def authorise(activity: Mapping[str, Any], signer: str, key_id: str) -> Rejection | None:

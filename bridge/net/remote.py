@@ -29,7 +29,16 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import aiohttp
 from tortoise.transactions import in_transaction
 
-from bridge.as2.remote_actor import ActorInfo, BadDocument, ResolvedKey, actor_from_as2, is_actor, key_document
+from bridge.as2.remote_actor import (
+    ActorInfo,
+    BadDocument,
+    MultikeyInfo,
+    ResolvedKey,
+    actor_from_as2,
+    is_actor,
+    key_document,
+    multikeys_in,
+)
 from bridge.as2.vocab import AP_ACCEPT, AP_CONTENT_TYPES
 from bridge.core.clock import Clock, utcnow
 from bridge.core.links import host_of, is_http_url, origin, without_fragment
@@ -154,6 +163,37 @@ class RemoteActors:
             return fail(Reason.KEY_FETCH_FAILED, str(exc))
         except BadDocument as exc:
             return fail(Reason.KEY_FETCH_FAILED, f"{key_id}: {exc}")
+
+    async def resolve_multikey(self, key_id: str, *, refresh: bool = False) -> MultikeyInfo | Rejection:
+        """The Ed25519 key a proof's `verificationMethod` names (FEP-521a): listed by its
+        controller, whose document comes from the cache unless `refresh` or it lacks the key."""
+
+        def fail(reason: Reason, message: str) -> Rejection:
+            return Rejection(reason, message, key_id)
+
+        if not is_http_url(key_id):
+            return fail(Reason.UNKNOWN_KEY, "the verificationMethod is not an http(s) URL")
+        url = without_fragment(key_id)
+        try:
+            cached = None if refresh else await RemoteActor.filter(uri=url, gone_at=None).first()
+            doc: Mapping[str, Any] | None = cached.data if cached is not None and cached.data else None
+            learned: list[tuple[str, str]] = []  # not remembered: a refused request writes nothing
+            if doc is None or not any(k.key_id == key_id for k in multikeys_in(doc)):
+                doc = await self.fetch_document(url, learned=learned)
+            found = next((k for k in multikeys_in(doc) if k.key_id == key_id), None)
+            if found is None:
+                return fail(Reason.UNKNOWN_KEY, f"{url} lists no Multikey {key_id}")
+            if found.controller != doc.get("id"):  # a key of its own, or listed for another: its controller must list it
+                owner = await self.fetch_document(found.controller, learned=learned)
+                if not any(k.key_id == key_id and k.multibase == found.multibase and k.controller == owner.get("id")
+                           for k in multikeys_in(owner)):
+                    return fail(Reason.UNKNOWN_KEY, f"{found.controller} does not list the key {key_id}")
+            return found
+        except HTTPStatusError as exc:
+            reason = Reason.UNKNOWN_KEY if exc.status in (404, 410) else Reason.KEY_FETCH_FAILED
+            return fail(reason, str(exc))
+        except FetchError as exc:
+            return fail(Reason.KEY_FETCH_FAILED, str(exc))
 
     async def remember(self, key: ResolvedKey, *, using_db: Any = None) -> None:
         """Store a freshly fetched signer and what its host accepted (nothing for a cached one)."""

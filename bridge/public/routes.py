@@ -44,6 +44,8 @@ from bridge.models import BlogPost, Follower, FollowState, PostState
 from bridge.public.negotiation import CORS, as2_response, error_response, json_response, negotiate, refusal
 from bridge.public.nodeinfo import CONTENT_TYPE as NODEINFO_TYPE
 from bridge.public.nodeinfo import DOCUMENT_PATH, NODEINFO_PATH, nodeinfo_document, nodeinfo_links
+from bridge.public.quotes import add_routes as add_quotes_routes
+from bridge.public.replies import add_routes as add_replies_routes
 from bridge.public.webfinger import (
     JRD_CONTENT_TYPE,
     WEBFINGER_PATH,
@@ -362,3 +364,5 @@ def add_routes(app: web.Application) -> None:
     add(urls.POST_ROUTE, views.post)
     add(urls.POST_ACTIVITY_ROUTE, views.activity)
     add(urls.POST_UPDATE_ROUTE, views.activity)
+    add_replies_routes(app)  # urls.post_replies: bridge/public/replies.py
+    add_quotes_routes(app)  # urls.quote_authorization: bridge/public/quotes.py

@@ -47,6 +47,7 @@ from bridge.models import Job, OutboundActivity, RemoteHost
 from bridge.net.fetch import AddressRefused, FetchError
 from bridge.net.hosts import UNREAD, HostHealth, Unread
 from bridge.net.remote import forget_actor
+from bridge.publish.proofs import PROOF_KEY_TTL, proof_key, prove
 from bridge.net.signed import (
     DEFAULT_SCHEME,
     PostResult,
@@ -137,8 +138,16 @@ async def warm_signing_keys(ctx: JobContext) -> None:
 
 
 def forget_signing_key(ctx: JobContext, actor: str) -> None:
-    """Drop the remembered signing key of `actor` (after a key rotation)."""
+    """Drop the remembered signing keys of `actor` (after a key rotation)."""
     ctx.memo.forget(("signing-key", actor))
+    ctx.memo.forget(("proof-key", actor))
+
+
+async def _proven(ctx: JobContext, actor: str, activity: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The activity with the actor's integrity proof, or as it is when the actor has no Ed25519 key."""
+    base_url = ctx.config.server.base_url
+    key = await ctx.memo.get(("proof-key", actor), PROOF_KEY_TTL, lambda: proof_key(base_url, actor))
+    return prove(activity, key, utcnow()) if key is not None else activity
 
 
 def activity_body(activity: Mapping[str, Any]) -> bytes:
@@ -213,17 +222,20 @@ def _scheme_of(row: RemoteHost | None) -> Scheme | None:
 
 
 async def _activity(ctx: JobContext, spec: Deliver) -> tuple[Mapping[str, Any], bytes]:
-    """The activity a delivery sends and its JSON body: inline, or its stored row (read and
-    encoded once per app for all the deliveries of a fan-out)."""
+    """The activity a delivery sends, with its proof (bridge/publish/proofs.py), and its JSON
+    body: inline, or its stored row (read, signed and encoded once per app for all the
+    deliveries of a fan-out)."""
     if spec.activity is not None:
-        return spec.activity, activity_body(spec.activity)
+        activity = await _proven(ctx, spec.actor, spec.activity)
+        return activity, activity_body(activity)
     ref = spec.activity_ref
 
     async def load() -> tuple[Mapping[str, Any], bytes]:
         row = await OutboundActivity.get_or_none(id=ref)
         if row is None:
             raise PermanentError(f"outbound activity {ref} no longer exists")
-        return row.body, activity_body(row.body)
+        activity = await _proven(ctx, spec.actor, row.body)
+        return activity, activity_body(activity)
 
     return await ctx.memo.get(("activity", ref), ACTIVITY_TTL, load)  # type: ignore[no-any-return]
 

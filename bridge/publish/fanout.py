@@ -49,6 +49,7 @@ from bridge.net.remote import RemoteActors
 from bridge.publish import reply_targets
 from bridge.publish.delivery import forget_signing_key
 from bridge.publish.documents import actor_document, blog_language, post_object
+from bridge.publish.quotes import revoke_quotes
 
 log = logging.getLogger("bridge.fanout")
 
@@ -113,6 +114,8 @@ async def publish_job(spec: Publish, job: Job, ctx: JobContext) -> None:
         return
     extra = await _addressed_inboxes(ctx, activity) if change != "gone" else []
     count = await fan_out(blog.name, activity, extra_inboxes=extra)
+    if change == "gone":
+        await revoke_quotes(config.server.base_url, blog.name, row.id)
     log.info("publish.fanned_out post=%s type=%s deliveries=%d", row.url, activity["type"], count)
 
 

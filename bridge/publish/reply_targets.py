@@ -27,6 +27,11 @@ from bridge.net.remote import RemoteActors
 log = logging.getLogger("bridge.reply_targets")
 
 
+# What the blog can answer: a comment that has words and a post of its own (a reply, or a
+# quote of one of our posts); a like or a boost has no post to answer.
+ANSWERABLE = (InteractionKind.REPLY, InteractionKind.QUOTE)
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyTarget:
     object_id: str
@@ -39,12 +44,12 @@ async def known(base_url: str, urls: Iterable[str]) -> dict[str, ReplyTarget]:
     for url in urls:
         route = router.parse(base_url, url)
         if isinstance(route, router.InteractionPage):
-            row = await Interaction.filter(id=route.interaction_id, kind=InteractionKind.REPLY).first()
+            row = await Interaction.filter(id=route.interaction_id, kind__in=ANSWERABLE).first()
         elif route is not None or router.is_ours(base_url, url):
             continue  # another URL of ours (a post's is resolved by the documents), or one never minted
         else:
-            row = await Interaction.filter(url=url, kind=InteractionKind.REPLY).first() or \
-                await Interaction.filter(object_id=url, kind=InteractionKind.REPLY).first()
+            row = await Interaction.filter(url=url, kind__in=ANSWERABLE).first() or \
+                await Interaction.filter(object_id=url, kind__in=ANSWERABLE).first()
         if row is not None:
             out[url] = ReplyTarget(row.object_id, row.actor_uri)
             continue

@@ -53,6 +53,7 @@ class Reason(StrEnum):
     BAD_SIGNATURE = "bad_signature"  # forged, or something signed was changed
     SIGNER_NOT_ACTOR = "signer_not_actor"  # authenticated, but not as the activity's actor
     FOREIGN_ID = "foreign_id"  # an id the actor may not create or change
+    BAD_PROOF = "bad_proof"  # an integrity proof (FEP-8b32) that does not verify, or not by the actor's key
     # Inbox request problems (no signature question yet):
     BODY_TOO_LARGE = "body_too_large"
     NOT_JSON = "not_json"

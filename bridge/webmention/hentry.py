@@ -6,7 +6,7 @@ Receivers are strict, so the markup is exact (microformats2 parsing rules):
   `u-url` of the profile (an `<a class="p-author h-card" href>` around an `<img>` would
   have its URL implied away: the implied-url rule does not run when `u-photo` is explicit);
 - the first link on the page to each target is the `u-in-reply-to` / `u-like-of` /
-  `u-repost-of` link itself, placed before the content (receivers such as django-wm
+  `u-repost-of` / `u-mention-of` (a quote) link itself, placed before the content (receivers such as django-wm
   take the post type from the first link to the target);
 - `e-content` holds the remote HTML through the allow-list sanitiser with every class
   removed, so remote markup cannot add microformats properties;
@@ -31,8 +31,11 @@ from bridge.as2.interaction import Interaction
 from bridge.core.links import is_http_url
 from bridge.core.sanitize import clean_comment_html
 
-_PROPERTY = {"reply": "u-in-reply-to", "like": "u-like-of", "repost": "u-repost-of"}
-_VERB = {"reply": "replied to", "like": "liked", "repost": "reposted"}
+# A quote links the post as a mention (`u-mention-of`: no reply, like or repost property, so
+# receivers keep it as a mention) and carries its words like a reply.
+_PROPERTY = {"reply": "u-in-reply-to", "like": "u-like-of", "repost": "u-repost-of", "quote": "u-mention-of"}
+_VERB = {"reply": "replied to", "like": "liked", "repost": "reposted", "quote": "quoted"}
+_WORDED = ("reply", "quote")  # the kinds whose page carries the post's words
 
 
 def link_property(kind: str, emoji: str | None) -> str:
@@ -87,17 +90,17 @@ def render_interaction(interaction: Interaction, author: Author, *, page_url: st
     name = author.name or author.handle or author.url
     verb = f"reacted {interaction.emoji} to" if interaction.kind == "like" and interaction.emoji else _VERB[interaction.kind]
     parts = [f'<p class="context">{escape(name)} {verb} {_links(prop, targets, title)}</p>', _author(author)]
-    if interaction.name and interaction.kind == "reply":  # an Article's or Page's title
+    if interaction.name and interaction.kind in _WORDED:  # an Article's or Page's title
         parts.append(f'<p class="p-name">{escape(interaction.name)}</p>')
     if interaction.summary:
         parts.append(f'<p class="p-summary">{escape(interaction.summary)}</p>')
-    if interaction.kind == "reply":
+    if interaction.kind in _WORDED:
         parts.append(f'<div class="e-content">{clean_comment_html(interaction.content_html or "")}</div>')
         parts.append(_attachments(interaction))
     elif interaction.emoji:  # a reacji: the content is the emoji, nothing else
         parts.append(f'<div class="e-content">{escape(interaction.emoji)}</div>')
     meta = [f'<a class="u-url" href="{_attr(page_url)}">permalink</a>']
-    original = interaction.url if interaction.kind == "reply" and is_http_url(interaction.url) else None
+    original = interaction.url if interaction.kind in _WORDED and is_http_url(interaction.url) else None
     if original:
         meta.append(f'<a href="{_attr(original)}" rel="nofollow ugc">original</a>')
     when = interaction.published

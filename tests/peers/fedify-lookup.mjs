@@ -10,7 +10,7 @@
 // certificate and passes it in NODE_EXTRA_CA_CERTS), because acct: handles resolve over https.
 
 import { getDocumentLoader, parseNodeInfo } from "@fedify/fedify";
-import { Article, Hashtag, Image, Mention, Note, Person, PropertyValue, lookupObject } from "@fedify/fedify/vocab";
+import { Article, Hashtag, Image, Link, Mention, Note, Person, PropertyValue, lookupObject } from "@fedify/fedify/vocab";
 
 const task = JSON.parse(process.argv[2]);
 const documentLoader = getDocumentLoader({ allowPrivateAddress: true });
@@ -22,6 +22,12 @@ async function attachmentsOf(object) {
   for await (const item of object.getAttachments()) {
     if (item instanceof PropertyValue) {
       out.push({ kind: "PropertyValue", name: str(item.name), value: str(item.value) });
+    } else if (item instanceof Link) { // FEP-8967: an attached link, with the publisher's preview
+      let preview = null;
+      for await (const found of item.getPreviews({ documentLoader })) { preview ??= found; }
+      out.push({ kind: "Link", href: str(item.href), mediaType: item.mediaType, name: str(item.name),
+                 preview: preview == null ? null : { kind: preview.constructor.name, name: str(preview.name),
+                                                     summary: str(preview.summary) } });
     } else {
       out.push({ kind: item.constructor.name, url: str(item.url?.href ?? item.url), mediaType: item.mediaType,
                  name: str(item.name) });
@@ -37,6 +43,13 @@ async function tagsOf(object) {
                name: str(tag.name), href: str(tag.href) });
   }
   return out;
+}
+
+async function describePreview(post) { // FEP-b2b8: an Article's short rendering
+  const preview = await post.getPreview({ documentLoader });
+  if (preview == null) return null;
+  return { kind: preview.constructor.name, content: str(preview.content), summary: str(preview.summary),
+           sensitive: preview.sensitive, attachments: await attachmentsOf(preview) };
 }
 
 async function describePost(post) {
@@ -55,6 +68,9 @@ async function describePost(post) {
     cc: post.ccIds.map(str),
     attachments: await attachmentsOf(post),
     tags: await tagsOf(post),
+    sensitive: post.sensitive,
+    quotePolicy: post.interactionPolicy?.canQuote?.automaticApprovals.map(str) ?? null,
+    preview: await describePreview(post),
   };
 }
 

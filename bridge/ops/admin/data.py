@@ -59,6 +59,9 @@ class BlogOverview:
     last_poll_error: str | None
     polls: int
     interactions_held: int | None = None  # None: interactions are not built in this version
+    # kind (bridge/ops/interactions.py KIND_FILTERS: a reaction apart from a like) -> count
+    interactions: dict[str, int] = field(default_factory=dict)
+    reactions: list[tuple[str, int]] = field(default_factory=list)  # the most frequent emoji, most first
 
 
 @dataclass

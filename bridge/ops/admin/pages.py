@@ -124,6 +124,9 @@ async def overview_page(request: web.Request, session: Session) -> web.StreamRes
     config = request.app[CONFIG]
     held = await admin_interactions.held_by_blog()
     blogs = await admin_data.overview(config, held)
+    kinds, emoji = await admin_interactions.by_kind(), await admin_interactions.top_emoji()
+    for blog in blogs:
+        blog.interactions, blog.reactions = kinds.get(blog.name, {}), emoji.get(blog.name, [])
     dead, _ = await admin_data.dead_jobs()
     hosts = [h for h in await admin_data.unavailable_hosts() if h.unavailable_since is not None]
     return render(request, "overview.html", session=session, overview=blogs, dead_count=len(dead), hosts=hosts)
