@@ -36,7 +36,7 @@ async def cmd_init(args: argparse.Namespace, path: Path) -> int:
     finally:
         await close_db()
     print(f"database: {config.database.redacted_url} ({len(applied)} migrations applied)")
-    print(f"keys: one RSA-2048 key pair for each of {', '.join(b.name for b in config.blogs)}, {INSTANCE_ACTOR}")
+    print(f"keys: an RSA-2048 and an Ed25519 key pair for each of {', '.join(b.name for b in config.blogs)}, {INSTANCE_ACTOR}")
     for blog in config.blogs:
         print(f"actor: @{blog.name}@{config.server.host} for {blog.url}")
     return EXIT_OK
