@@ -22,7 +22,18 @@ from bridge.appkeys import CONFIG, CONTEXT, HTTP, WORKER
 from bridge.config import Config
 from bridge.inbox import routes as inbox
 from bridge.inbox.dispatch import inbox_job
-from bridge.jobs.kinds import ActorUpdate, Deliver, Handler, Ping, Poll, ProcessInbox, Publish, SendWebmention, typed
+from bridge.jobs.kinds import (
+    ActorUpdate,
+    Deliver,
+    Handler,
+    Ping,
+    Poll,
+    ProcessInbox,
+    Publish,
+    ReconcileBluesky,
+    SendWebmention,
+    typed,
+)
 from bridge.jobs.store import JobContext, load_handlers
 from bridge.jobs.worker import Worker
 from bridge.keys import INSTANCE_ACTOR, ensure_keys
@@ -33,6 +44,7 @@ from bridge.ops.admin import pages as admin
 from bridge.public import routes as public
 from bridge.publish.delivery import deliver_job, warm_signing_keys
 from bridge.publish.fanout import actor_update_job, publish_job
+from bridge.publish.following import enqueue_reconciles, reconcile_job
 from bridge.publish.polling import poll_job, schedule_polls
 from bridge.webmention import pages as interaction_pages
 from bridge.webmention import receive as ping
@@ -51,6 +63,7 @@ BUILTIN_HANDLERS: dict[str, Handler] = dict([
     typed(ActorUpdate, actor_update_job),
     typed(Ping, ping.ping_job),
     typed(SendWebmention, webmention_job),
+    typed(ReconcileBluesky, reconcile_job),
 ])
 
 
@@ -125,6 +138,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     applied = await prepare_storage(config)
     log.info("db.ready url=%s migrations_applied=%d", config.database.redacted_url, len(applied))
+    await enqueue_reconciles(config)  # the blogs' follow of Bridgy Fed's bot, as the config now says
     opened = get_current_context()
     yield
     if opened is None:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.queryset import QuerySet
 
 from bridge.config import DatabaseConfig
 
@@ -185,3 +186,11 @@ async def in_own_task(work: Awaitable[_T]) -> _T:
     A child task gets a copy of the context, so whatever leaks dies with it."""
     return await asyncio.ensure_future(work)
 
+
+async def delete_counted(query: QuerySet[Any]) -> int:
+    """Delete the rows `query` selects, and say how many: on SQLite, tortoise's own count of a
+    DELETE also counts what triggers wrote (the dashboard's history, migration 0013)."""
+    ids = await query.values_list("id", flat=True)
+    if ids:
+        await query.filter(id__in=list(ids)).delete()
+    return len(ids)

@@ -5,17 +5,13 @@ Screenshots of every page go to test-artifacts/ (laptop and phone widths)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright import async_api as playwright_api  # noqa: E402 (a test dependency, pinned)
 
 from bridge.app import make_app
 from bridge.config import Config, load_config
@@ -36,12 +32,10 @@ from bridge.models import (
     WebmentionState,
 )
 
-from .admin_seed import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TOKEN
+from .admin_seed import ARTIFACTS, TOKEN, chromium, requires_chromium
 
 # Skipped on a developer's machine without Debian's chromium; in CI (.ci/run installs it) never.
-pytestmark = pytest.mark.skipif(not os.environ.get("CI") and shutil.which(CHROMIUM) is None
-                                and not Path(CHROMIUM).exists(),
-                                reason=f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does it)")
+pytestmark = requires_chromium
 
 
 
@@ -115,12 +109,8 @@ async def site(write_config: Any, free_port: int) -> AsyncIterator[tuple[str, Co
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def shot(page: Any, name: str) -> None:

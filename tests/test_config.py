@@ -57,6 +57,7 @@ def test_example_config_documents_every_key_with_its_default() -> None:
     assert example.log == defaults.log
     assert example.database == defaults.database
     assert example.server == defaults.server
+    assert example.bluesky == defaults.bluesky
     text = (ROOT / "config.example.toml").read_text()
     documented = set()
     for line in text.splitlines():
@@ -64,7 +65,7 @@ def test_example_config_documents_every_key_with_its_default() -> None:
         if "=" in line and stripped.isidentifier():
             documented.add(stripped)
     for section in (example.server, example.database, example.security, example.queue, example.delivery, example.log,
-                    example.blogs[0]):
+                    example.bluesky, example.blogs[0]):
         for field in dataclasses.fields(section):
             if field.name in ("listen_host", "listen_port"):
                 continue
@@ -100,6 +101,16 @@ sensitive_labels = [" NSFW ", "Spoilers"]
     assert blog.also_known_as == ("https://old.example/users/maya",)
     assert blog.featured == ("https://blog.example/2019/06/12/post/",)
     assert blog.handle_domain == "blog.example" and blog.tag_url == "https://blog.example/topics/{tag}/"
+
+
+def test_bluesky_is_opt_in_per_blog_and_follows_bridgy_feds_bot_by_default() -> None:
+    config = parse(GOOD)
+    assert config.blogs[0].bluesky is False
+    assert config.bluesky.bridge_account == "@bsky.brid.gy@bsky.brid.gy"  # Bridgy Fed's own bot
+    config = parse(GOOD + 'bluesky = true\n[bluesky]\nbridge_account = "bot@127.0.0.1:8081"\n')
+    assert config.blogs[0].bluesky is True
+    assert config.bluesky.bridge_account == "@bot@127.0.0.1:8081"  # the leading @ added
+    assert parse(GOOD + '[bluesky]\nbridge_account = "@Bot@Bots.Example"\n').bluesky.bridge_account == "@Bot@bots.example"
 
 
 def test_environment_secrets_win_over_the_file() -> None:
@@ -174,6 +185,18 @@ BAD_CONFIGS = [
     ("handle domain as url", GOOD + 'handle_domain = "https://blog.example/"\n', "blogs[0].handle_domain: expected a domain"),
     ("tag url without placeholder", GOOD + 'tag_url = "https://blog.example/tags/"\n', "blogs[0].tag_url: must contain {tag}"),
     ("tag url relative", GOOD + 'tag_url = "/tag/{tag}/"\n', "blogs[0].tag_url: not an absolute http(s) URL"),
+    # Issue 21: Bluesky through Bridgy Fed.
+    ("bluesky as string", GOOD + 'bluesky = "yes"\n', "blogs[0].bluesky: expected true or false, got a string"),
+    ("bluesky bot not a handle", GOOD + '[bluesky]\nbridge_account = "bsky.brid.gy"\n',
+     "bluesky.bridge_account: expected a fediverse handle such as @bsky.brid.gy@bsky.brid.gy, got 'bsky.brid.gy'"),
+    ("bluesky bot as url", GOOD + '[bluesky]\nbridge_account = "https://bsky.brid.gy/bsky.brid.gy"\n',
+     "bluesky.bridge_account: expected a fediverse handle"),
+    ("bluesky bot with a space", GOOD + '[bluesky]\nbridge_account = "@bsky bot@bsky.brid.gy"\n',
+     "bluesky.bridge_account: expected a fediverse handle"),
+    ("bluesky bot as array", GOOD + '[bluesky]\nbridge_account = ["@bsky.brid.gy@bsky.brid.gy"]\n',
+     "bluesky.bridge_account: expected a string, got an array"),
+    ("unknown bluesky key", GOOD + '[bluesky]\nbot = "@a@b.example"\n', "bluesky.bot: unknown key"),
+    ("bluesky not a table", 'bluesky = true\n' + GOOD, "bluesky: must be a table ([bluesky]), got a boolean"),
 ]
 
 
@@ -216,6 +239,18 @@ def test_every_command_stops_on_a_bad_config_with_exit_2(
     assert cli.run(["-c", str(path), *command]) == 2
     err = capsys.readouterr().err.strip()
     assert err.splitlines() == [f"bridge: config error: {path}: blogs[0].url: not an absolute http(s) URL"]
+
+
+@pytest.mark.parametrize("command", [["serve"], ["check"]], ids=["serve", "check"])
+def test_a_bad_bluesky_bot_stops_with_exit_2_naming_the_key(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(GOOD + 'bluesky = true\n[bluesky]\nbridge_account = "bsky.brid.gy"\n')
+    assert cli.run(["-c", str(path), *command]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"bridge: config error: {path}: bluesky.bridge_account: expected a fediverse handle such as "
+        "@bsky.brid.gy@bsky.brid.gy, got 'bsky.brid.gy'"]
 
 
 def test_console_script_exit_code_and_single_line(tmp_path: Path, bridge_cmd: list[str], bridge_env: dict[str, str]) -> None:

@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 PURE_PACKAGES = ("bridge.core", "bridge.config", "bridge.signatures", "bridge.blog", "bridge.as2")
 PURE_MODULES = ("bridge", "bridge.jobs.retry", "bridge.public.webfinger", "bridge.public.nodeinfo",
+                "bridge.public.comments", "bridge.public.intents", "bridge.ops.admin.charts",
                 "bridge.webmention.discovery", "bridge.webmention.hentry", "bridge.webmention.wordpress",
                 "bridge.inbox.verify")
 IMPURE = ("aiohttp", "tortoise", "asyncpg", "aiosqlite", "multidict", "yarl", "sqlite3")

@@ -304,7 +304,8 @@ async def test_a_blog_never_polled_still_has_a_complete_actor(write_config, data
 async def test_content_negotiation_both_ways(write_config, database) -> None:  # type: ignore[no-untyped-def]
     async with served(write_config) as (client, _):
         row = await BlogPost.get(url=SEED)
-        for path, page in (("/users/blog", BLOG), (f"/users/blog/posts/{row.id}", SEED),
+        # A browser at the actor goes to its profile page (bridge/public/front.py), at a post to the blog's page.
+        for path, page in (("/users/blog", f"{BASE}/@blog"), (f"/users/blog/posts/{row.id}", SEED),
                            (f"/users/blog/posts/{row.id}/create", SEED), ("/users/blog/outbox", BLOG)):
             for accept, expected in (
                 (AS2_CONTENT_TYPE, AS2_CONTENT_TYPE),

@@ -7,8 +7,8 @@ process_account_service.rb) decides most of the shape, and much of it fails sile
 - `attachment` must be an array of `PropertyValue` with `name` and an HTML `value`
   (profile fields; the link gets its green check when the page links back with rel=me);
 - `url` is dropped when its host differs from the actor's (mismatching_origin?), so a
-  browser that follows the account's link lands on the actor id: the bridge redirects
-  it to the blog (bridge/public/routes.py);
+  browser that follows the account's link lands on the actor id: the bridge sends it
+  to the account's profile page, `/@NAME` (bridge/public/routes.py, front.py);
 - `publicKey.id` must be exactly the keyId we sign with (urls.key_id);
 - a followers/following collection without `first` is shown as hidden (collection_info).
 """

@@ -8,11 +8,13 @@ list, as Mastodon and others serve it) or as a key document of its own with an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from bridge.as2.vocab import AP_CONTENT_TYPES
 from bridge.core.links import host_of, is_http_url
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
@@ -154,3 +156,17 @@ def actor_from_as2(doc: Mapping[str, Any]) -> ActorInfo:
         profile_url=_url(doc.get("url")),
         keys=keys,
     )
+
+
+def actor_link(body: bytes) -> str | None:
+    """The actor id a WebFinger JRD names (its `self` link of an ActivityStreams type), or None."""
+    try:
+        jrd = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    links = jrd.get("links") if isinstance(jrd, dict) else None
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("rel") == "self" and is_http_url(link.get("href")) \
+                and str(link.get("type", "")).split(";")[0].strip() in AP_CONTENT_TYPES:
+            return str(link["href"])
+    return None

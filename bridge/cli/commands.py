@@ -9,20 +9,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bridge.cli.exits import EXIT_FAILED, EXIT_OK, CommandFailed
-from bridge.config import BlogConfig, Config, load_config, starter_config
+from bridge.config import BlogConfig, Config, load_config
 from bridge.core.logs import setup_logging
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from bridge.blog.post import Post
+    from bridge.ops.check import Point
 
 
 async def cmd_init(args: argparse.Namespace, path: Path) -> int:
+    """A new config from the blog's address (bridge/cli/setup.py), or the one there left as
+    it is; then the schema and the keys; for a new config, the check and the way in."""
+    from bridge.cli.setup import after_init, write_starter
+
+    new = None
     if path.exists():
         print(f"config: {path} exists, left as it is")
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(starter_config(args.base_url, args.blog_name, args.blog_url), encoding="utf-8")
-        print(f"config: wrote {path} (edit server.base_url and blogs[0].url, then run `bridge serve`)")
+        new = await write_starter(args, path)
     config = load_config(path)
     setup_logging(config.log.level)
     from bridge.app import prepare_storage
@@ -38,7 +44,9 @@ async def cmd_init(args: argparse.Namespace, path: Path) -> int:
     print(f"database: {config.database.redacted_url} ({len(applied)} migrations applied)")
     print(f"keys: an RSA-2048 and an Ed25519 key pair for each of {', '.join(b.name for b in config.blogs)}, {INSTANCE_ACTOR}")
     for blog in config.blogs:
-        print(f"actor: @{blog.name}@{config.server.host} for {blog.url}")
+        print(f"actor: @{blog.name}@{config.server.host} for {blog.url}", flush=True)
+    if new is not None:
+        await after_init(config, new)
     return EXIT_OK
 
 
@@ -237,7 +245,7 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
     """Each point ✓ or ✗ with its fix; exit 0 when every required point passes."""
     from bridge.app import new_http_session, prepare_storage
     from bridge.db import close_db
-    from bridge.ops.check import check_blog, passed
+    from bridge.ops.check import check_blog
 
     blogs = [config.blog(args.blog)] if args.blog else list(config.blogs)
     ok = True
@@ -245,14 +253,20 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
         await prepare_storage(config)
         async with new_http_session(config) as session:
             for blog in blogs:
-                print(f"{blog.name} ({blog.url}) via {config.server.base_url}", flush=True)
-                points = await check_blog(config, blog, session)
-                for point in points:
-                    print("\n".join("  " + line for line in point.lines()), flush=True)
-                failed = [p for p in points if p.required and not p.ok]
-                print(f"  {'all required points pass' if not failed else f'{len(failed)} required point(s) fail'}"
-                      f"; {sum(1 for p in points if not p.required and not p.ok)} optional point(s) missing\n")
-                ok &= passed(points)
+                ok &= print_points(config, blog, await check_blog(config, blog, session))
     finally:
         await close_db()
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def print_points(config: Config, blog: BlogConfig, points: Sequence[Point]) -> bool:
+    """One blog's check, point by point (also `bridge init`'s); whether every required one passes."""
+    from bridge.ops.check import passed
+
+    print(f"{blog.name} ({blog.url}) via {config.server.base_url}", flush=True)
+    for point in points:
+        print("\n".join("  " + line for line in point.lines()), flush=True)
+    failed = [p for p in points if p.required and not p.ok]
+    print(f"  {'all required points pass' if not failed else f'{len(failed)} required point(s) fail'}"
+          f"; {sum(1 for p in points if not p.required and not p.ok)} optional point(s) missing\n", flush=True)
+    return passed(points)

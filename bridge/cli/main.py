@@ -47,11 +47,17 @@ def run(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cmd_init(args, path))
         config = load_config(path)
     except ConfigError as exc:
+        if exc.key.startswith("--"):  # init's flags: not the file's fault
+            print(f"bridge {args.command}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         where = "" if exc.key == str(path) else f"{path}: "
         print(f"bridge: config error: {where}{exc}", file=sys.stderr)
         return EXIT_USAGE
     except CommandFailed as exc:
         print(f"bridge {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:  # Ctrl-C at init's questions
+        print(f"\nbridge {args.command}: interrupted", file=sys.stderr)
         return EXIT_FAILED
     setup_logging(config.log.level)
     try:
@@ -90,9 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = command("init", None, "write a starter config if none exists, create the schema, make the key pairs")
-    p.add_argument("--base-url", default="http://127.0.0.1:8080", help="public origin of the bridge (for a new config)")
-    p.add_argument("--blog-name", default="blog", help="the handle of the blog (for a new config)")
-    p.add_argument("--blog-url", default="https://blog.example/", help="the blog's home page (for a new config)")
+    p.description = (
+        "Write a starter config if none exists, create the schema, make the key pairs. A new config "
+        "starts from the blog: --blog reads it (name, feed, what it lacks) and the config is written "
+        "complete, with an admin token, then checked as `bridge check` does. On a terminal, the "
+        "flags not given are asked; elsewhere the defaults are taken. A blog that cannot be read "
+        "exits 1 with nothing written; a config that exists is left as it is."
+    )
+    blog = p.add_mutually_exclusive_group()
+    blog.add_argument("--blog", metavar="URL", help="the blog's home page, read to fill the new config")
+    blog.add_argument("--blog-url", metavar="URL",
+                      help="the blog's home page, written as given without reading it (a blog not up yet)")
+    p.add_argument("--base-url", metavar="URL",
+                   help="the bridge's public origin (default http://127.0.0.1:8080; https in production)")
+    p.add_argument("--blog-name", metavar="NAME",
+                   help="the account's handle (default: from the blog's host or title)")
 
     p = command("serve", cmd_serve, "run the daemon: HTTP server and queue workers in one process")
     p.add_argument("--no-workers", action="store_true", help="serve HTTP only; run `bridge worker` for the queue")

@@ -25,6 +25,7 @@ from bridge.config.settings import (
     QUOTE_POLICIES,
     AdminConfig,
     BlogConfig,
+    BlueskyConfig,
     Config,
     ConfigError,
     DatabaseConfig,
@@ -54,6 +55,8 @@ ACTOR_TYPES = ("Person", "Service", "Organization", "Group", "Application")
 # How posts become AS2 objects (bridge/as2/posts.py, object_type): Note, Article, or chosen per post.
 POST_STYLES = ("auto", "note", "article")
 # A host name with an optional port, for `handle_domain` (RFC 1123 labels).
+# The user part of a fediverse handle (RFC 7565 `acct:` userpart, less percent-encoding).
+_HANDLE_USER_RE = re.compile(r"^[A-Za-z0-9._~-]{1,255}$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::[0-9]{1,5})?$")
 
 
@@ -78,7 +81,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
 def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str]) -> Config:
     """Check a decoded TOML document; `path` anchors relative SQLite paths."""
     only_keys("", data, {"server", "database", "security", "queue", "delivery", "log", "blogs", "admin",
-                          "moderation"})
+                          "moderation", "bluesky"})
     server = section(data, "server", required=True)
     only_keys("server", server, {"base_url", "listen", "admin_token"})
     base_url = http_url("server.base_url", get_value(server, "server.base_url", str, required=True))
@@ -121,6 +124,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path, env: Mapping[str, str])
         path=path,
         admin=_admin(data),
         moderation=_moderation(data),
+        bluesky=_bluesky(data),
     )
 
 
@@ -149,6 +153,22 @@ def _admin(data: Mapping[str, Any]) -> AdminConfig:
     host, port = _listen("admin.metrics_listen", metrics_listen) if metrics_listen else ("", 0)
     return AdminConfig(session_hours=session_hours, login_attempts=attempts, login_window_minutes=window,
                        metrics_listen=metrics_listen, metrics_host=host, metrics_port=port)
+
+
+def _bluesky(data: Mapping[str, Any]) -> BlueskyConfig:
+    """The [bluesky] section (issue 21): the handle of the bot the opted-in blogs follow."""
+    table = section(data, "bluesky")
+    only_keys("bluesky", table, {"bridge_account"})
+    value = get_value(table, "bluesky.bridge_account", str, BlueskyConfig().bridge_account)
+    return BlueskyConfig(bridge_account=_fediverse_handle("bluesky.bridge_account", value))
+
+
+def _fediverse_handle(key: str, value: str) -> str:
+    """`@user@host` (the leading @ optional, `host` may carry a port), as `@user@host`, the host in lower case."""
+    user, at, host = value.strip().removeprefix("@").partition("@")
+    if not at or not _HANDLE_USER_RE.fullmatch(user) or not _DOMAIN_RE.fullmatch(host.lower()):
+        raise ConfigError(key, f"expected a fediverse handle such as {BlueskyConfig().bridge_account}, got {value!r}")
+    return f"@{user}@{host.lower()}"
 
 
 def _moderation(data: Mapping[str, Any]) -> ModerationConfig:
@@ -225,6 +245,7 @@ _BLOG_KEYS = {
     "name", "url", "feed", "poll_interval", "display_name", "bio", "avatar", "header",
     "actor_type", "post_style", "manually_approves_followers", "discoverable", "indexable",
     "also_known_as", "featured", "show_followers", "handle_domain", "tag_url", "quote_policy", "sensitive_labels",
+    "bluesky",
 }
 
 
@@ -267,6 +288,7 @@ def _account(key: str, table: Mapping[str, Any], blog: BlogConfig) -> BlogConfig
         tag_url=tag_url,
         quote_policy=quote_policy,
         sensitive_labels=_labels(f"{key}.sensitive_labels", table),
+        bluesky=get_value(table, f"{key}.bluesky", bool, False),
     )
 
 

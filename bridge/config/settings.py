@@ -129,6 +129,19 @@ class LogConfig:
     level: str = "info"
 
 
+# Bridgy Fed's Bluesky bot: a fediverse account that follows it is bridged into Bluesky
+# (https://fed.brid.gy/docs#fediverse-get-started).
+BRIDGY_FED_BOT = "@bsky.brid.gy@bsky.brid.gy"
+
+
+@dataclass(frozen=True, slots=True)
+class BlueskyConfig:
+    """Bluesky through Bridgy Fed (issue 21, bridge/publish/following.py): the bot that each blog
+    with `bluesky = true` follows. Another handle only for tests or a private Bridgy Fed."""
+
+    bridge_account: str = BRIDGY_FED_BOT  # "@user@host", as load.py normalises it
+
+
 # Who may quote a blog's posts without asking (FEP-044f, bridge/as2/quotes.py): anyone (Mastodon's
 # default), the blog's followers, or nobody.
 QUOTE_POLICIES = ("public", "followers", "nobody")
@@ -163,6 +176,8 @@ class BlogConfig:
     quote_policy: str = "public"
     # Categories or tags (compared without case) that mark a post sensitive: a content warning.
     sensitive_labels: tuple[str, ...] = ()
+    # Follow Bridgy Fed's bot (`[bluesky] bridge_account`): the blog appears on Bluesky too.
+    bluesky: bool = False
 
     def owns(self, url: str) -> bool:
         """Whether `url` is on this blog (same host and port, under its path)."""
@@ -184,6 +199,7 @@ class Config:
     delivery: DeliveryConfig = DeliveryConfig()
     admin: AdminConfig = AdminConfig()
     moderation: ModerationConfig = ModerationConfig()
+    bluesky: BlueskyConfig = BlueskyConfig()
 
     def blog(self, name: str | None) -> BlogConfig:
         """The blog called `name`, or the only/first one when `name` is None."""

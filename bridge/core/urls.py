@@ -267,3 +267,44 @@ def parse(base_url: str, url: str) -> Route | None:
     if len(rest) == 4 and rest[2] == "update" and _VERSION.fullmatch(rest[3]):
         return PostActivity(name, post_id, "update", rest[3])
     return None
+
+
+# -- what any blog embeds: comments as JSON and the script that shows them (bridge/public/widget.py)
+
+API_COMMENTS_PATH = "/api/comments"  # ?url=PERMALINK (or the post's object id)
+WIDGET_PATH = "/widget"  # the folder of the embeddable scripts
+WIDGET_COMMENTS_SCRIPT_PATH = f"{WIDGET_PATH}/comments.js"  # the <fediverse-comments> element
+# Where a reader is sent to reply, like or follow from their own server (?uri=ID&account=HANDLE).
+# Must match the route of the remote-interaction page (bridge/public/interact.py).
+INTERACT_PATH = "/interact"
+
+
+def api_comments(base_url: str, permalink: str) -> str:
+    """A post's comments as the widget reads them, by the permalink the blog writes."""
+    return f"{base_url}{API_COMMENTS_PATH}?url={quote(permalink, safe='')}"
+
+
+def widget_comments_script(base_url: str) -> str:
+    return f"{base_url}{WIDGET_COMMENTS_SCRIPT_PATH}"
+
+
+def interact(base_url: str, uri: str | None = None) -> str:
+    """The action of the widget's "reply from your server" and "follow" forms (a plain GET form:
+    the reader's `account` and the `uri` of the post or actor are its fields); with `uri`, the
+    page that asks a reader for their account to follow or answer it (bridge/public/interact.py)."""
+    return f"{base_url}{INTERACT_PATH}" + (f"?uri={quote(uri, safe='')}" if uri is not None else "")
+
+
+# -- the front door: what a reader's browser sees (bridge/public/front.py)
+
+FRONT_DOOR_PATH = "/"
+PROFILE_ROUTE = "/@{name}"  # a blog's profile page; a browser at urls.actor_id is sent here
+
+
+def front_door(base_url: str) -> str:
+    return f"{base_url}{FRONT_DOOR_PATH}"
+
+
+def profile_page(base_url: str, name: str) -> str:
+    """A blog's profile page for people (its actor id answers AS2 clients)."""
+    return f"{base_url}/@{name}"

@@ -20,6 +20,7 @@ chosen by one table from the activity's type and what its object is (after Masto
 | Like, EmojiReact, Announce | any | interactions.reaction |
 | QuoteRequest | any | quotes.quote_request: approved (Accept + QuoteAuthorization) or Reject |
 | Announce | a Create, Update, Delete, Like, EmojiReact or Undo | group_announce: a group relays a member's activity (FEP-1b12), checked with its author, then handled as the author's |
+| Accept / Reject | a Follow, or a bare id | following.follow_answered: our blog's own Follow (Bridgy Fed's bot) accepted or rejected |
 
 Anything else is logged (`inbox.ignored`) and done: it will not get better by retrying.
 A `Create` whose object is only an id on the sender's host is fetched first (servers
@@ -36,7 +37,7 @@ from typing import Any
 from bridge.as2.ids import id_of
 from bridge.as2.interaction import REPLY_TYPES
 from bridge.core.links import host_of
-from bridge.inbox import follows, groups, interactions, quotes
+from bridge.inbox import following, follows, groups, interactions, quotes
 from bridge.inbox.arrival import Arrival
 from bridge.inbox.moderation import BlockList
 from bridge.jobs.kinds import ProcessInbox
@@ -104,6 +105,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **{(kind, ANY): interactions.reaction for kind in interactions.REACTION_TYPES},
     ("QuoteRequest", ANY): quotes.quote_request,
     **{("Announce", kind): group_announce for kind in groups.RELAYED},
+    **{(verb, kind): following.follow_answered for verb in ("Accept", "Reject") for kind in ("Follow", REFERENCE)},
 }
 
 

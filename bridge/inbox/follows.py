@@ -30,6 +30,7 @@ from bridge.as2.ids import id_of
 from bridge.config import BlogConfig, Config
 from bridge.core import urls
 from bridge.core.urls import actor_id
+from bridge.db import delete_counted
 from bridge.inbox.arrival import Arrival
 from bridge.jobs.kinds import Deliver
 from bridge.jobs.store import JobContext, enqueue, utcnow
@@ -77,7 +78,7 @@ async def block(ctx: JobContext, arrival: Arrival) -> None:
         log.info("inbox.ignored type=Block id=%s actor=%s reason=not one of our actors", arrival.row.activity_id,
                  arrival.actor)
         return
-    removed = await Follower.filter(blog=blog.name, actor_uri=arrival.actor).delete()
+    removed = await delete_counted(Follower.filter(blog=blog.name, actor_uri=arrival.actor))
     log.info("follower.removed blog=%s actor=%s reason=blocked removed=%d", blog.name, arrival.actor, removed)
 
 
@@ -131,7 +132,7 @@ async def undo_follow(ctx: JobContext, arrival: Arrival) -> None:
             return
     else:
         query = Follower.filter(actor_uri=row.actor, follow_id=id_of(inner))
-    removed = await query.delete()
+    removed = await delete_counted(query)
     log.info("follower.removed actor=%s reason=undo removed=%d", row.actor, removed)
 
 

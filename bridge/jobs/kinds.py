@@ -178,6 +178,16 @@ class SendWebmention(JobSpec):
 
 
 @dataclass(frozen=True, slots=True)
+class ReconcileBluesky(JobSpec):
+    """Make a blog's follow of Bridgy Fed's Bluesky bot what its config says: Follow when it opts
+    in, Undo when it opts out, nothing twice (bridge/publish/following.py)."""
+
+    KIND: ClassVar[str] = "bluesky.reconcile"
+    HEAVY: ClassVar[bool] = False  # waits on the network (WebFinger, the bot's actor)
+    blog: str
+
+
+@dataclass(frozen=True, slots=True)
 class PluginJob(JobSpec):
     """A kind an installed package handles (entry-point group `bridge.jobs`), payload as given."""
 
@@ -192,7 +202,8 @@ class PluginJob(JobSpec):
         return dict(self.data)
 
 
-BUILTIN_KINDS: tuple[type[JobSpec], ...] = (Poll, Publish, ActorUpdate, Deliver, ProcessInbox, Ping, SendWebmention)
+BUILTIN_KINDS: tuple[type[JobSpec], ...] = (Poll, Publish, ActorUpdate, Deliver, ProcessInbox, Ping, SendWebmention,
+                                             ReconcileBluesky)
 LIGHT_KINDS = frozenset(kind.KIND for kind in BUILTIN_KINDS if not kind.HEAVY)
 
 Handler = Callable[[Job, "JobContext"], Awaitable[None]]

@@ -35,6 +35,7 @@ from bridge.as2.remote_actor import (
     MultikeyInfo,
     ResolvedKey,
     actor_from_as2,
+    actor_link,
     is_actor,
     key_document,
     multikeys_in,
@@ -42,6 +43,8 @@ from bridge.as2.remote_actor import (
 from bridge.as2.vocab import AP_ACCEPT, AP_CONTENT_TYPES
 from bridge.core.clock import Clock, utcnow
 from bridge.core.links import host_of, is_http_url, origin, without_fragment
+from bridge.db import delete_counted
+from bridge.jobs.retry import PermanentError
 from bridge.keys import INSTANCE_ACTOR, signing_key
 from bridge.models import Follower, RemoteActor
 from bridge.net.fetch import AddressRefused, FetchError, HTTPStatusError, fetch
@@ -262,19 +265,39 @@ class RemoteActors:
         if not name.startswith("@") or len(name) < 2 or "@" in name[1:] or not parts.hostname:
             return None  # not a profile path, or a remote account's page (/@bob@elsewhere)
         resource = f"acct:{name[1:]}@{parts.hostname}"
-        query = urlunsplit((parts.scheme, parts.netloc, "/.well-known/webfinger", urlencode({"resource": resource}), ""))
         try:
-            result = await fetch(self.session, query, accept=JRD_ACCEPT, max_bytes=self.max_bytes, timeout=self.timeout)
-            jrd = json.loads(result.body)
-        except (FetchError, ValueError, RecursionError) as exc:
+            return await self._webfinger_self(parts.scheme, parts.netloc, resource)
+        except FetchError as exc:
             log.info("remote.webfinger_failed resource=%s error=%s", resource, exc)
             return None
-        links = jrd.get("links") if isinstance(jrd, dict) else None
-        for link in links if isinstance(links, list) else []:
-            if isinstance(link, dict) and link.get("rel") == "self" and is_http_url(link.get("href")) \
-                    and str(link.get("type", "")).split(";")[0].strip() in AP_CONTENT_TYPES:
-                return str(link["href"])
-        return None
+
+    async def _webfinger_self(self, scheme: str, netloc: str, resource: str) -> str | None:
+        """The actor id (the `self` link of an ActivityStreams type) the JRD of `resource` at
+        `scheme://netloc` names, or None. Raises FetchError."""
+        query = urlunsplit((scheme, netloc, "/.well-known/webfinger", urlencode({"resource": resource}), ""))
+        result = await fetch(self.session, query, accept=JRD_ACCEPT, max_bytes=self.max_bytes, timeout=self.timeout)
+        return actor_link(result.body)
+
+    async def find_handle(self, handle: str, *, plain_http: bool = False) -> RemoteActor:
+        """The actor `@user@host` names: WebFinger `acct:user@host` on its host (RFC 7033), then
+        its document, fetched afresh. https; then http too with `plain_http` (tests, a private
+        setup). Raises FetchError, or PermanentError when the host knows no such account."""
+        user, _, host = handle.removeprefix("@").partition("@")
+        resource = f"acct:{user}@{host}"
+        failure: FetchError | None = None
+        for scheme in ("https", "http") if plain_http else ("https",):
+            try:
+                named = await self._webfinger_self(scheme, host, resource)
+            except FetchError as exc:
+                failure = exc
+                continue
+            if named is None:
+                raise PermanentError(f"{host}'s WebFinger names no ActivityPub actor for {handle}")
+            return await self.get(named, refresh=True)
+        if isinstance(failure, HTTPStatusError) and failure.status in (404, 410):
+            raise PermanentError(f"no account {handle}: {failure}") from failure
+        assert failure is not None
+        raise failure
 
     async def _store(self, actor: ActorInfo, doc: Mapping[str, Any], key_id: str | None, *,
                      using_db: Any = None) -> RemoteActor:
@@ -308,6 +331,6 @@ async def forget_actor(uri: str, reason: str, *, now: datetime | None = None) ->
     async with in_transaction() as conn:
         if not await RemoteActor.filter(uri=uri).using_db(conn).update(gone_at=now):
             await RemoteActor.create(uri=uri, host=host_of(uri), data={}, fetched_at=now, gone_at=now, using_db=conn)
-        removed = await Follower.filter(actor_uri=uri).using_db(conn).delete()
+        removed = await delete_counted(Follower.filter(actor_uri=uri).using_db(conn))
     log.info("remote.gone actor=%s reason=%s followers_removed=%d", uri, reason, removed)
     return removed

@@ -8,6 +8,9 @@ serves the blog's actor, the blog's keys exist, the clocks agree. Optional point
 `@name@blog-domain` handle (a WebFinger redirect on the blog; required when
 `handle_domain` is configured), the `rel=alternate` ActivityPub link on posts, the
 `fediverse:creator` meta tag, delivery settings far below the defaults (config/advice.py).
+For a blog with `bluesky = true` (issue 21): the follow of Bridgy Fed's bot accepted (required),
+the Bluesky handle, whether the bot follows back, and Bridgy Fed's own requirements (optional:
+a profile picture, an account a week old).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import aiohttp
 from bs4 import BeautifulSoup
 
+from bridge.as2.bridgyfed import OLD_ACCOUNT_AGE, unmet_requirements
 from bridge.as2.vocab import AP_ACCEPT
 from bridge.blog.gaps import gaps
 from bridge.blog.report import inspect_json
@@ -33,6 +37,8 @@ from bridge.core.clock import utcnow
 from bridge.core.urls import actor_id
 from bridge.keys import NoKey, active_key
 from bridge.net.fetch import FetchError, FetchResult, fetch
+from bridge.publish.documents import NoActorKey, actor_document
+from bridge.publish.following import BlueskyStatus, statuses
 from bridge.publish.reader import discover_feed, read_feed, read_post
 
 CLOCK_SKEW_SECONDS = 300  # HTTP signatures are refused outside a window; Mastodon's is ±1 hour, ours tighter
@@ -134,7 +140,7 @@ async def check_blog(config: Config, blog: BlogConfig, session: aiohttp.ClientSe
     except FetchError as exc:
         points.append(Point("blog reachable", False, f"{blog.url}: {exc}",
                             f"check blogs.url ({blog.url}) and that this machine can reach it"))
-        return points + await _bridge_points(config, blog, session, dates)
+        return points + await _bridge_points(config, blog, session, dates) + await bluesky_points(config, blog)
 
     feed_url = blog.feed
     feed_error = ""
@@ -167,7 +173,7 @@ async def check_blog(config: Config, blog: BlogConfig, session: aiohttp.ClientSe
     else:
         points += await _post_points(config, blog, session, newest, feed_url, dates)
     points += await _handle_point(config, blog, session)
-    return points + await _bridge_points(config, blog, session, dates)
+    return points + await _bridge_points(config, blog, session, dates) + await bluesky_points(config, blog)
 
 
 async def _post_points(config: Config, blog: BlogConfig, session: aiohttp.ClientSession, url: str,
@@ -287,3 +293,55 @@ async def _bridge_points(config: Config, blog: BlogConfig, session: aiohttp.Clie
                         "; ".join(slow), "remove those lines from the config (config.example.toml explains them)",
                         required=False))
     return points
+
+
+async def bluesky_points(config: Config, blog: BlogConfig) -> list[Point]:
+    """Bluesky through Bridgy Fed (bridge/publish/following.py), for a blog that opted in or still
+    has its follow stored: the follow and its answer, the handle, the bot's follow back, and
+    what Bridgy Fed requires of an account (bridge/as2/bridgyfed.py)."""
+    status = (await statuses(config)).get(blog.name)
+    if status is None:
+        return []
+    name, bot, on = "Bluesky through Bridgy Fed", status.bot, f"@{status.handle} ({status.profile_url})"
+    when = f"{status.since:%Y-%m-%d %H:%M} UTC" if status.since else ""
+    if not status.opted_in:
+        return [Point(name, True, f"opted out: the follow of {bot} is undone at the next start of `bridge serve`",
+                      required=False)]
+    if status.state == "accepted":
+        point = Point(name, True, f"{bot} accepted the follow ({when}); on Bluesky as {on}")
+    elif status.state == "pending":
+        point = Point(name, False, f"the follow of {bot} is not answered yet (sent {when}); on Bluesky it will be {on}",
+                      "keep `bridge serve` running: Bridgy Fed answers within minutes (the dashboard's Jobs page "
+                      "shows a delivery that fails)")
+    elif status.state == "rejected":
+        point = Point(name, False, f"{bot} rejected the follow ({when}); it would be {on}",
+                      "meet Bridgy Fed's requirements (below); then set bluesky = false and restart `bridge serve`, "
+                      "and bluesky = true and restart again: the follow is asked anew")
+    else:
+        point = Point(name, False, f"{bot} is not followed yet; on Bluesky it will be {on}",
+                      "start (or restart) `bridge serve`: it follows the bot at start")
+    if status.state == "accepted":
+        point.notes.append(_followed_back(status))
+    if status.problem:
+        point.notes.append(status.problem)
+    points = [point]
+    try:
+        unmet = unmet_requirements(await actor_document(config.server.base_url, blog), utcnow())
+    except NoActorKey:
+        return points  # `keys present` says it
+    met = f"a profile picture, and an account older than {OLD_ACCOUNT_AGE.days} days"
+    points.append(Point("Bridgy Fed's requirements", not unmet, "; ".join(unmet) or met,
+                        "set avatar in [[blogs]] (or give the blog's h-card a u-photo); an account's age only "
+                        "takes waiting", required=False))
+    return points
+
+
+def _followed_back(status: BlueskyStatus) -> str:
+    """Whether the bot follows the blog back: what the blog delivers reaches Bridgy Fed only so."""
+    if status.bot_follows == "accepted":
+        return f"{status.bot} follows the blog back: its posts reach Bluesky"
+    if status.bot_follows == "pending":
+        return (f"{status.bot} follows the blog back, waiting for approval: `bridge followers approve "
+                f"{status.bot_actor}` (posts reach Bluesky only through that follow)")
+    return (f"{status.bot} does not follow the blog back yet: Bridgy Fed does after accepting, and posts reach "
+            "Bluesky only through that follow")

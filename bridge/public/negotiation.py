@@ -3,7 +3,8 @@
 What fediverse servers send: Mastodon asks for `application/activity+json, application/
 ld+json` (and for ld+json with the AS2 profile when it fetches), Misskey and Fedify
 list `application/activity+json` first; browsers ask for `text/html` first and `*/*` at
-a lower q. The bridge has no HTML of its own: a browser is redirected to the blog.
+a lower q. A browser is redirected to what it can read: a post to the blog's page, an
+actor to its profile page on the bridge (bridge/public/front.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 def negotiate(accept: str | None) -> str | None:
     """The AS2 content type to answer with, or None when HTML is preferred (a browser).
 
-    No Accept, */* or anything else: AS2 (the bridge has no HTML of its own to show).
+    No Accept, */* or anything else: AS2 (what a client that says nothing wants).
     """
     best_as2: tuple[float, str] | None = None
     best_html = 0.0

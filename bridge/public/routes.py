@@ -5,7 +5,8 @@ An edge: it reads the database and the config and answers with what the translat
 
 Every AS2 document is negotiated: `application/activity+json` and `application/ld+json;
 profile=…` get AS2 in that content type, also when `text/html` is listed at a lower q; a
-browser (text/html preferred) is redirected to the blog's page. Paging is keyset on
+browser (text/html preferred) is redirected: from an actor to its profile page
+(bridge/public/front.py), from a post to the blog's page. Paging is keyset on
 (published, id), newest first: a page never loads the whole table.
 
 The route patterns are bridge/core/urls.py's, where every URL of ours is built and parsed.
@@ -40,7 +41,8 @@ from bridge.core.urls import (
 )
 from bridge.jobs.store import utcnow
 from bridge.keys import INSTANCE_ACTOR
-from bridge.models import BlogPost, Follower, FollowState, PostState
+from bridge.models import BlogPost, Follower, FollowState, OutboundFollow, OutboundFollowState, PostState
+from bridge.public.front import add_routes as add_front_routes
 from bridge.public.negotiation import CORS, as2_response, error_response, json_response, negotiate, refusal
 from bridge.public.nodeinfo import CONTENT_TYPE as NODEINFO_TYPE
 from bridge.public.nodeinfo import DOCUMENT_PATH, NODEINFO_PATH, nodeinfo_document, nodeinfo_links
@@ -56,6 +58,7 @@ from bridge.public.webfinger import (
     host_meta_jrd,
     host_meta_xrd,
 )
+from bridge.public.widget import add_routes as add_widget_routes
 from bridge.publish.documents import NoActorKey, actor_document, actor_key, blog_language, post_object
 
 PAGE_SIZE = 20  # items per collection page (Mastodon's outbox pages hold 20 too)
@@ -138,11 +141,13 @@ class _Views:
         return blog
 
     async def actor(self, request: web.Request) -> web.Response:
+        """The actor document; a browser is sent to the blog's profile page (to follow it)."""
         blog = self._blog(request)
+        profile = urls.profile_page(self.base, blog.name)
         if negotiate(request.headers.get("Accept")) is None:
-            return as2_response(request, None, human=blog.url)
+            return as2_response(request, None, human=profile)
         await _actor_key(blog.name)  # 503 without a key
-        return as2_response(request, await actor_document(self.base, blog), human=blog.url)
+        return as2_response(request, await actor_document(self.base, blog), human=profile)
 
     async def instance_actor(self, request: web.Request) -> web.Response:
         pem, born = await _actor_key(INSTANCE_ACTOR)
@@ -260,14 +265,18 @@ class _Views:
         return as2_response(request, _page_doc(request, url, page), human=blog.url)
 
     async def following(self, request: web.Request) -> web.Response:
-        """The blog follows nobody: an empty collection (with a page when lists are shown)."""
+        """Whom the blog follows: at most Bridgy Fed's bot, once it accepted (bridge/publish/following.py),
+        listed in one page when lists are shown."""
         blog = self._blog(request)
         url = actor_collection(actor_id(self.base, blog.name), "following")
-        doc: dict[str, Any] = {"@context": AS2_CONTEXT, "id": url, "type": "OrderedCollection", "totalItems": 0}
+        items = [str(uri) for uri in await OutboundFollow.filter(
+            blog=blog.name, state=OutboundFollowState.ACCEPTED).order_by("id").values_list("actor_uri", flat=True)]
+        doc: dict[str, Any] = {"@context": AS2_CONTEXT, "id": url, "type": "OrderedCollection",
+                               "totalItems": len(items)}
         if blog.show_followers:
-            doc["orderedItems"] = []
+            doc["orderedItems"] = items
             doc["first"] = {"id": f"{url}?page=true", "type": "OrderedCollectionPage", "partOf": url,
-                            "orderedItems": []}
+                            "orderedItems": items}
         return as2_response(request, doc, human=blog.url)
 
     async def featured(self, request: web.Request) -> web.Response:
@@ -366,3 +375,5 @@ def add_routes(app: web.Application) -> None:
     add(urls.POST_UPDATE_ROUTE, views.activity)
     add_replies_routes(app)  # urls.post_replies: bridge/public/replies.py
     add_quotes_routes(app)  # urls.quote_authorization: bridge/public/quotes.py
+    add_front_routes(app)  # urls.front_door, urls.profile_page, urls.interact: bridge/public/front.py
+    add_widget_routes(app)  # urls.api_comments, urls.widget_comments_script: bridge/public/widget.py

@@ -34,6 +34,7 @@ from bridge.models import (
     RemoteActor,
     RemoteHost,
 )
+from bridge.publish.following import BlueskyStatus, statuses
 
 PAGE = 50
 
@@ -62,6 +63,7 @@ class BlogOverview:
     # kind (bridge/ops/interactions.py KIND_FILTERS: a reaction apart from a like) -> count
     interactions: dict[str, int] = field(default_factory=dict)
     reactions: list[tuple[str, int]] = field(default_factory=list)  # the most frequent emoji, most first
+    bluesky: BlueskyStatus | None = None  # Bluesky through Bridgy Fed, when opted in (bridge/publish/following.py)
 
 
 @dataclass
@@ -139,6 +141,7 @@ async def overview(config: Config, held: dict[str, int] | None = None) -> list[B
     queued = await _queued_by_blog()
     deliveries = await _delivery_states()
     refs = await OutboundActivity.filter(id__in=list(deliveries)).values_list("id", "activity_id") if deliveries else []
+    bluesky = await statuses(config)
     out = []
     for blog in config.blogs:
         me = actor_id(config.server.base_url, blog.name)
@@ -156,7 +159,7 @@ async def overview(config: Config, held: dict[str, int] | None = None) -> list[B
             failing_deliveries=failing.failed + failing.retrying,
             last_poll_at=state.last_poll_at if state else None,
             last_poll_error=state.last_poll_error if state else None, polls=state.polls if state else 0,
-            interactions_held=None if held is None else held.get(blog.name, 0)))
+            interactions_held=None if held is None else held.get(blog.name, 0), bluesky=bluesky.get(blog.name)))
     return out
 
 

@@ -20,6 +20,7 @@ from bridge.jobs.store import retry_dead
 from bridge.models import Job, JobState, RemoteHost
 from bridge.ops.admin import auth as admin_auth
 from bridge.ops.admin import data as admin_data
+from bridge.ops.admin import history as admin_history
 from bridge.ops.admin import interactions as admin_interactions
 from bridge.ops.admin.auth import COOKIE, LoginLimiter, Session
 from bridge.ops.admin.web import (
@@ -129,7 +130,8 @@ async def overview_page(request: web.Request, session: Session) -> web.StreamRes
         blog.interactions, blog.reactions = kinds.get(blog.name, {}), emoji.get(blog.name, [])
     dead, _ = await admin_data.dead_jobs()
     hosts = [h for h in await admin_data.unavailable_hosts() if h.unavailable_since is not None]
-    return render(request, "overview.html", session=session, overview=blogs, dead_count=len(dead), hosts=hosts)
+    return render(request, "overview.html", session=session, overview=blogs, dead_count=len(dead), hosts=hosts,
+                  history=await admin_history.history(config, {b.name: b.followers for b in blogs}))
 
 
 @page

@@ -1,8 +1,10 @@
 """Database tables (tortoise-orm). Schema changes go through bridge/migrations.
 
-Times are timezone-aware UTC datetimes. Every table the flows write carries
-what an operator needs to see why something happened (attempts, last error).
-"""
+Times are timezone-aware UTC datetimes. Every table the flows write carries what an operator needs to see
+why something happened (attempts, last error). Parts in modules of their own, re-exported here
+(tortoise finds every model of the app in this module): the interactions
+(bridge/models/interactions.py), the blogs' own follows (following.py), the dashboard's history
+(history.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,16 @@ from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
+
+from bridge.models.following import OutboundFollow as OutboundFollow
+from bridge.models.following import OutboundFollowState as OutboundFollowState
+from bridge.models.history import HistoryCount as HistoryCount
+from bridge.models.history import HistoryWhat as HistoryWhat
+from bridge.models.interactions import Interaction as Interaction
+from bridge.models.interactions import InteractionKind as InteractionKind
+from bridge.models.interactions import InteractionState as InteractionState
+from bridge.models.interactions import Visibility as Visibility
+from bridge.models.interactions import WebmentionState as WebmentionState
 
 
 class JobState(StrEnum):
@@ -23,11 +35,9 @@ class JobState(StrEnum):
 
 
 class Job(Model):
-    """One unit of durable work: a delivery, a webmention, an inbox activity to handle…
-
-    A job is enqueued in the same transaction as the state change that causes
-    it, so the two commit or roll back together.
-    """
+    """One unit of durable work: a delivery, a webmention, an inbox activity to handle… Enqueued in the
+    same transaction as the state change that causes it, so the two commit or roll back together.
+    A delivery's end is counted by a trigger for the dashboard (bridge/models/history.py)."""
 
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharField(max_length=64)
@@ -55,8 +65,7 @@ class Job(Model):
 class ActorKey(Model):
     """A signing key pair of one of our actors (a blog, or the instance actor).
 
-    The private key never leaves this table: it is not served and not logged.
-    """
+    The private key never leaves this table: it is not served and not logged."""
 
     id = fields.IntField(primary_key=True)
     actor = fields.CharField(max_length=128, db_index=True)  # blog name, or INSTANCE_ACTOR
@@ -184,8 +193,8 @@ class FollowState(StrEnum):
 
 
 class Follower(Model):
-    """A remote actor following one of our blogs. Inboxes are copied here so a
-    fan-out to many followers reads one table."""
+    """A remote actor following one of our blogs. Inboxes are copied here so a fan-out to many followers
+    reads one table. Removing an accepted one is counted by a trigger (bridge/models/history.py)."""
 
     id = fields.BigIntField(primary_key=True)
     blog = fields.CharField(max_length=64)
@@ -200,7 +209,7 @@ class Follower(Model):
     class Meta:
         table = "followers"
         unique_together = (("blog", "actor_uri"),)
-        indexes = (("blog", "state"), ("blog", "shared_inbox"))
+        indexes = (("blog", "state"), ("blog", "shared_inbox"), ("state", "accepted_at"))  # the last: the dashboard's history
 
     def __str__(self) -> str:
         return f"follower {self.actor_uri} of {self.blog} ({self.state})"
@@ -245,92 +254,6 @@ class OutboundActivity(Model):
 
     def __str__(self) -> str:
         return f"outbound activity {self.activity_id}"
-
-
-class InteractionKind(StrEnum):
-    REPLY = "reply"
-    LIKE = "like"
-    REPOST = "repost"
-    QUOTE = "quote"  # a post quoting one of ours (FEP-044f, or Misskey's `_misskey_quote`): a mention for the blog
-
-
-class Visibility(StrEnum):
-    """Who the fediverse author addressed (from `to`/`cc`); only the first two are ever shown."""
-
-    PUBLIC = "public"
-    UNLISTED = "unlisted"
-    FOLLOWERS = "followers"  # kept for the operator: never rendered publicly, no webmention
-    DIRECT = "direct"  # likewise
-
-
-class InteractionState(StrEnum):
-    """Where an interaction stands on the blog side."""
-
-    HELD = "held"  # waiting for the operator (moderation.hold_interactions)
-    PUBLISHED = "published"  # its page is up; its webmention is sent (see WebmentionState)
-    PRIVATE = "private"  # followers-only or direct: kept here, never public
-    REJECTED = "rejected"  # the operator said no: the page answers 410
-    DELETED = "deleted"  # withdrawn by its author (Delete/Undo): the page answers 410
-
-
-class WebmentionState(StrEnum):
-    NONE = "none"  # nothing to send (held, private)
-    QUEUED = "queued"  # a `webmention.send` job is waiting or retrying
-    SENT = "sent"  # the endpoint answered 2xx
-    NO_ENDPOINT = "no_endpoint"  # the target advertises no webmention endpoint
-    FAILED = "failed"  # a 4xx, or out of attempts: final, with the reason in webmention_error
-
-
-class Interaction(Model):
-    """A reply, like or boost of one of our posts from the fediverse, with its own h-entry
-    page at the bridge (bridge/core/urls.py `interaction_page`) that is the webmention source.
-
-    The author's name, photo and profile URL are copied from the remote actor when the
-    interaction is recorded (the page must stay stable when the cache changes).
-    """
-
-    id = fields.BigIntField(primary_key=True)
-    blog = fields.CharField(max_length=64)
-    kind = fields.CharEnumField(InteractionKind, max_length=8)
-    object_id = fields.CharField(max_length=2000, unique=True)  # the Note's id; a Like's / Announce's activity id
-    activity_id = fields.CharField(max_length=2000, null=True)  # the Create / Like / Announce that brought it
-    url = fields.CharField(max_length=2000, null=True)  # the fediverse post's page for people
-    actor_uri = fields.CharField(max_length=2000)
-    host = fields.CharField(max_length=255)  # the actor's host, for rate limits and domain blocks
-    author_name = fields.CharField(max_length=512, null=True)
-    author_photo = fields.CharField(max_length=2000, null=True)
-    author_url = fields.CharField(max_length=2000, null=True)
-    author_handle = fields.CharField(max_length=512, null=True)
-    content = fields.TextField(null=True)  # the remote HTML as received; sanitised when rendered
-    summary = fields.TextField(null=True)  # a content warning
-    visibility = fields.CharEnumField(Visibility, max_length=16, default=Visibility.PUBLIC)
-    in_reply_to = fields.CharField(max_length=2000, null=True)  # the AS2 inReplyTo / object as received
-    target_url = fields.CharField(max_length=2000)  # the blog post's permalink: the webmention target
-    post_id = fields.BigIntField(null=True)  # the BlogPost row of the target, when it is one of ours
-    parent_id = fields.BigIntField(null=True)  # the interaction replied to, in a thread
-    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)  # tags, mentions, attachments
-    state = fields.CharEnumField(InteractionState, max_length=16, default=InteractionState.PUBLISHED)
-    published = fields.DatetimeField(null=True)
-    edited = fields.DatetimeField(null=True)  # the remote `updated`, after an Update
-    deleted_at = fields.DatetimeField(null=True)
-    webmention_state = fields.CharEnumField(WebmentionState, max_length=16, default=WebmentionState.NONE)
-    webmention_endpoint = fields.CharField(max_length=2000, null=True)
-    # The webmention's target if not target_url (a WordPress thread, webmention/send.py).
-    webmention_target = fields.CharField(max_length=2000, null=True)
-    webmention_status = fields.IntField(null=True)  # the endpoint's last HTTP status
-    webmention_error = fields.TextField(null=True)
-    webmention_location = fields.CharField(max_length=2000, null=True)  # a 201's Location
-    webmention_sent_at = fields.DatetimeField(null=True)
-    webmentions_sent = fields.IntField(default=0)  # successful sends: first, updates, delete
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
-
-    class Meta:
-        table = "interactions"
-        indexes = (("blog", "state"), ("actor_uri", "created_at"), ("host", "created_at"), ("target_url",))
-
-    def __str__(self) -> str:
-        return f"interaction {self.id} ({self.kind} by {self.actor_uri}, {self.state})"
 
 
 class Block(Model):
